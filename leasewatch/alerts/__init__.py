@@ -1,0 +1,1 @@
+"""Chat alerts: pure level transitions, one payload module per webhook format, delivery."""

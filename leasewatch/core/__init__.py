@@ -1,0 +1,1 @@
+"""The pure analysis core: no I/O, no clock, no globals."""

@@ -1,0 +1,48 @@
+"""The contract every inventory source (command, file, libvirt, XenAPI, Proxmox) fulfils."""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+
+from leasewatch.errors import InventoryError
+from leasewatch.model import InventorySnapshot
+
+
+class InventorySource(ABC):
+    """Lists the MACs of every VM that is alive (or will boot again) on one source.
+
+    Adapters implement ``macs`` and raise ``InventoryError`` with one line naming the source
+    and the reason (never a secret). ``fetch`` turns that into an unhealthy snapshot, so a
+    failing source makes its leases unknown instead of stopping the scan.
+    """
+
+    def __init__(self, name: str, kind: str, networks: tuple[str, ...] = ()) -> None:
+        self.name = name
+        self.kind = kind
+        self.networks = networks
+
+    @abstractmethod
+    def macs(self) -> frozenset[str]:
+        """Return normalized MACs (``aa:bb:cc:dd:ee:ff``) of the live VMs."""
+
+    def fetch(self) -> InventorySnapshot:
+        started = time.monotonic()
+        try:
+            macs = self.macs()
+        except InventoryError as exc:
+            return InventorySnapshot(
+                source=self.name,
+                kind=self.kind,
+                healthy=False,
+                reason=str(exc),
+                networks=self.networks,
+                duration=time.monotonic() - started,
+            )
+        return InventorySnapshot(
+            source=self.name,
+            kind=self.kind,
+            macs=macs,
+            networks=self.networks,
+            duration=time.monotonic() - started,
+        )

@@ -1,0 +1,1 @@
+"""Where leases and pools come from: one module per DHCP server kind."""

@@ -1,0 +1,320 @@
+"""Data that crosses rooms: frozen values, parsed once at the edge.
+
+Nothing downstream of an adapter re-parses: a ``Lease`` carries a normalized MAC and real
+``IPv4Address``/``datetime`` values, a ``Range`` knows its network, an
+``InventorySnapshot`` knows whether it can be trusted.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from ipaddress import IPv4Address, IPv4Network
+
+_MAC_HEX = re.compile(r"[0-9a-f]{12}")
+_MAC_SPLIT = re.compile(r"[:\-.\s]")
+
+
+def normalize_mac(text: str) -> str | None:
+    """Return ``aa:bb:cc:dd:ee:ff`` for any common spelling of a MAC, or None if it is not one.
+
+    Accepts ``AA:BB:..``, ``aa-bb-..``, ``aabb.ccdd.eeff`` (Cisco), bare hex, and single-digit
+    octets as dhcpd sometimes prints them (``0:1:2:3:4:5``).
+    """
+    raw = text.strip().lower()
+    parts = [p for p in _MAC_SPLIT.split(raw) if p]
+    if len(parts) == 6 and all(1 <= len(p) <= 2 for p in parts):
+        hexdigits = "".join(p.rjust(2, "0") for p in parts)
+    else:
+        hexdigits = "".join(parts)
+    if not _MAC_HEX.fullmatch(hexdigits):
+        return None
+    return ":".join(hexdigits[i : i + 2] for i in range(0, 12, 2))
+
+
+class BindingState(enum.StrEnum):
+    """A lease's binding state, as dhcpd.leases(5) names them (Kea states map onto these)."""
+
+    ACTIVE = "active"
+    FREE = "free"
+    BACKUP = "backup"
+    ABANDONED = "abandoned"
+    EXPIRED = "expired"
+    RELEASED = "released"
+    RESET = "reset"
+    DECLINED = "declined"
+
+
+class Level(enum.StrEnum):
+    """How full a pool or network is."""
+
+    OK = "ok"
+    WARN = "warn"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return _LEVEL_RANK[self]
+
+
+_LEVEL_RANK = {Level.OK: 0, Level.WARN: 1, Level.CRITICAL: 2}
+
+
+class Verdict(enum.StrEnum):
+    """What the orphan rules say of one active lease."""
+
+    LIVE = "live"
+    ORPHAN = "orphan"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """The current state of one address, after the journal has been replayed."""
+
+    ip: IPv4Address
+    state: BindingState
+    mac: str | None = None
+    starts: datetime | None = None
+    ends: datetime | None = None  # None: "ends never" (or unknown)
+    hostname: str | None = None
+    server: str = ""
+    subnet_id: int | None = None  # Kea only
+
+    def is_active(self, now: datetime) -> bool:
+        """Active and not yet past its end (dhcpd may not have expired it yet)."""
+        return self.state is BindingState.ACTIVE and (self.ends is None or self.ends > now)
+
+
+@dataclass(frozen=True, slots=True)
+class Range:
+    """One dynamic address range (an ISC ``range`` or a Kea pool) inside a subnet."""
+
+    first: IPv4Address
+    last: IPv4Address
+    subnet: IPv4Network
+    network: str  # the shared network's name, or the subnet's CIDR when it stands alone
+
+    @property
+    def size(self) -> int:
+        return int(self.last) - int(self.first) + 1
+
+    def __contains__(self, ip: object) -> bool:
+        return isinstance(ip, IPv4Address) and self.first <= ip <= self.last
+
+    @property
+    def label(self) -> str:
+        return f"{self.first}-{self.last}"
+
+
+@dataclass(frozen=True, slots=True)
+class FixedHost:
+    """A ``host`` block with a ``fixed-address`` (or a Kea reservation): never released."""
+
+    name: str
+    mac: str | None
+    ip: IPv4Address | None
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSnapshot:
+    """What one DHCP server's leases and pools looked like when read.
+
+    ``complete`` is False when the data are good enough to report but not to act on (the
+    leases file ended mid-block): the reaper releases nothing from such a snapshot.
+    ``error`` is set when the server could not be read at all.
+    """
+
+    server: str
+    kind: str
+    ranges: tuple[Range, ...] = ()
+    leases: tuple[Lease, ...] = ()
+    fixed: tuple[FixedHost, ...] = ()
+    complete: bool = True
+    warnings: tuple[str, ...] = ()
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InventorySnapshot:
+    """The live VMs' MACs as one source saw them.
+
+    An unhealthy snapshot makes every lease it would judge unknown. ``networks`` scopes the
+    source to some networks (names as in the report); empty means every network.
+    """
+
+    source: str
+    kind: str
+    macs: frozenset[str] = frozenset()
+    healthy: bool = True
+    reason: str | None = None
+    networks: tuple[str, ...] = ()
+    duration: float = 0.0
+
+    def covers(self, network: str) -> bool:
+        return not self.networks or network in self.networks
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """When a network is warn or critical: ratio of active/size, or fewest free addresses."""
+
+    warn_at: float = 0.8
+    critical_at: float = 0.9
+    warn_free: int | None = None
+    critical_free: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PoolUsage:
+    """Counts for one range."""
+
+    server: str
+    network: str
+    subnet: IPv4Network
+    first: IPv4Address
+    last: IPv4Address
+    size: int
+    active: int
+    backup: int
+    abandoned: int
+    level: Level
+
+    @property
+    def free(self) -> int:
+        return max(self.size - self.active - self.backup - self.abandoned, 0)
+
+    @property
+    def utilization(self) -> float:
+        return self.active / self.size if self.size else 0.0
+
+    @property
+    def label(self) -> str:
+        return f"{self.first}-{self.last}"
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkUsage:
+    """Counts for one network (a shared network, or a subnet standing alone)."""
+
+    server: str
+    name: str
+    size: int
+    active: int
+    backup: int
+    abandoned: int
+    level: Level
+    pools: tuple[PoolUsage, ...] = ()
+
+    @property
+    def free(self) -> int:
+        return max(self.size - self.active - self.backup - self.abandoned, 0)
+
+    @property
+    def utilization(self) -> float:
+        return self.active / self.size if self.size else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """The verdict on one active lease, with the reason a person can read."""
+
+    lease: Lease
+    verdict: Verdict
+    reason: str
+    network: str | None
+    missing_since: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """Everything one scan concluded; pure output of ``core.analysis.analyse``."""
+
+    now: datetime
+    networks: tuple[NetworkUsage, ...] = ()
+    orphans: tuple[Finding, ...] = ()
+    unknown: tuple[Finding, ...] = ()
+    live: int = 0
+    outside: tuple[Lease, ...] = ()  # active leases in no known range
+    errors: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    servers: tuple[ServerSnapshot, ...] = field(default=(), repr=False)
+    inventories: tuple[InventorySnapshot, ...] = ()
+
+    @property
+    def pools(self) -> tuple[PoolUsage, ...]:
+        return tuple(p for n in self.networks for p in n.pools)
+
+
+class Action(enum.StrEnum):
+    """What the reaper's plan says to do with one orphan."""
+
+    RELEASE = "release"
+    KEEP = "keep"
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    """One line of the reaper's plan: an orphan, and whether (and why) it may go."""
+
+    finding: Finding
+    action: Action
+    reason: str
+
+
+class Outcome(enum.StrEnum):
+    """What happened when a release was attempted (or not)."""
+
+    RELEASED = "released"
+    DRY_RUN = "dry-run"
+    REFUSED = "refused"  # the plan or a re-check said no
+    CHANGED = "changed"  # the server re-assigned the address since the file was read
+    NOT_FOUND = "not-found"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """One release, or refusal, as written to the state file's audit table."""
+
+    at: datetime
+    server: str
+    ip: IPv4Address
+    mac: str | None
+    hostname: str | None
+    reason: str
+    outcome: Outcome
+    detail: str = ""
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse ``"30s"``, ``"15m"``, ``"6h"``, ``"3d"``, ``"1w"`` (or a sum like ``"1h30m"``)."""
+    match = _DURATION.fullmatch(text.strip())
+    if not text.strip() or not match:
+        raise ValueError(f"expected a duration like '30s', '15m', '6h' or '3d', got {text!r}")
+    parts = {k: int(v) for k, v in match.groupdict().items() if v}
+    return timedelta(
+        weeks=parts.get("w", 0),
+        days=parts.get("d", 0),
+        hours=parts.get("h", 0),
+        minutes=parts.get("m", 0),
+        seconds=parts.get("s", 0),
+    )
+
+
+_DURATION = re.compile(
+    r"(?:(?P<w>\d+)w)?\s*(?:(?P<d>\d+)d)?\s*(?:(?P<h>\d+)h)?\s*(?:(?P<m>\d+)m)?\s*(?:(?P<s>\d+)s)?"
+)
+
+
+def format_duration(delta: timedelta) -> str:
+    """The inverse of ``parse_duration`` for display: ``1d6h``, ``15m``, ``0s``."""
+    seconds = int(delta.total_seconds())
+    out = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if seconds >= size:
+            out.append(f"{seconds // size}{unit}")
+            seconds %= size
+    return "".join(out) or "0s"

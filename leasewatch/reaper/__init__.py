@@ -1,0 +1,1 @@
+"""Releasing orphaned leases: a pure plan, then one backend per server kind."""

@@ -1,0 +1,1 @@
+"""Rendering an analysis: table (rich), JSON, CSV, Nagios."""
