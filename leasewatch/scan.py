@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from leasewatch.config import Config, ServerConfig
+from leasewatch.core.advice import observe
 from leasewatch.core.analysis import analyse
 from leasewatch.core.orphans import Judge, next_missing
 from leasewatch.errors import LeasesError, ReleaseError
@@ -162,6 +163,7 @@ class Scanner:
         if apply:
             state.add_audit(r for r in records if r.outcome.value != "dry-run")
         state.add_history(analysis, records, self.config.state.keep)
+        state.add_sightings(observe(analysis), self.config.state.keep)
         alert_errors: tuple[str, ...] = ()
         if send_alerts:
             alert_errors = self.notify(analysis, records, state)
