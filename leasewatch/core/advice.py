@@ -277,6 +277,34 @@ def _advise_network(
     )
 
 
+def as_dict(a: Advice) -> dict[str, object]:
+    """``advise --format json``: durations in seconds, null when unknown."""
+
+    def seconds(t: timedelta | None) -> int | None:
+        return None if t is None else round(t.total_seconds())
+
+    return {
+        "server": a.server,
+        "network": a.network,
+        "window_seconds": seconds(a.window),
+        "vms": a.vms,
+        "older_vms": a.older_vms,
+        "lifetime_median_seconds": seconds(a.lifetime_median),
+        "lifetime_p90_seconds": seconds(a.lifetime_p90),
+        "orphans": a.orphans,
+        "outlived_median_seconds": seconds(a.outlived_median),
+        "outlived_max_seconds": seconds(a.outlived_max),
+        "lease_time_seconds": seconds(a.lease_time),
+        "recommended_seconds": seconds(a.recommended),
+        "max_lease_time_seconds": seconds(a.max_lease_time),
+        "settings": list(a.settings()),
+        "freed_peak": a.freed_peak,
+        "freed_mean": round(a.freed_mean, 3),
+        "address_hours": round(a.address_hours, 2),
+        "note": a.note,
+    }
+
+
 def recommend(median_lifetime: timedelta) -> timedelta:
     """A quarter of the median VM lifetime, rounded down to a usual value in [FLOOR, CEILING]."""
     target = min(max(median_lifetime / 4, FLOOR), CEILING)

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from leasewatch.model import Analysis
+
 MIN_SAMPLES = 3
 MIN_COVERAGE = 0.10  # of the window
 NOISY_R2 = 0.5
@@ -47,6 +49,23 @@ class Sample(Protocol):
     def size(self) -> int: ...
     @property
     def active(self) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    """A sample made from the current analysis (``report`` adds it to the stored history)."""
+
+    at: datetime
+    server: str
+    network: str
+    size: int
+    active: int
+
+
+def with_current(samples: Iterable[Sample], analysis: Analysis) -> list[Sample]:
+    """The stored samples plus this analysis' counts as the newest sample."""
+    now = [Point(analysis.now, n.server, n.name, n.size, n.active) for n in analysis.networks]
+    return [*samples, *now]
 
 
 @dataclass(frozen=True, slots=True)
