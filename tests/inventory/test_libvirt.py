@@ -6,12 +6,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from inventory_lab import libvirt_domain, libvirt_node
 
 from leasewatch.config import InventoryConfig
 from leasewatch.errors import InventoryError
 from leasewatch.inventory.kinds import build
 from leasewatch.inventory.libvirt import LibvirtSource
+from tests.inventory.inventory_lab import libvirt_domain, libvirt_node
 
 
 def _config(*uris: str, include_inactive: bool = True) -> InventoryConfig:

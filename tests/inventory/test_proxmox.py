@@ -7,7 +7,11 @@ import sys
 from collections.abc import Iterator
 
 import pytest
-from inventory_lab import (
+
+from leasewatch.errors import InventoryError
+from leasewatch.inventory.kinds import build
+from leasewatch.inventory.proxmox import ProxmoxSource
+from tests.inventory.inventory_lab import (
     PVE_TOKEN_NAME,
     PVE_USER,
     SECRET,
@@ -17,10 +21,6 @@ from inventory_lab import (
     pve_config,
     standard_cluster,
 )
-
-from leasewatch.errors import InventoryError
-from leasewatch.inventory.kinds import build
-from leasewatch.inventory.proxmox import ProxmoxSource
 
 
 @pytest.fixture

@@ -7,7 +7,11 @@ import sys
 from collections.abc import Iterator
 
 import pytest
-from inventory_lab import (
+
+from leasewatch.errors import InventoryError
+from leasewatch.inventory.kinds import build
+from leasewatch.inventory.xenapi import XenAPISource
+from tests.inventory.inventory_lab import (
     SECRET,
     WRONG_SECRET,
     Cert,
@@ -17,10 +21,6 @@ from inventory_lab import (
     vm_record,
     xen_config,
 )
-
-from leasewatch.errors import InventoryError
-from leasewatch.inventory.kinds import build
-from leasewatch.inventory.xenapi import XenAPISource
 
 
 @pytest.fixture
