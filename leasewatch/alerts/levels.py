@@ -42,7 +42,7 @@ import enum
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from leasewatch.config import AlertsConfig
 from leasewatch.model import (
@@ -341,14 +341,25 @@ def plan(
     return Plan(alerts=alerts, memory=memories)
 
 
+class Delivered(Protocol):
+    """What ``settle`` needs of a delivery result (``deliver.Delivery`` is one)."""
+
+    @property
+    def webhook(self) -> str: ...
+    @property
+    def alert(self) -> Alert: ...
+    @property
+    def ok(self) -> bool: ...
+
+
 def settle(
-    plan_: Plan, delivered: Iterable[tuple[str, Alert, bool]], now: datetime
+    plan_: Plan, delivered: Iterable[Delivered], now: datetime
 ) -> dict[str, dict[str, Memory]]:
-    """The memory to store after delivery: ``delivered`` is ``(webhook, alert, ok)``."""
+    """The memory to store after delivery: what each webhook's channel now knows."""
     out = {name: dict(mem) for name, mem in plan_.memory.items()}
-    for webhook, alert, ok in delivered:
-        if webhook in out:
-            out[webhook] = remember(out[webhook], alert, ok, now)
+    for result in delivered:
+        if result.webhook in out:
+            out[result.webhook] = remember(out[result.webhook], result.alert, result.ok, now)
     return out
 
 
