@@ -1,0 +1,114 @@
+"""A real HTTP webhook sink on loopback, and sockets that refuse or never answer."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+
+@dataclass
+class Received:
+    """One request the sink received."""
+
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class Sink:
+    """An HTTP server on 127.0.0.1 that records POSTs and answers from a script per path."""
+
+    server: ThreadingHTTPServer
+    received: list[Received] = field(default_factory=list)
+    scripts: dict[str, list[tuple[int, dict[str, str], bytes]]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def base(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def script(self, path: str, *answers: tuple[int, dict[str, str], bytes]) -> None:
+        """Answer the next POSTs to ``path`` with these (status, headers, body), then 200."""
+        self.scripts[path] = list(answers)
+
+    def posts(self, path: str) -> list[Received]:
+        with self.lock:
+            return [r for r in self.received if r.path == path]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    sink: Sink
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length", "0"))
+        body = self.rfile.read(length)
+        sink = self.server.sink  # type: ignore[attr-defined]
+        with sink.lock:
+            sink.received.append(Received(self.path, dict(self.headers.items()), body))
+            answers = sink.scripts.get(self.path) or []
+            status, headers, text = answers.pop(0) if answers else (200, {}, b"ok")
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(text)))
+        self.end_headers()
+        self.wfile.write(text)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Keep the test output quiet."""
+
+
+@pytest.fixture
+def sink() -> Iterator[Sink]:
+    """A webhook receiver on a free loopback port, shut down after the test."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server.daemon_threads = True
+    sink = Sink(server)
+    server.sink = sink  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield sink
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A port that accepts connections (the kernel's backlog) but never answers."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(8)
+        yield sock.getsockname()[1]
+    finally:
+        sock.close()
+
+
+@pytest.fixture
+def refused_port() -> Iterator[int]:
+    """A port bound but not listening: connecting to it is refused, and nobody can take it."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]
+    finally:
+        sock.close()
