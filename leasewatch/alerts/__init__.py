@@ -2,10 +2,11 @@
 
 One scan, as ``scan.py`` calls it::
 
-    memory = state.alert_memory()                       # {webhook: {key: Memory}}
+    memory = alerts.load_memory(state.alert_memory())   # {webhook: {key: Memory}}
     plan = alerts.plan(analysis, memory, config.alerts, now, releases=audit_records)
     deliveries = alerts.deliver_plan(plan, config.alerts.webhooks)
-    state.save_alert_memory(alerts.settle(plan, deliveries, now))
+    state.save_alert_memory(alerts.dump_memory(alerts.settle(plan, deliveries, now)))
+    errors = [str(e) for e in alerts.failures(deliveries)]  # one line per failing webhook
 
 ``leasewatch alert-test``: ``alerts.deliver([alerts.sample_alert(now)], webhooks)``.
 """
@@ -18,6 +19,8 @@ from leasewatch.alerts.levels import (
     Memory,
     Plan,
     Step,
+    dump_memory,
+    load_memory,
     plan,
     remember,
     sample_alert,
@@ -36,7 +39,9 @@ __all__ = [
     "Step",
     "deliver",
     "deliver_plan",
+    "dump_memory",
     "failures",
+    "load_memory",
     "payload",
     "plan",
     "remember",

@@ -183,7 +183,9 @@ def classify(
     free = usage.free
 
     def trips(ratio: float, fewest: int | None) -> bool:
-        if usage.size and utilization >= ratio - ratio_margin:
+        if not usage.size:  # an empty network is never full (as core.usage.level_for)
+            return False
+        if utilization >= ratio - ratio_margin:
             return True
         return fewest is not None and free <= fewest + free_margin
 
@@ -360,6 +362,30 @@ def settle(
     for result in delivered:
         if result.webhook in out:
             out[result.webhook] = remember(out[result.webhook], result.alert, result.ok, now)
+    return out
+
+
+def dump_memory(memory: Mapping[str, Mapping[str, Memory]]) -> dict[str, dict[str, Any]]:
+    """``{webhook: {key: Memory}}`` as plain JSON-able dicts, one per webhook, for storage."""
+    return {
+        webhook: {key: mem.to_dict() for key, mem in sorted(entries.items())}
+        for webhook, entries in memory.items()
+    }
+
+
+def load_memory(rows: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Memory]]:
+    """The inverse of ``dump_memory``. A malformed entry is dropped: forgetting it costs at
+    most one repeated message, while refusing to load would silence every alert."""
+    out: dict[str, dict[str, Memory]] = {}
+    for webhook, entries in rows.items():
+        loaded: dict[str, Memory] = {}
+        if isinstance(entries, Mapping):
+            for key, data in entries.items():
+                try:
+                    loaded[str(key)] = Memory.from_dict(data)
+                except (KeyError, TypeError, ValueError, AttributeError):
+                    continue
+        out[str(webhook)] = loaded
     return out
 
 

@@ -15,6 +15,8 @@ from leasewatch.alerts.levels import (
     AlertKind,
     Memory,
     classify,
+    dump_memory,
+    load_memory,
     plan,
     remember,
     settle,
@@ -361,3 +363,31 @@ def test_plan_drops_webhooks_no_longer_configured() -> None:
     old = {"gone": {"dhcp1/lab": Memory(Level.WARN, T0, Level.WARN, T0)}}
     result = plan(analysis(usage(20)), old, config, T0)
     assert set(result.memory) == {"ops"}
+
+
+def test_memory_of_all_webhooks_dumps_and_loads_dropping_bad_rows() -> None:
+    """dump_memory/load_memory round-trip; a corrupt entry is forgotten, not fatal."""
+    memory = {"ops": {"dhcp1/lab": Memory(Level.WARN, T0, Level.WARN, at(1))}, "net": {}}
+    rows = dump_memory(memory)
+    assert rows == {
+        "ops": {
+            "dhcp1/lab": {
+                "level": "warn",
+                "since": "2024-05-01T12:00:00Z",
+                "notified_level": "warn",
+                "notified_at": "2024-05-01T12:01:00Z",
+                "detail": "",
+            }
+        },
+        "net": {},
+    }
+    assert load_memory(rows) == memory
+    rows["ops"]["source:x"] = {"level": "nope"}
+    rows["ops"]["dhcp1/other"] = "garbage"  # type: ignore[assignment]
+    assert load_memory(rows) == memory
+
+
+def test_empty_network_is_never_full() -> None:
+    """A network with no addresses is ok even with a free-count threshold (as the core)."""
+    by_count = Thresholds(warn_at=0.8, critical_at=0.9, warn_free=4, critical_free=1)
+    assert classify(usage(0, size=0, thresholds=by_count), by_count) is Level.OK
