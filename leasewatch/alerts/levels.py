@@ -275,6 +275,9 @@ def transitions(
             old = memory.get(key)
             soon = when - now <= config.on_forecast
             mem = _moved(old, Level.WARN if soon else Level.OK, now)
+            if not soon and mem.notified_level is not None:
+                # the forecast moved away: forget it was told, so a new one is told again
+                mem = replace(mem, notified_level=None, notified_at=None)
             out[key] = mem
             if soon and mem.notified_level is not Level.WARN:
                 alerts.append(_forecast_alert(key_part, when, key, now))

@@ -202,3 +202,27 @@ def test_failed_level_change_is_delivered_at_the_next_scan(sink: Sink) -> None:
     step = plan(analysis(usage(20), now=at(10)), memory, config, at(10))
     assert step.alerts == {"a": ()}
     assert len(sink.posts("/a")) == 4
+
+
+def test_retry_after_accepts_seconds_and_http_dates() -> None:
+    """Retry-After is delta-seconds or an HTTP date (RFC 9110 10.2.3); junk is ignored."""
+    from datetime import UTC, datetime, timedelta
+    from email.utils import format_datetime
+
+    from leasewatch.alerts.deliver import _retry_after
+
+    assert _retry_after("2") == 2.0
+    assert _retry_after(" 0.5 ") == 0.5
+    assert _retry_after("-3") == 0.0
+    assert _retry_after(None) is None
+    assert _retry_after("soon") is None
+    later = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
+    waited = _retry_after(later)
+    assert waited is not None and 25 <= waited <= 30
+    assert _retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
+
+
+def test_nothing_to_send_touches_no_network() -> None:
+    """No alerts (the usual scan): no session, no request, no result."""
+    hook = webhook("ops", "slack", "http://127.0.0.1:9/never")
+    assert deliver([], [hook]) == []

@@ -294,7 +294,7 @@ def test_releases_alert_when_enabled() -> None:
 
 
 def test_forecast_alerts_once_when_within_on_forecast() -> None:
-    """A forecast exhaustion within on_forecast is announced once."""
+    """A forecast exhaustion within on_forecast is announced once, and again if it returns."""
     config = alerts_config(on_forecast=timedelta(hours=6))
     far = {"dhcp1/lab": at(60 * 10)}
     near = {"dhcp1/lab": at(60 * 3)}
@@ -305,8 +305,11 @@ def test_forecast_alerts_once_when_within_on_forecast() -> None:
     assert alerts[0].text == (
         "dhcp1/lab is forecast to run out of addresses at 2024-05-01T15:00:00Z (in 2h59m)"
     )
-    alerts, _ = scan(analysis(now=at(2)), memory, config, exhaustion=near)
+    alerts, memory = scan(analysis(now=at(2)), memory, config, exhaustion=near)
     assert alerts == []
+    _, memory = scan(analysis(now=at(3)), memory, config, exhaustion=far)
+    alerts, _ = scan(analysis(now=at(4)), memory, config, exhaustion=near)
+    assert [a.kind for a in alerts] == [AlertKind.FORECAST]  # a new forecast is told again
 
 
 def test_memory_round_trips_through_plain_dicts() -> None:
