@@ -32,7 +32,7 @@ class InventorySource(ABC):
             macs = self.macs()
         except InventoryError as exc:
             reason = str(exc)
-        except Exception as exc:  # noqa: BLE001 - an SDK error we do not know yet
+        except Exception as exc:
             # Safety over completeness: an unexpected failure makes the source unhealthy
             # (its leases unknown, never orphaned) instead of stopping the whole scan. Only
             # the type is shown: SDK messages may carry URLs or credentials.
