@@ -13,9 +13,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from leasewatch import alerts
 from leasewatch.config import Config, ServerConfig
 from leasewatch.core.advice import observe
 from leasewatch.core.analysis import analyse
+from leasewatch.core.forecast import exhaustion_times, forecasts
 from leasewatch.core.orphans import Judge, next_missing
 from leasewatch.errors import LeasesError, ReleaseError
 from leasewatch.inventory import kinds as inventory_kinds
@@ -172,9 +174,25 @@ class Scanner:
     def notify(
         self, analysis: Analysis, records: Sequence[AuditRecord], state: State
     ) -> tuple[str, ...]:
-        """Send the alerts this scan calls for; return delivery errors (never raises)."""
-        del analysis, records, state
-        return ()
+        """Send the alerts this scan calls for; return delivery errors (never raises).
+
+        Each webhook remembers what it was told (``alert_memory``), so a level change is
+        announced once per channel, and retried on the next scan if delivery failed.
+        """
+        config = self.config.alerts
+        if not config.webhooks:
+            return ()
+        now = analysis.now
+        memory = alerts.load_memory(state.alert_memory())
+        exhaustion = None
+        if config.on_forecast is not None:
+            window = self.config.state.forecast_window
+            outlook = forecasts(state.history(since=now - window), now=now, window=window)
+            exhaustion = exhaustion_times(outlook, now)
+        step = alerts.plan(analysis, memory, config, now, releases=records, exhaustion=exhaustion)
+        results = alerts.deliver_plan(step, config.webhooks)
+        state.save_alert_memory(alerts.dump_memory(alerts.settle(step, results, now)))
+        return tuple(str(e) for e in alerts.failures(results))
 
     def _backends(self, servers: set[str]) -> dict[str, ReleaseBackend]:
         out = {}

@@ -84,6 +84,9 @@ class Forecast:
     note: str
 
 
+Forecasts = Mapping[tuple[str, str], Forecast]
+
+
 def forecast(
     samples: Iterable[Sample],
     *,
@@ -193,6 +196,19 @@ def due(f: Forecast, threshold: timedelta) -> bool:
     return f.full_in is not None and f.full_in <= threshold and f.confidence in ("high", "medium")
 
 
+def exhaustion_times(forecasts: Forecasts, now: datetime) -> dict[str, datetime]:
+    """When each trusted, filling network runs dry, keyed ``"SERVER/NETWORK"``.
+
+    The ``exhaustion`` argument of ``leasewatch.alerts.plan``: only medium or high
+    confidence forecasts are handed on, so a noisy line never pages anyone.
+    """
+    return {
+        f"{server}/{network}": now + f.full_in
+        for (server, network), f in forecasts.items()
+        if f.full_in is not None and f.confidence in ("high", "medium")
+    }
+
+
 def alert_text(f: Forecast) -> str:
     """The alert line: ``lab will be full in about 9 h (+2.1 leases/h, confidence high)``."""
     when = "now" if f.full_in is None or f.full_in <= timedelta(0) else f"in {about(f.full_in)}"
@@ -237,6 +253,3 @@ def as_dict(f: Forecast) -> dict[str, object]:
         "confidence": f.confidence,
         "note": f.note,
     }
-
-
-Forecasts = Mapping[tuple[str, str], Forecast]
