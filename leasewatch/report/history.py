@@ -60,7 +60,8 @@ def series(
         peaks: list[float | None] = [None] * buckets
         levels: list[Level | None] = [None] * buckets
         for s in rows:
-            i = min(int((s.at - start).total_seconds() / span * buckets), buckets - 1)
+            # multiply before dividing: scans on bucket edges land in the later bucket exactly
+            i = min(int((s.at - start).total_seconds() * buckets / span), buckets - 1)
             u = _ratio(s)
             current = peaks[i]
             if current is None or u > current:
