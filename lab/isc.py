@@ -37,6 +37,7 @@ from lab.netns import (
     stop_process,
 )
 from lab.vm import Hypervisor, Vm
+from leasewatch.config import OmapiConfig, Secret
 
 DHCPD = "/usr/sbin/dhcpd"
 OMAPI_PORT = 7911
@@ -242,6 +243,16 @@ class IscLab:
 
     def inventory_argv(self) -> list[str]:
         return self.hypervisor.inventory_argv()
+
+    def omapi_config(self, timeout: float = 5.0) -> OmapiConfig:
+        """leasewatch's OMAPI settings for this lab's dhcpd (through the forwarder)."""
+        return OmapiConfig(
+            host=self.omapi_host,
+            port=self.omapi_port,
+            key_name=self.key_name,
+            key=Secret(self.key),
+            timeout=timeout,
+        )
 
     def omapi_reachable(self) -> bool:
         try:
