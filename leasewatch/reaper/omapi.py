@@ -77,8 +77,8 @@ class OmapiReleaseBackend(ReleaseBackend):
 
     def __init__(
         self,
+        server: str,
         config: OmapiConfig,
-        server: str = "",
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._config = config

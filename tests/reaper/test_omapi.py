@@ -45,7 +45,7 @@ def test_release_frees_the_address_for_a_new_vm(small_isc_lab: IscLab) -> None:
     lab = small_isc_lab
     gone, alive = lab.boot(2)
     lab.destroy(gone)
-    backend = OmapiReleaseBackend(lab.omapi_config(), server="lab")
+    backend = OmapiReleaseBackend("lab", lab.omapi_config())
     try:
         outcome, detail = backend.release(_lease(gone.ip, gone.mac))
     finally:
@@ -83,7 +83,7 @@ def test_setting_state_free_alone_leaves_the_address_unusable(small_isc_lab: Isc
 def test_release_refuses_when_the_mac_changed(small_isc_lab: IscLab) -> None:
     """A lease now held by another MAC is left alone: CHANGED, and still active."""
     vm = small_isc_lab.boot(1)[0]
-    backend = OmapiReleaseBackend(small_isc_lab.omapi_config())
+    backend = OmapiReleaseBackend("lab", small_isc_lab.omapi_config())
     try:
         outcome, detail = backend.release(_lease(vm.ip, "02:00:00:00:00:01"))
     finally:
@@ -95,7 +95,7 @@ def test_release_refuses_when_the_mac_changed(small_isc_lab: IscLab) -> None:
 
 def test_release_of_an_address_dhcpd_does_not_know_is_not_found(small_isc_lab: IscLab) -> None:
     """An address outside every range (a static) has no lease object: NOT_FOUND."""
-    backend = OmapiReleaseBackend(small_isc_lab.omapi_config())
+    backend = OmapiReleaseBackend("lab", small_isc_lab.omapi_config())
     try:
         outcome, _ = backend.release(_lease(IPv4Address("198.18.1.194"), "02:00:00:00:00:02"))
     finally:
@@ -113,7 +113,7 @@ def test_bad_key_is_one_line_naming_the_server_without_the_key(small_isc_lab: Is
         key=Secret(wrong),
         timeout=3,
     )
-    backend = OmapiReleaseBackend(config, server="dhcp1")
+    backend = OmapiReleaseBackend("dhcp1", config)
     with pytest.raises(ReleaseError) as info:
         backend.release(_lease(IPv4Address("198.18.1.202"), "02:00:00:00:00:03"))
     message = str(info.value)
@@ -133,7 +133,7 @@ def test_unknown_key_name_is_an_authentication_error(small_isc_lab: IscLab) -> N
         timeout=3,
     )
     with pytest.raises(ReleaseError, match="authentication failed") as info:
-        OmapiReleaseBackend(config).release(
+        OmapiReleaseBackend("lab", config).release(
             _lease(IPv4Address("198.18.1.202"), "02:00:00:00:00:04")
         )
     assert small_isc_lab.key not in str(info.value)
@@ -143,7 +143,7 @@ def test_key_that_is_not_base64_is_a_clear_error() -> None:
     """A malformed key is named as such, without echoing it."""
     config = OmapiConfig("127.0.0.1", 7911, "k", Secret("not base64!!"), timeout=1)
     with pytest.raises(ReleaseError, match="not valid base64") as info:
-        OmapiReleaseBackend(config)._connect()
+        OmapiReleaseBackend("lab", config)._connect()
     assert "not base64!!" not in str(info.value)
 
 
@@ -157,8 +157,10 @@ def _closed_port() -> int:
 def test_closed_port_is_connection_refused_naming_the_server() -> None:
     """Nothing listening: 'connection refused' with host:port, and no connection kept."""
     port = _closed_port()
-    backend = OmapiReleaseBackend(OmapiConfig("127.0.0.1", port, "k", Secret("a2V5"), timeout=2))
-    with pytest.raises(ReleaseError, match=f"127.0.0.1:{port}: connection refused"):
+    backend = OmapiReleaseBackend(
+        "lab", OmapiConfig("127.0.0.1", port, "k", Secret("a2V5"), timeout=2)
+    )
+    with pytest.raises(ReleaseError, match=rf"lab \(OMAPI 127.0.0.1:{port}\): connection refused"):
         backend.release(_lease(IPv4Address("198.18.1.202"), "02:00:00:00:00:05"))
     assert not backend.connected
 
@@ -196,8 +198,10 @@ def test_silent_server_times_out(silent_server: int) -> None:
     """A server that never answers the OMAPI handshake gives a timeout naming it."""
     config = OmapiConfig("127.0.0.1", silent_server, "k", Secret("a2V5"), timeout=0.5)
     started = time.monotonic()
-    with pytest.raises(ReleaseError, match=f"127.0.0.1:{silent_server}: no answer within 0.5s"):
-        OmapiReleaseBackend(config).release(
+    with pytest.raises(
+        ReleaseError, match=rf"\(OMAPI 127.0.0.1:{silent_server}\): no answer within 0.5s"
+    ):
+        OmapiReleaseBackend("lab", config).release(
             _lease(IPv4Address("198.18.1.202"), "02:00:00:00:00:06")
         )
     assert time.monotonic() - started < 3
@@ -205,6 +209,8 @@ def test_silent_server_times_out(silent_server: int) -> None:
 
 def test_backend_connects_lazily() -> None:
     """Creating the backend opens no connection, even to a server that does not exist."""
-    backend = OmapiReleaseBackend(OmapiConfig("127.0.0.1", _closed_port(), "k", Secret("a2V5")))
+    backend = OmapiReleaseBackend(
+        "lab", OmapiConfig("127.0.0.1", _closed_port(), "k", Secret("a2V5"))
+    )
     assert not backend.connected
     backend.close()
