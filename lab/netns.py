@@ -348,6 +348,7 @@ class LoopbackForwarder:
         self._stop = threading.Event()
         self._conns: set[socket.socket] = set()
         self._lock = threading.Lock()
+        self.accepted = 0  # connections taken so far: tests check "no OMAPI connection"
         self._thread = threading.Thread(target=self._accept_loop, name="lab-forwarder", daemon=True)
         self._token = CLEANUP.push(f"forwarder :{self.port}", self._shutdown)
         self._thread.start()
@@ -362,6 +363,7 @@ class LoopbackForwarder:
                 client, _ = self._listener.accept()
             except OSError:
                 break
+            self.accepted += 1
             threading.Thread(target=self._pipe, args=(client,), daemon=True).start()
         sel.close()
 
