@@ -387,7 +387,7 @@ class LoopbackForwarder:
                     if not data:
                         return
                     key.data.sendall(data)
-        except OSError:
+        except (OSError, ValueError):  # ValueError: a socket closed under select()
             return
         finally:
             sel.close()
@@ -398,12 +398,13 @@ class LoopbackForwarder:
 
     def _shutdown(self) -> None:
         self._stop.set()
+        # Join before closing: a select() on a closed listener raises in the thread.
+        self._thread.join(timeout=2)
         self._listener.close()
         with self._lock:
             for s in list(self._conns):
                 with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
-        self._thread.join(timeout=2)
 
     def close(self) -> None:
         CLEANUP.run(self._token)
