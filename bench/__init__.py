@@ -1,0 +1,1 @@
+"""Benchmarks: leasewatch's ISC parser against dhcpd-pools and isc-dhcp-leases (``python -m bench``)."""
