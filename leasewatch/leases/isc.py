@@ -28,6 +28,7 @@ it read unchanged; anything else is a full parse.
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 from collections.abc import Callable
@@ -65,7 +66,8 @@ _STATES: dict[bytes, BindingState] = {
 _STATE_NAMES = "active, free, backup, abandoned, expired, released, reset"
 
 _OCTET = rb"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
-_STRING = rb'"(?:[^"\\\n]|\\.)*"'
+# unrolled ("normal* (special normal*)*"): a per-character alternation is 25% slower
+_STRING = rb'"[^"\\\n]*(?:\\.[^"\\\n]*)*"'
 # dhcpd's write_lease order; every line exact, so the fast path never guesses: a block it
 # does not match goes to the slow path. Time lines may carry dhcpd's "# local time" comment.
 _FAST = re.compile(
@@ -104,7 +106,7 @@ _TOP_KEYS = frozenset(
 )
 
 
-class _Incomplete(Exception):
+class _IncompleteError(Exception):
     """The buffer ended inside a top-level item (more data may follow, or the file was cut)."""
 
 
@@ -151,24 +153,18 @@ class LeasesParser:
         """Parse from ``journal.offset`` to ``size`` bytes (what the file held when stat'ed)."""
         j = self.journal
         f.seek(j.offset)
-        carry = b""
-        base = j.offset  # file offset of carry[0]
-        line = j.line
         j.warnings = []
         j.complete = True
-        while True:
-            want = min(CHUNK, size - base - len(carry))
-            chunk = f.read(want) if want > 0 else b""
-            eof = base + len(carry) + len(chunk) >= size or not chunk
-            buf = carry + chunk if carry else chunk
-            pos = self.scan(buf, line, eof)
-            line += buf.count(b"\n", 0, pos)
-            base += pos
-            carry = buf[pos:]
-            if progress is not None:
-                progress(min(base + len(carry), size), size)
-            if eof:
-                break
+        # Every object made here is acyclic (Lease, IPv4Address, str, datetime), yet the
+        # cyclic GC scans all tracked objects again and again as a million leases pile up:
+        # measured 11.2 s with it and 6.5 s without on the 1M-block bench file. Restored below.
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            carry, base, line = self._chunks(f, size, progress)
+        finally:
+            if gc_was_enabled:
+                gc.enable()
         # the resume point: before the cut last block, so the next read parses it whole
         j.offset = base
         j.line = line
@@ -181,6 +177,24 @@ class LeasesParser:
         f.seek(max(0, base - _TAIL))
         j.tail = f.read(min(_TAIL, base))
 
+    def _chunks(self, f: BinaryIO, size: int, progress: Progress | None) -> tuple[bytes, int, int]:
+        carry = b""
+        base = self.journal.offset  # file offset of carry[0]
+        line = self.journal.line
+        while True:
+            want = min(CHUNK, size - base - len(carry))
+            chunk = f.read(want) if want > 0 else b""
+            eof = base + len(carry) + len(chunk) >= size or not chunk
+            buf = carry + chunk if carry else chunk
+            pos = self.scan(buf, line, eof)
+            line += buf.count(b"\n", 0, pos)
+            base += pos
+            carry = buf[pos:]
+            if progress is not None:
+                progress(min(base + len(carry), size), size)
+            if eof:
+                return carry, base, line
+
     def scan(self, buf: bytes, line: int, eof: bool) -> int:
         """Consume complete items from ``buf``; return where the first incomplete one starts."""
         fast = _FAST.match
@@ -191,6 +205,8 @@ class LeasesParser:
         server = self.server
         end = len(buf)
         pos = 0
+        # line numbers are only needed by the slow path and errors: count lazily, forward only
+        counted_pos, counted_line = 0, line
         while pos < end:
             m = fast(buf, pos)
             if m is None:
@@ -201,9 +217,11 @@ class LeasesParser:
                         break
                     m = fast(buf, pos)
                 if m is None:
+                    counted_line += buf.count(b"\n", counted_pos, pos)
+                    counted_pos = pos
                     try:
-                        pos = self.slow_item(buf, pos, line + buf.count(b"\n", 0, pos))
-                    except _Incomplete:
+                        pos = self.slow_item(buf, pos, counted_line)
+                    except _IncompleteError:
                         if eof and buf[pos:].strip() == b"":
                             return end
                         return pos
@@ -229,10 +247,12 @@ class LeasesParser:
                     self._mac(other_mac, where)
             else:
                 mac_text = None
-            if hostname is not None:
-                host_text: str | None = _string(hostname)
+            if hostname is None:
+                host_text: str | None = None
+            elif b"\\" in hostname:
+                host_text = _unescape(hostname[1:-1])
             else:
-                host_text = None
+                host_text = hostname[1:-1].decode("utf-8", "backslashreplace")
             leases[key] = Lease(
                 IPv4Address(key), binding, mac_text, t_starts, t_ends, host_text, server
             )
@@ -333,7 +353,7 @@ class LeasesParser:
                 continue
             if kind == "bad_string":
                 if m.end() >= len(buf):
-                    raise _Incomplete
+                    raise _IncompleteError
                 raise LeasesError(f"{self.name}:{line}: expected a closing '\"' on the same line")
             text = m.group()
             if kind == "string":
@@ -354,7 +374,7 @@ class LeasesParser:
             if not tokens and kind != "word":
                 raise self._error(tok, "a lease or other top-level statement")
             tokens.append(tok)
-        raise _Incomplete
+        raise _IncompleteError
 
     def _error(self, tok: _Tok, expected: str) -> LeasesError:
         return LeasesError(f"{self.name}:{tok.line}: expected {expected}, got {tok.describe()}")
@@ -480,13 +500,6 @@ def _unescape(body: bytes) -> str:
         .encode("utf-8", "surrogateescape")
         .decode("utf-8", "backslashreplace")
     )
-
-
-def _string(quoted: bytes) -> str:
-    body = quoted[1:-1]
-    if b"\\" not in body:
-        return body.decode("utf-8", "backslashreplace")
-    return _unescape(body)
 
 
 class IscLeaseSource(LeaseSource):
