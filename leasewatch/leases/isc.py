@@ -494,12 +494,23 @@ class LeasesParser:
             self.journal.hosts[name] = tuple(FixedHost(name, mac, ip) for ip in addresses)
 
 
+_ESCAPE = re.compile(rb"\\([0-7]{1,3}|.)")
+
+
 def _unescape(body: bytes) -> str:
-    return (
-        dhcpd_conf.unescape(body.decode("utf-8", "surrogateescape"))
-        .encode("utf-8", "surrogateescape")
-        .decode("utf-8", "backslashreplace")
-    )
+    r"""A quoted string's body with ``\"``, ``\\`` and octal ``\NNN`` decoded, as UTF-8 text.
+
+    dhcpd escapes bytes, not characters (``print_hex_or_string`` in common/print.c): a
+    UTF-8 host name arrives as ``\303\251``; decode the bytes first, then the text.
+    """
+
+    def one(m: re.Match[bytes]) -> bytes:
+        text = m.group(1)
+        if text[0] in b"01234567":
+            return bytes([int(text, 8) & 0xFF])
+        return {b"n": b"\n", b"t": b"\t", b"r": b"\r"}.get(text, text)
+
+    return _ESCAPE.sub(one, body).decode("utf-8", "backslashreplace")
 
 
 class IscLeaseSource(LeaseSource):
