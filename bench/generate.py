@@ -90,7 +90,9 @@ def _block(rng: random.Random, ip: IPv4Address, state: str, n: int) -> str:
         ends = NOW + timedelta(seconds=rng.randrange(600, 86400))
     else:
         ends = starts + timedelta(seconds=rng.randrange(60, 3600))
-    mac = ":".join(f"{b:02x}" for b in (0x52, 0x54, n >> 24 & 255, n >> 16 & 255, n >> 8 & 255, n & 255))
+    mac = ":".join(
+        f"{b:02x}" for b in (0x52, 0x54, n >> 24 & 255, n >> 16 & 255, n >> 8 & 255, n & 255)
+    )
     lines = [
         f"lease {ip} {{",
         f"  starts {_time(starts)};",
@@ -161,7 +163,9 @@ def write_leases(path: Path, blocks: int, seed: int = 1) -> None:
                 f.write("".join(chunk))
                 chunk.clear()
         f.write("".join(chunk))
-        f.write('\nhost vm-gone {\n  dynamic;\n  hardware ethernet 52:54:00:00:00:01;\n  fixed-address 100.64.0.5;\n}\n')
+        f.write(
+            "\nhost vm-gone {\n  dynamic;\n  hardware ethernet 52:54:00:00:00:01;\n  fixed-address 100.64.0.5;\n}\n"
+        )
         f.write("host vm-gone {\n  dynamic;\n  deleted;\n}\n")
 
 

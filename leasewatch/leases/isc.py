@@ -212,9 +212,10 @@ class LeasesParser:
             if m is None:
                 s = space(buf, pos)
                 if s is not None:
+                    if s.end() >= end:
+                        # a comment may go on in the next chunk: read it again from there
+                        return end if eof else pos
                     pos = s.end()
-                    if pos >= end:
-                        break
                     m = fast(buf, pos)
                 if m is None:
                     counted_line += buf.count(b"\n", counted_pos, pos)
@@ -443,9 +444,12 @@ class LeasesParser:
                     ends = when
             elif key in (b"binding", b"next", b"rewind"):
                 want = [b"binding", b"state"] if key == b"binding" else [key, b"binding", b"state"]
-                got = [w.text.lower() for w in words[: len(want)]]
-                if got != want or len(words) != len(want) + 1:
-                    raise self._error(words[min(len(words) - 1, len(want))], "'binding state X'")
+                for k, expected in enumerate(want):
+                    if k >= len(words) or words[k].text.lower() != expected:
+                        raise self._error(words[min(k, len(words) - 1)], "'binding state X'")
+                if len(words) != len(want) + 1:
+                    extra = len(words) > len(want) + 1
+                    raise self._error(words[len(want) + 1] if extra else words[-1], "';'")
                 name = words[-1].text.lower()
                 if name not in _STATES:
                     raise self._error(words[-1], f"a binding state ({_STATE_NAMES})")

@@ -56,13 +56,9 @@ def test_include_is_relative_to_including_file(tmp_path: Path) -> None:
     (tmp_path / "sub" / "nets.conf").write_text(
         "subnet 198.18.5.0 netmask 255.255.255.0 { range 198.18.5.1 198.18.5.2; }\n"
     )
-    (tmp_path / "dhcpd.conf").write_text(
-        'shared-network inc {\n  include "sub/nets.conf";\n}\n'
-    )
+    (tmp_path / "dhcpd.conf").write_text('shared-network inc {\n  include "sub/nets.conf";\n}\n')
     conf = dhcpd_conf.parse(tmp_path / "dhcpd.conf")
-    assert [(r.network, r.subnet) for r in conf.ranges] == [
-        ("inc", IPv4Network("198.18.5.0/24"))
-    ]
+    assert [(r.network, r.subnet) for r in conf.ranges] == [("inc", IPv4Network("198.18.5.0/24"))]
 
 
 def test_range_reversed_is_swapped(tmp_path: Path) -> None:
