@@ -30,8 +30,10 @@ STATES = (
     ("backup", 0.12),
     ("expired", 0.06),
     ("released", 0.05),
-    ("abandoned", 0.04),
-    ("reset", 0.03),
+    ("abandoned", 0.07),
+    # no "reset": dhcpd-pools 2.29 leaves an address whose last block is "reset" at its
+    # earlier state (an active one stays active), so the counts could not be compared;
+    # tests/leases/ covers reset against isc-dhcp-leases instead.
 )
 
 
@@ -164,7 +166,8 @@ def write_leases(path: Path, blocks: int, seed: int = 1) -> None:
                 chunk.clear()
         f.write("".join(chunk))
         f.write(
-            "\nhost vm-gone {\n  dynamic;\n  hardware ethernet 52:54:00:00:00:01;\n  fixed-address 100.64.0.5;\n}\n"
+            "\nhost vm-gone {\n  dynamic;\n  hardware ethernet 52:54:00:00:00:01;\n"
+            "  fixed-address 100.64.0.5;\n}\n"
         )
         f.write("host vm-gone {\n  dynamic;\n  deleted;\n}\n")
 
