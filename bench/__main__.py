@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
                 tools.append("isc-dhcp-leases")
             measured = {t: measure(t, gen.conf, gen.leases, args.runs) for t in tools}
             reference = measured["dhcpd-pools"]["counts"]
-            for tool, m in measured.items():
+            for m in measured.values():
                 m["agrees"] = m["counts"] == reference
             base = measured["dhcpd-pools"]
             for tool, m in measured.items():
