@@ -115,7 +115,7 @@ class WebhookConfig:
 
 @dataclass(frozen=True)
 class AlertsConfig:
-    thresholds: Thresholds = Thresholds()
+    thresholds: Thresholds = field(default_factory=Thresholds)
     overrides: Mapping[str, Thresholds] = field(default_factory=dict)
     repeat: timedelta | None = None
     on_orphans: bool = False
@@ -182,7 +182,7 @@ class _Section:
     def has(self, key: str) -> bool:
         return key in self.table
 
-    def get(self, key: str, kind: type[T] | tuple[type, ...], default: T, what: str) -> T:
+    def get(self, key: str, kind: type | tuple[type, ...], default: Any, what: str) -> Any:
         self.used.add(key)
         if key not in self.table:
             return default
@@ -196,14 +196,15 @@ class _Section:
         if not isinstance(value, kind):
             self.error(key, f"expected {what}, got {value!r}")
             return default
-        return value  # type: ignore[no-any-return]
+        return value
 
     def required(self, key: str, kind: type[T], what: str) -> T | None:
         if key not in self.table:
             self.used.add(key)
             self.error(key, f"missing; expected {what}")
             return None
-        return self.get(key, kind, None, what)  # type: ignore[arg-type]
+        value: T | None = self.get(key, kind, None, what)
+        return value
 
     def string(self, key: str, default: str | None = None) -> str | None:
         return self.get(key, str, default, "a string")
@@ -223,7 +224,7 @@ class _Section:
             return default
 
     def strings(self, key: str) -> tuple[str, ...]:
-        value = self.get(key, (list, str), [], "a string or a list of strings")
+        value: Any = self.get(key, (list, str), [], "a string or a list of strings")
         if isinstance(value, str):
             return (value,)
         if not all(isinstance(v, str) for v in value):
@@ -304,7 +305,9 @@ class _Loader:
                     key_pattern = re.compile(rf"^\s*{re.escape(key)}\s*=|\b{re.escape(key)}\s*=")
                     for number in range(header_line, len(self.lines) + 1):
                         text = self.lines[number - 1]
-                        if re.match(rf"^\s*{re.escape(sub)}\s*[=.]", text) and key_pattern.search(text):
+                        if re.match(rf"^\s*{re.escape(sub)}\s*[=.]", text) and key_pattern.search(
+                            text
+                        ):
                             return number
         pattern = re.compile(rf"^\s*{re.escape(key)}\s*=")
         for number in range(header_line + 1 if header_line else 1, len(self.lines) + 1):
@@ -341,8 +344,8 @@ def load(path: Path, environ: Mapping[str, str] | None = None) -> Config:
 def parse(path: Path, text: str, data: Mapping[str, Any], environ: Mapping[str, str]) -> Config:
     loader = _Loader(path, text, environ)
     top = _Section(loader, data, "")
-    servers = _list_of(top, "servers", lambda s: _server(s), loader)
-    inventory = _list_of(top, "inventory", lambda s: _inventory(s), loader)
+    servers = _list_of(top, "servers", _server, loader)
+    inventory = _list_of(top, "inventory", _inventory, loader)
     reaper = _one(top, "reaper", _reaper, ReaperConfig(), loader)
     alerts = _one(top, "alerts", _alerts, AlertsConfig(), loader)
     daemon = _one(top, "daemon", _daemon, DaemonConfig(), loader)
@@ -350,6 +353,7 @@ def parse(path: Path, text: str, data: Mapping[str, Any], environ: Mapping[str, 
     top.finish()
     _unique(loader, "servers", [s.name for s in servers])
     _unique(loader, "inventory", [i.name for i in inventory])
+    _unique(loader, "alerts.webhooks", [w.name for w in alerts.webhooks])
     if loader.errors:
         raise ConfigError(loader.errors)
     return Config(
@@ -387,9 +391,7 @@ def _list_of(
     return out
 
 
-def _one(
-    top: _Section, key: str, build: Callable[[_Section], T], default: T, loader: _Loader
-) -> T:
+def _one(top: _Section, key: str, build: Callable[[_Section], T], default: T, loader: _Loader) -> T:
     raw = top.get(key, dict, None, f"a table ([{key}])")
     if raw is None:
         return default
@@ -407,9 +409,7 @@ def _name(section: _Section) -> str | None:
 
 
 def _timeout(section: _Section, default: float) -> float:
-    value = section.get("timeout", (int, float), default, "a number of seconds")
-    if isinstance(value, str):  # pragma: no cover - get() already refused it
-        return default
+    value: float = section.get("timeout", (int, float), default, "a number of seconds")
     if value <= 0:
         section.error("timeout", f"expected a positive number of seconds, got {value!r}")
         return default
@@ -572,8 +572,8 @@ def _thresholds(s: _Section, base: Thresholds) -> Thresholds:
             s.error(key, f"expected a fraction between 0 and 1 (0.8 = 80 %), got {value}")
     if warn_at > critical_at:
         s.error("warn_at", f"expected warn_at <= critical_at, got {warn_at} > {critical_at}")
-    warn_free = s.get("warn_free", int, base.warn_free, "a number of free addresses")  # type: ignore[arg-type]
-    critical_free = s.get("critical_free", int, base.critical_free, "a number of free addresses")  # type: ignore[arg-type]
+    warn_free = s.get("warn_free", int, base.warn_free, "a number of free addresses")
+    critical_free = s.get("critical_free", int, base.critical_free, "a number of free addresses")
     return Thresholds(warn_at, critical_at, warn_free, critical_free)
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+# The real-server lab's fixtures (isc_lab, ...), shared by tests/lab and tests/reaper.
+pytest_plugins = ("lab.fixtures",)
+
 _skipped: list[str] = []
 
 

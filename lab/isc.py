@@ -1,0 +1,276 @@
+"""A real ISC dhcpd with OMAPI in its own namespace, and a hypervisor of dhclient VMs.
+
+``IscLab.start(pool_size=21)`` builds the seed's network inside 198.18.0.0/15: subnet
+198.18.1.192/27, gateway .193, statics .194-.201 (dhcpd's own address is .197, as in the
+seed), pool .202-.222, three-day leases, OMAPI on port 7911 with a random HMAC-MD5 key.
+dhcpd runs in the foreground (``-d``) with its own -cf/-lf/-pf in a temp dir and listens
+only on the veth end in its namespace.
+
+OMAPI listens inside the server namespace; ``lab.omapi_port`` is a host loopback port
+forwarded into it (``LoopbackForwarder``), so leasewatch connects to
+``127.0.0.1:<lab.omapi_port>`` from the host namespace exactly as it would to a real server.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv4Network
+from pathlib import Path
+from types import TracebackType
+
+from lab.netns import (
+    CLEANUP,
+    LabError,
+    LoopbackForwarder,
+    Namespace,
+    add_address,
+    connect_in,
+    new_tag,
+    stop_process,
+)
+from lab.vm import Hypervisor, Vm
+
+DHCPD = "/usr/sbin/dhcpd"
+OMAPI_PORT = 7911
+KEY_NAME = "omapi_key"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The seed's address plan: network, gateway, 8 statics, then the dynamic pool."""
+
+    subnet: IPv4Network
+    pool_size: int
+
+    @classmethod
+    def seed(cls, pool_size: int = 21, base: str = "198.18.1.192") -> Layout:
+        """The smallest subnet at ``base`` holding network+gateway+8 statics+pool+broadcast."""
+        need = 10 + pool_size + 1
+        prefix = 32
+        while 2 ** (32 - prefix) < need:
+            prefix -= 1
+        subnet = IPv4Network(f"{base}/{prefix}", strict=False)
+        if not subnet.subnet_of(IPv4Network("198.18.0.0/15")):
+            raise LabError(f"{subnet} is outside 198.18.0.0/15")
+        return cls(subnet=subnet, pool_size=pool_size)
+
+    @property
+    def gateway(self) -> IPv4Address:
+        return self.subnet.network_address + 1
+
+    @property
+    def server_ip(self) -> IPv4Address:
+        return self.subnet.network_address + 5  # .197 in the seed
+
+    @property
+    def first(self) -> IPv4Address:
+        return self.subnet.network_address + 10  # .202 in the seed
+
+    @property
+    def last(self) -> IPv4Address:
+        return self.first + (self.pool_size - 1)
+
+    @property
+    def pool(self) -> list[IPv4Address]:
+        return [self.first + i for i in range(self.pool_size)]
+
+
+@dataclass(frozen=True)
+class FixedHost:
+    """A ``host`` block with a ``fixed-address`` in dhcpd.conf."""
+
+    name: str
+    mac: str
+    ip: IPv4Address
+
+
+def dhcpd_conf(layout: Layout, key: str, hosts: Sequence[FixedHost] = ()) -> str:
+    """The dhcpd.conf text for ``layout`` (the seed's, plus OMAPI)."""
+    net = layout.subnet
+    host_blocks = "".join(
+        f"host {h.name} {{ hardware ethernet {h.mac}; fixed-address {h.ip}; }}\n" for h in hosts
+    )
+    return (
+        "# Written by leasewatch's lab (lab/isc.py); dhcpd.conf(5).\n"
+        "authoritative;\n"
+        "ddns-update-style none;\n"
+        "default-lease-time 259200;\n"
+        "max-lease-time 518400;\n"
+        # No ICMP probe before an offer: our VMs never configure their address (dhclient
+        # -sf /bin/true), so the probe would only add its one-second timeout per offer.
+        "ping-check false;\n"
+        f"omapi-port {OMAPI_PORT};\n"
+        f'key {KEY_NAME} {{ algorithm hmac-md5; secret "{key}"; }}\n'
+        f"omapi-key {KEY_NAME};\n"
+        f"subnet {net.network_address} netmask {net.netmask} {{\n"
+        f"  range {layout.first} {layout.last};\n"
+        f"  option subnet-mask {net.netmask};\n"
+        f"  option broadcast-address {net.broadcast_address};\n"
+        f"  option routers {layout.gateway};\n"
+        "}\n" + host_blocks
+    )
+
+
+class IscLab:
+    """dhcpd + OMAPI forwarder + hypervisor; ``close()`` (or ``with``) removes it all."""
+
+    def __init__(self, tag: str, workdir: Path, layout: Layout, key: str) -> None:
+        self.tag = tag
+        self.workdir = workdir
+        self.layout = layout
+        self.key = key
+        self.key_name = KEY_NAME
+        self.server_ns: Namespace | None = None
+        self.hv: Hypervisor | None = None
+        self.forwarder: LoopbackForwarder | None = None
+        self._dhcpd: subprocess.Popen[bytes] | None = None
+        self._dir_token = 0
+
+    @property
+    def conf_path(self) -> Path:
+        return self.workdir / "dhcpd.conf"
+
+    @property
+    def leases_path(self) -> Path:
+        return self.workdir / "dhcpd.leases"
+
+    @property
+    def log_path(self) -> Path:
+        return self.workdir / "dhcpd.log"
+
+    @property
+    def omapi_host(self) -> str:
+        return "127.0.0.1"
+
+    @property
+    def omapi_port(self) -> int:
+        assert self.forwarder is not None
+        return self.forwarder.port
+
+    @property
+    def hypervisor(self) -> Hypervisor:
+        assert self.hv is not None
+        return self.hv
+
+    @classmethod
+    def start(
+        cls,
+        pool_size: int = 21,
+        hosts: Sequence[FixedHost] = (),
+        base: str = "198.18.1.192",
+    ) -> IscLab:
+        """Build the namespaces, start dhcpd and the OMAPI forwarder; wait until ready."""
+        tag = new_tag()
+        workdir = Path(tempfile.mkdtemp(prefix=f"lw-{tag}-"))
+        token = CLEANUP.push(f"directory {workdir}", lambda: shutil.rmtree(workdir, True))
+        key = base64.b64encode(secrets.token_bytes(32)).decode("ascii")
+        lab = cls(tag, workdir, Layout.seed(pool_size, base), key)
+        lab._dir_token = token
+        try:
+            lab._build(hosts)
+        except BaseException:
+            lab.close()
+            raise
+        return lab
+
+    def _build(self, hosts: Sequence[FixedHost]) -> None:
+        self.server_ns = Namespace.create(f"lw-{self.tag}-srv")
+        self.hv = Hypervisor.create(self.server_ns, self.tag, self.workdir)
+        add_address(
+            self.server_ns,
+            self.hv.server_iface,
+            f"{self.layout.server_ip}/{self.layout.subnet.prefixlen}",
+        )
+        self.conf_path.write_text(dhcpd_conf(self.layout, self.key, hosts), encoding="utf-8")
+        self.conf_path.chmod(0o600)  # it holds the OMAPI key
+        self.leases_path.touch()
+        self._dhcpd = self.server_ns.popen(
+            [
+                DHCPD,
+                "-4",
+                "-d",  # foreground, log to stderr (our log file)
+                "-cf",
+                str(self.conf_path),
+                "-lf",
+                str(self.leases_path),
+                "-pf",
+                str(self.workdir / "dhcpd.pid"),
+                self.hv.server_iface,
+            ],
+            log=self.log_path,
+        )
+        self._wait_ready()
+        self.forwarder = LoopbackForwarder(self.server_ns, OMAPI_PORT)
+
+    def _wait_ready(self, timeout: float = 15.0) -> None:
+        """Until dhcpd says it serves and its OMAPI port accepts (inside the namespace)."""
+        assert self._dhcpd is not None and self.server_ns is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._dhcpd.poll() is not None:
+                raise LabError(f"dhcpd exited {self._dhcpd.returncode}:\n{self.log_tail()}")
+            if "Server starting service." in self.log_path.read_text(errors="replace"):
+                try:
+                    connect_in(self.server_ns, OMAPI_PORT, timeout=1).close()
+                    return
+                except OSError:
+                    pass
+            time.sleep(0.1)
+        raise LabError(f"dhcpd not ready after {timeout}s:\n{self.log_tail()}")
+
+    def log_tail(self, lines: int = 20) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except FileNotFoundError:
+            return "(no log)"
+
+    # ------------------------------------------------------------------ VMs
+
+    def boot(self, n: int = 1, timeout: float = 20.0) -> list[Vm]:
+        return self.hypervisor.boot(n, timeout)
+
+    def destroy(self, vm: Vm) -> None:
+        self.hypervisor.destroy(vm)
+
+    def inventory_argv(self) -> list[str]:
+        return self.hypervisor.inventory_argv()
+
+    def omapi_reachable(self) -> bool:
+        try:
+            socket.create_connection((self.omapi_host, self.omapi_port), timeout=2).close()
+        except OSError:
+            return False
+        return True
+
+    # ------------------------------------------------------------------ teardown
+
+    def close(self) -> None:
+        """Stop dhcpd, the forwarder, the VMs; delete namespaces and the temp dir."""
+        if self.forwarder is not None:
+            self.forwarder.close()
+        if self._dhcpd is not None:
+            stop_process(self._dhcpd)
+        if self.hv is not None:
+            self.hv.close()
+        if self.server_ns is not None:
+            self.server_ns.delete()
+        CLEANUP.run(self._dir_token)
+
+    def __enter__(self) -> IscLab:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

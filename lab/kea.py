@@ -1,0 +1,401 @@
+"""Real kea-dhcp4 (and kea-ctrl-agent) for tests and the demo, each in its own directory.
+
+Everything a Kea server writes goes under one temporary directory: the config, the memfile
+lease file, the control socket, the log, and (through KEA_PIDFILE_DIR and KEA_LOCKFILE_DIR)
+its PID and lock files, so two labs never share a file and nothing in /run or /var/lib/kea is
+touched. With no interfaces Kea opens no DHCP socket at all (an API-only server); for DHCP
+traffic pass ``interfaces`` and a ``wrap`` that runs the command inside a network namespace
+(``lab.netns.Namespace.exec_argv``, or ``["ip", "netns", "exec", name, *argv]``).
+
+Subnets come from 198.18.0.0/15 only. ``default_subnets`` gives one shared network with two
+subnets (one pool written "a - b", one written as a CIDR) and one lone subnet with a
+reservation: the shapes ``leasewatch.leases.kea`` must understand.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+HOOKS_DIR = Path("/usr/lib/x86_64-linux-gnu/kea/hooks")
+LEASE_CMDS = HOOKS_DIR / "libdhcp_lease_cmds.so"
+STAT_CMDS = HOOKS_DIR / "libdhcp_stat_cmds.so"
+
+Wrap = Callable[[Sequence[str]], list[str]]
+
+
+class KeaLabError(RuntimeError):
+    """Kea did not start, or did not answer, in the lab."""
+
+
+def default_subnets() -> dict[str, Any]:
+    """One shared network (two subnets, both pool forms) and one lone subnet."""
+    return {
+        "shared-networks": [
+            {
+                "name": "lab-shared",
+                "subnet4": [
+                    {
+                        "id": 1,
+                        "subnet": "198.18.1.0/24",
+                        "pools": [{"pool": "198.18.1.10 - 198.18.1.20"}],
+                    },
+                    {"id": 2, "subnet": "198.18.2.0/24", "pools": [{"pool": "198.18.2.0/28"}]},
+                ],
+            }
+        ],
+        "subnet4": [
+            {
+                "id": 3,
+                "subnet": "198.18.3.0/24",
+                "pools": [{"pool": "198.18.3.100 - 198.18.3.120"}],
+                "reservations": [
+                    {
+                        "hw-address": "52:54:00:00:03:05",
+                        "ip-address": "198.18.3.5",
+                        "hostname": "fixed-one",
+                    }
+                ],
+            }
+        ],
+    }
+
+
+@dataclass
+class KeaServer:
+    """A running kea-dhcp4 with its files under ``root``."""
+
+    root: Path
+    socket_path: Path
+    leases_file: Path
+    config_path: Path
+    log_path: Path
+    process: subprocess.Popen[bytes]
+
+    def command(self, command: str, arguments: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Send one command over the control socket and return Kea's raw answer."""
+        request: dict[str, Any] = {"command": command}
+        if arguments is not None:
+            request["arguments"] = arguments
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(10)
+            sock.connect(str(self.socket_path))
+            sock.sendall(json.dumps(request).encode())
+            data = b""
+            while chunk := sock.recv(65536):
+                data += chunk
+        answer: dict[str, Any] = json.loads(data)
+        return answer
+
+    def add_lease(self, ip: str, mac: str, **extra: Any) -> None:
+        """``lease4-add`` one lease (Kea picks the subnet from the address)."""
+        answer = self.command("lease4-add", {"ip-address": ip, "hw-address": mac, **extra})
+        if answer["result"] != 0:
+            raise KeaLabError(f"lease4-add {ip} {mac}: {answer['text']}")
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        """Kill Kea hard (the socket file stays behind, as after a crash)."""
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            self.process.wait(timeout=10)
+
+    def log_tail(self, lines: int = 15) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+@dataclass
+class KeaAgent:
+    """A running kea-ctrl-agent on 127.0.0.1 forwarding to one KeaServer."""
+
+    url: str
+    username: str | None
+    password: str | None
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def kea_config(
+    root: Path,
+    *,
+    interfaces: Sequence[str] = (),
+    hooks: Sequence[Path] = (LEASE_CMDS, STAT_CMDS),
+    subnets: dict[str, Any] | None = None,
+    valid_lifetime: int = 3600,
+    lfc_interval: int = 0,
+) -> dict[str, Any]:
+    """The kea-dhcp4 configuration for a lab server living in ``root``."""
+    dhcp4: dict[str, Any] = {
+        "interfaces-config": {"interfaces": list(interfaces), "dhcp-socket-type": "raw"},
+        "control-socket": {"socket-type": "unix", "socket-name": str(root / "kea4.sock")},
+        "lease-database": {
+            "type": "memfile",
+            "persist": True,
+            "name": str(root / "kea-leases4.csv"),
+            "lfc-interval": lfc_interval,
+        },
+        "hooks-libraries": [{"library": str(h)} for h in hooks],
+        "valid-lifetime": valid_lifetime,
+        # Never probe or wait: the lab's clients are on a veth, and answers must be quick.
+        "authoritative": True,
+        "loggers": [
+            {
+                "name": "kea-dhcp4",
+                "output_options": [{"output": str(root / "kea-dhcp4.log")}],
+                "severity": "INFO",
+            }
+        ],
+    }
+    dhcp4.update(default_subnets() if subnets is None else subnets)
+    return {"Dhcp4": dhcp4}
+
+
+def _env(root: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "KEA_PIDFILE_DIR": str(root),
+        "KEA_LOCKFILE_DIR": str(root),
+        "KEA_LOGGER_DESTINATION": str(root / "kea-early.log"),
+    }
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def running_kea(
+    root: Path,
+    *,
+    interfaces: Sequence[str] = (),
+    hooks: Sequence[Path] = (LEASE_CMDS, STAT_CMDS),
+    subnets: dict[str, Any] | None = None,
+    valid_lifetime: int = 3600,
+    lfc_interval: int = 0,
+    wrap: Wrap | None = None,
+    start_timeout: float = 15.0,
+) -> Iterator[KeaServer]:
+    """Start kea-dhcp4 with its files in ``root``; stop it (and remove its socket) on exit."""
+    root.mkdir(parents=True, exist_ok=True)
+    config = kea_config(
+        root,
+        interfaces=interfaces,
+        hooks=hooks,
+        subnets=subnets,
+        valid_lifetime=valid_lifetime,
+        lfc_interval=lfc_interval,
+    )
+    config_path = root / "kea-dhcp4.json"
+    config_path.write_text(json.dumps(config, indent=2))
+    argv = ["kea-dhcp4", "-c", str(config_path)]
+    if wrap is not None:
+        argv = wrap(argv)
+    out = (root / "kea-dhcp4.stdout").open("wb")
+    process = subprocess.Popen(
+        argv, env=_env(root), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    out.close()
+    server = KeaServer(
+        root=root,
+        socket_path=root / "kea4.sock",
+        leases_file=root / "kea-leases4.csv",
+        config_path=config_path,
+        log_path=root / "kea-dhcp4.log",
+        process=process,
+    )
+    try:
+        _wait_for_socket(server, start_timeout)
+        yield server
+    finally:
+        _stop(process)
+        with contextlib.suppress(FileNotFoundError):
+            server.socket_path.unlink()
+
+
+def _wait_for_socket(server: KeaServer, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            stdout = (server.root / "kea-dhcp4.stdout").read_text(errors="replace")[-2000:]
+            raise KeaLabError(
+                f"kea-dhcp4 exited with {server.process.returncode}:\n{stdout}\n{server.log_tail()}"
+            )
+        if server.socket_path.exists():
+            with contextlib.suppress(OSError, ValueError):
+                if server.command("version-get")["result"] == 0:
+                    return
+        time.sleep(0.05)
+    raise KeaLabError(f"kea-dhcp4 did not open {server.socket_path} in {timeout}s")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextlib.contextmanager
+def running_agent(
+    server: KeaServer,
+    *,
+    username: str | None = None,
+    password: str | None = None,
+    start_timeout: float = 15.0,
+) -> Iterator[KeaAgent]:
+    """Start kea-ctrl-agent on 127.0.0.1:<free port>, with basic auth when a user is given.
+
+    Basic authentication exists in the agent since Kea 1.9.0 ("authentication" with
+    "type": "basic" and a list of clients; Kea ARM, "The Kea Control Agent").
+    """
+    root = server.root
+    port = free_port()
+    agent: dict[str, Any] = {
+        "http-host": "127.0.0.1",
+        "http-port": port,
+        "control-sockets": {
+            "dhcp4": {"socket-type": "unix", "socket-name": str(server.socket_path)}
+        },
+        "loggers": [
+            {
+                "name": "kea-ctrl-agent",
+                "output_options": [{"output": str(root / "kea-ctrl-agent.log")}],
+                "severity": "INFO",
+            }
+        ],
+    }
+    if username is not None:
+        agent["authentication"] = {
+            "type": "basic",
+            "realm": "leasewatch-lab",
+            "clients": [{"user": username, "password": password or ""}],
+        }
+    config_path = root / "kea-ctrl-agent.json"
+    config_path.write_text(json.dumps({"Control-agent": agent}, indent=2))
+    out = (root / "kea-ctrl-agent.stdout").open("wb")
+    process = subprocess.Popen(
+        ["kea-ctrl-agent", "-c", str(config_path)],
+        env=_env(root),
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    out.close()
+    handle = KeaAgent(
+        url=f"http://127.0.0.1:{port}/",
+        username=username,
+        password=password,
+        process=process,
+        log_path=root / "kea-ctrl-agent.log",
+    )
+    try:
+        _wait_for_agent(handle, root, start_timeout)
+        yield handle
+    finally:
+        _stop(process)
+
+
+def _wait_for_agent(agent: KeaAgent, root: Path, timeout: float) -> None:
+    body = json.dumps({"command": "version-get"}).encode()
+    headers = {"Content-Type": "application/json"}
+    if agent.username is not None:
+        token = base64.b64encode(f"{agent.username}:{agent.password or ''}".encode()).decode()
+        headers["Authorization"] = f"Basic {token}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if agent.process.poll() is not None:
+            stdout = (root / "kea-ctrl-agent.stdout").read_text(errors="replace")[-2000:]
+            raise KeaLabError(f"kea-ctrl-agent exited with {agent.process.returncode}:\n{stdout}")
+        request = urllib.request.Request(agent.url, data=body, headers=headers)
+        with (
+            contextlib.suppress(OSError, urllib.error.URLError),
+            urllib.request.urlopen(request, timeout=2) as response,
+        ):
+            if response.status == 200:
+                return
+        time.sleep(0.05)
+    raise KeaLabError(f"kea-ctrl-agent did not answer on {agent.url} in {timeout}s")
+
+
+def wait_for_lfc(server: KeaServer, timeout: float = 10.0) -> None:
+    """Wait until Kea's Lease File Cleanup has run (``<leases>.2`` appears or changes).
+
+    Kea 2.2 has no command to start LFC: the server runs kea-lfc every lfc-interval seconds,
+    so a lab that wants it starts Kea with ``lfc_interval=1`` and waits here.
+    """
+    previous = Path(f"{server.leases_file}.2")
+    before = previous.stat().st_mtime_ns if previous.exists() else None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        # kea-lfc renames .completed to .2 last: a new .2 and no .completed means it is done.
+        changed = previous.exists() and previous.stat().st_mtime_ns != before
+        if changed and not Path(f"{server.leases_file}.completed").exists():
+            return
+        time.sleep(0.1)
+    raise KeaLabError(f"no lease file cleanup within {timeout}s (lfc-interval > 0?)")
+
+
+def write_fixture(dest: Path, work: Path) -> None:
+    """Let a real kea-dhcp4 write a memfile with every row kind, then copy it to ``dest``.
+
+    The result (``kea-leases4.csv`` and ``kea-leases4.csv.2``) covers: active leases, a
+    declined one, an expired-reclaimed one, a hostname with a comma (Kea escapes it), a lease
+    re-assigned to another MAC after LFC, and a lease deleted after LFC (a row with
+    valid_lifetime 0 in the newer file for an address only the older file has).
+    """
+    with running_kea(work, lfc_interval=1) as kea:
+        kea.add_lease("198.18.1.10", "52:54:00:00:01:10", hostname="vm-a")
+        kea.add_lease("198.18.1.11", "52:54:00:00:01:11", hostname="vm-b")
+        kea.add_lease("198.18.1.12", "52:54:00:00:01:12", hostname="web,frontend")
+        kea.add_lease("198.18.2.3", "52:54:00:00:02:03", state=1)  # declined
+        kea.add_lease("198.18.3.100", "52:54:00:00:03:64", hostname="vm-c")
+        kea.add_lease("198.18.3.101", "52:54:00:00:03:65", **{"valid-lft": 1})
+        time.sleep(1.5)
+        answer = kea.command("leases-reclaim", {"remove": False})
+        if answer["result"] != 0:
+            raise KeaLabError(f"leases-reclaim: {answer['text']}")
+        wait_for_lfc(kea)
+        # After the cleanup: changes land in the fresh kea-leases4.csv only.
+        update = {"ip-address": "198.18.1.11", "hw-address": "52:54:00:00:01:99"}
+        if kea.command("lease4-update", {**update, "hostname": "vm-b2"})["result"] != 0:
+            raise KeaLabError("lease4-update failed")
+        if kea.command("lease4-del", {"ip-address": "198.18.3.100"})["result"] != 0:
+            raise KeaLabError("lease4-del failed")
+        kea.add_lease("198.18.1.13", "52:54:00:00:01:13", hostname="vm-d")
+        leases = kea.command("lease4-get-all")["arguments"]["leases"]
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in ("kea-leases4.csv", "kea-leases4.csv.2"):
+        (dest / name).write_bytes((work / name).read_bytes())
+    (dest / "api-leases.json").write_text(json.dumps(leases, indent=1, sort_keys=True) + "\n")
+
+
+if __name__ == "__main__":
+    import sys
+    import tempfile
+
+    if len(sys.argv) != 3 or sys.argv[1] != "fixture":
+        sys.exit("usage: python -m lab.kea fixture DEST_DIR")
+    with tempfile.TemporaryDirectory(prefix="leasewatch-kea-") as tmp:
+        write_fixture(Path(sys.argv[2]), Path(tmp))

@@ -1,0 +1,179 @@
+"""The "hypervisor": a namespace of dhclient VMs, joined to the DHCP server's namespace.
+
+API (shared with the Kea lab):
+
+- ``Hypervisor.create(server_ns, tag, workdir)``: a namespace ``lw-<tag>-hv`` joined to
+  ``server_ns`` by a veth pair; ``hv.server_iface`` is the server-side end, on which the
+  DHCP server must listen (give it an address in the subnet first).
+- ``hv.boot(n, timeout)`` -> ``list[Vm]``: n VMs, each a macvlan with a random locally
+  administered MAC running a real ``dhclient`` (foreground, ``-sf /bin/true``, its own
+  ``-lf``/``-pf``/``-cf``); waits until each is bound or ``timeout`` passes. A VM that got no
+  address has ``vm.ip is None`` (the story's "no address"); it stays up and keeps trying
+  until destroyed, as a real VM would.
+- ``hv.destroy(vm)``: SIGKILL its dhclient and delete its link: no DHCPRELEASE is sent,
+  exactly the story's test VMs.
+- ``hv.live`` (VMs not destroyed), ``hv.inventory_argv()``: the command that prints the live
+  VMs' MACs (``python lab/inventory.py <state dir>``, runs from any directory), for
+  ``[[inventory]] kind="command"``.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address
+from pathlib import Path
+
+from lab import inventory
+from lab.netns import (
+    LabError,
+    Namespace,
+    delete_link,
+    macvlan,
+    random_mac,
+    stop_process,
+    veth,
+)
+
+_FIXED_ADDRESS = re.compile(r"fixed-address\s+([0-9.]+);")
+
+
+@dataclass
+class Vm:
+    """One VM: a macvlan link with a dhclient on it."""
+
+    name: str
+    iface: str
+    mac: str
+    dir: Path
+    proc: subprocess.Popen[bytes] = field(repr=False)
+    ip: IPv4Address | None = None
+    destroyed: bool = False
+
+    @property
+    def lease_file(self) -> Path:
+        return self.dir / "dhclient.leases"
+
+    def read_ip(self) -> IPv4Address | None:
+        """The address of the last lease dhclient wrote (its lease file is a journal too)."""
+        try:
+            text = self.lease_file.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        found = _FIXED_ADDRESS.findall(text)
+        return IPv4Address(found[-1]) if found else None
+
+
+class Hypervisor:
+    """A namespace holding the VMs, wired to the DHCP server's namespace by a veth pair."""
+
+    def __init__(self, ns: Namespace, server_ns: Namespace, tag: str, workdir: Path) -> None:
+        self.ns = ns
+        self.server_ns = server_ns
+        self.tag = tag
+        self.workdir = workdir
+        self.server_iface = f"lw{tag}s"
+        self.uplink = f"lw{tag}h"
+        self.vms: list[Vm] = []
+        self._next = 1
+        (workdir / "vms").mkdir(parents=True, exist_ok=True)
+
+    @classmethod
+    def create(cls, server_ns: Namespace, tag: str, workdir: Path) -> Hypervisor:
+        ns = Namespace.create(f"lw-{tag}-hv")
+        hv = cls(ns, server_ns, tag, workdir)
+        veth(server_ns, hv.server_iface, ns, hv.uplink)
+        return hv
+
+    @property
+    def live(self) -> list[Vm]:
+        return [vm for vm in self.vms if not vm.destroyed]
+
+    def inventory_argv(self) -> list[str]:
+        """The inventory command: prints the live VMs' MACs, one per line."""
+        return [sys.executable, str(Path(inventory.__file__)), str(self.workdir)]
+
+    def start(self, hostname: str | None = None) -> Vm:
+        """Create one VM and start its dhclient; does not wait for a lease."""
+        number = self._next
+        self._next += 1
+        name = hostname or f"vm-{number:03d}"
+        iface = f"lw{self.tag}m{number}"
+        if len(iface) > 15:
+            raise LabError(f"too many VMs for interface name {iface!r}")
+        mac = random_mac()
+        vmdir = self.workdir / "vms" / name
+        vmdir.mkdir(parents=True)
+        # Our own dhclient.conf: nothing from the host's, a hostname so reports show one,
+        # and quick retries so a VM that lost the race for the last address asks again soon.
+        (vmdir / "dhclient.conf").write_text(
+            f'send host-name "{name}";\n'
+            "request subnet-mask, broadcast-address, routers;\n"
+            "timeout 3600;\nretry 5;\ninitial-interval 1;\nbackoff-cutoff 2;\n",
+            encoding="utf-8",
+        )
+        macvlan(self.ns, iface, self.uplink, mac)
+        argv = [
+            "/sbin/dhclient",
+            "-4",
+            "-d",  # foreground: the Popen is the VM's life
+            "-sf",
+            "/bin/true",  # never touch addresses or routes: we only want the lease
+            "-cf",
+            str(vmdir / "dhclient.conf"),
+            "-lf",
+            str(vmdir / "dhclient.leases"),
+            "-pf",
+            str(vmdir / "dhclient.pid"),
+            iface,
+        ]
+        proc = self.ns.popen(argv, log=vmdir / "dhclient.log")
+        vm = Vm(name=name, iface=iface, mac=mac, dir=vmdir, proc=proc)
+        self.vms.append(vm)
+        _write_atomic(vmdir / "mac", mac + "\n")
+        return vm
+
+    def wait(self, vms: list[Vm], timeout: float = 20.0) -> list[Vm]:
+        """Wait until every VM in ``vms`` is bound, or ``timeout``; fills ``vm.ip``."""
+        deadline = time.monotonic() + timeout
+        pending = [vm for vm in vms if vm.ip is None]
+        while pending:
+            for vm in pending:
+                vm.ip = vm.read_ip()
+                if vm.ip is None and vm.proc.poll() is not None:
+                    raise LabError(f"dhclient of {vm.name} exited {vm.proc.returncode}")
+            pending = [vm for vm in pending if vm.ip is None]
+            if not pending or time.monotonic() >= deadline:
+                break
+            time.sleep(0.2)
+        return vms
+
+    def boot(self, n: int = 1, timeout: float = 20.0) -> list[Vm]:
+        """Start ``n`` VMs at once and wait for their leases (``vm.ip`` None: no address)."""
+        return self.wait([self.start() for _ in range(n)], timeout=timeout)
+
+    def destroy(self, vm: Vm) -> None:
+        """Pull the plug: SIGKILL dhclient (no DHCPRELEASE), delete the link."""
+        stop_process(vm.proc, signal.SIGKILL)
+        delete_link(self.ns, vm.iface)
+        (vm.dir / "mac").unlink(missing_ok=True)
+        vm.destroyed = True
+
+    def close(self) -> None:
+        """Destroy every VM and remove the namespace."""
+        for vm in self.live:
+            self.destroy(vm)
+        self.ns.delete()
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+live_macs = inventory.live_macs

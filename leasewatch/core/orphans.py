@@ -1,0 +1,140 @@
+"""The orphan rules: which active leases belong to VMs that no longer exist.
+
+An orphan is an active lease whose MAC no *healthy* inventory covering its network knows.
+Anything we cannot judge with confidence is ``unknown``, and unknown is never reaped:
+
+- an inventory that failed, timed out, listed nothing while active leases exist in its
+  scope, or shrank by more than ``max_shrink`` since its last healthy scan is unhealthy;
+- a lease in a network covered by an unhealthy inventory, by no inventory at all, or with no
+  hardware address is unknown;
+- a lease seen by any healthy inventory is live, whatever the others say;
+- a fixed-address host's lease is never an orphan.
+
+(Kubernetes IPAM garbage collectors warn that a node cut off from its API server would
+have live addresses reclaimed and handed out twice: a broken inventory must stop the reaper.)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from ipaddress import IPv4Address
+
+from leasewatch.model import Finding, FixedHost, InventorySnapshot, Lease, Verdict
+
+
+def judge_inventories(
+    inventories: Iterable[InventorySnapshot],
+    active_by_network: Mapping[str | None, int],
+    last_healthy_sizes: Mapping[str, int],
+    max_shrink: float,
+) -> tuple[InventorySnapshot, ...]:
+    """Mark inventories that answered but cannot be trusted as unhealthy.
+
+    ``active_by_network`` counts active leases per network (None: outside any range);
+    ``last_healthy_sizes`` is each source's VM count at its last healthy scan.
+    """
+    judged = []
+    for inv in inventories:
+        if inv.healthy:
+            in_scope = sum(
+                n for net, n in active_by_network.items() if net is not None and inv.covers(net)
+            )
+            if not inv.networks:
+                in_scope += active_by_network.get(None, 0)
+            previous = last_healthy_sizes.get(inv.source)
+            count = len(inv.macs)
+            if count == 0 and in_scope > 0:
+                inv = dataclasses.replace(
+                    inv,
+                    healthy=False,
+                    reason=f"listed no VMs while {in_scope} active leases exist in its scope",
+                )
+            elif previous and (previous - count) / previous > max_shrink:
+                inv = dataclasses.replace(
+                    inv,
+                    healthy=False,
+                    reason=(
+                        f"shrank from {previous} to {count} VMs since its last healthy scan "
+                        f"(more than max_shrink {max_shrink:.0%})"
+                    ),
+                )
+        judged.append(inv)
+    return tuple(judged)
+
+
+class Judge:
+    """Applies the orphan rules to one lease at a time; built once per scan."""
+
+    def __init__(
+        self,
+        inventories: Iterable[InventorySnapshot],
+        fixed: Iterable[FixedHost],
+        first_missing: Mapping[str, datetime],
+        now: datetime,
+    ) -> None:
+        self.now = now
+        self.inventories = tuple(inventories)
+        self.fixed_macs = frozenset(h.mac for h in fixed if h.mac)
+        self.fixed_ips: frozenset[IPv4Address] = frozenset(h.ip for h in fixed if h.ip)
+        self.first_missing = first_missing
+        self._covering: dict[str | None, tuple[InventorySnapshot, ...]] = {}
+
+    def covering(self, network: str | None) -> tuple[InventorySnapshot, ...]:
+        if network not in self._covering:
+            self._covering[network] = tuple(
+                inv
+                for inv in self.inventories
+                if (not inv.networks if network is None else inv.covers(network))
+            )
+        return self._covering[network]
+
+    def judge(self, lease: Lease, network: str | None) -> Finding:
+        mac = lease.mac
+        if lease.ip in self.fixed_ips or (mac is not None and mac in self.fixed_macs):
+            return Finding(lease, Verdict.LIVE, "fixed-address host", network)
+        if mac is None:
+            return Finding(lease, Verdict.UNKNOWN, "lease has no hardware address", network)
+        covering = self.covering(network)
+        if not covering:
+            where = f"network {network}" if network else "addresses outside every range"
+            return Finding(lease, Verdict.UNKNOWN, f"no inventory covers {where}", network)
+        for inv in covering:
+            if inv.healthy and mac in inv.macs:
+                return Finding(lease, Verdict.LIVE, f"seen by {inv.source}", network)
+        broken = [inv for inv in covering if not inv.healthy]
+        if broken:
+            names = ", ".join(f"{inv.source} ({inv.reason})" for inv in broken)
+            return Finding(lease, Verdict.UNKNOWN, f"inventory unhealthy: {names}", network)
+        names = ", ".join(inv.source for inv in covering)
+        return Finding(
+            lease,
+            Verdict.ORPHAN,
+            f"MAC not seen by {names}",
+            network,
+            missing_since=self.first_missing.get(mac, self.now),
+        )
+
+
+def next_missing(
+    orphans: Iterable[Finding],
+    unknown: Iterable[Finding],
+    previous: Mapping[str, datetime],
+    now: datetime,
+) -> dict[str, datetime]:
+    """Since when each MAC has been missing, carried across scans for the reaper's grace.
+
+    An orphan keeps its first-missing time (or starts now). A lease we could not judge this
+    time keeps what it had, without starting a clock: an inventory outage must neither reset
+    nor advance grace. Everything else (seen again, lease gone) is forgotten.
+    """
+    out: dict[str, datetime] = {}
+    for f in orphans:
+        if f.lease.mac:
+            out[f.lease.mac] = previous.get(f.lease.mac, now)
+    for f in unknown:
+        mac = f.lease.mac
+        if mac and mac in previous and mac not in out:
+            out[mac] = previous[mac]
+    return out

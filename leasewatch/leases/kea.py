@@ -1,0 +1,576 @@
+"""Kea DHCPv4: pools from ``config-get``, leases from the lease_cmds hook, or the memfile CSV.
+
+One small client (``KeaClient``) speaks Kea's JSON command protocol over both transports Kea
+offers: the UNIX control socket of kea-dhcp4 and kea-ctrl-agent's HTTP endpoint. The command
+set is the same; only the framing differs (the agent wants ``"service": ["dhcp4"]`` and answers
+with a list, one entry per service). See the Kea ARM, "Management API":
+https://kea.readthedocs.io/en/kea-2.2.0/arm/ctrl-channel.html
+
+The release backend (``leasewatch.reaper.kea``) reuses the same client.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import socket
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from ipaddress import IPv4Address, IPv4Network
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+
+from leasewatch.config import Secret, ServerConfig
+from leasewatch.errors import Error, LeasesError
+from leasewatch.leases.interface import LeaseSource
+from leasewatch.model import BindingState, FixedHost, Lease, Range, ServerSnapshot, normalize_mac
+
+# Kea's result codes (src/lib/cc/command_interpreter.h): CONTROL_RESULT_*.
+RESULT_SUCCESS = 0
+RESULT_ERROR = 1
+RESULT_UNSUPPORTED = 2
+RESULT_EMPTY = 3
+
+# Commands that exist only when a hook library is loaded, and the library to name when the
+# server answers "command not supported" (result 2).
+_HOOK_FOR_PREFIX = {
+    "lease4-": "libdhcp_lease_cmds.so",
+    "lease6-": "libdhcp_lease_cmds.so",
+    "stat-lease": "libdhcp_stat_cmds.so",
+}
+
+# Kea lease states (src/lib/dhcpsrv/lease.h, Lease::STATE_*); v4 uses only these three.
+_KEA_STATES = {
+    0: BindingState.ACTIVE,  # "default": bound, active until cltt + valid-lft has passed
+    1: BindingState.DECLINED,
+    2: BindingState.EXPIRED,  # expired-reclaimed
+}
+
+# valid-lft of 0xffffffff is Kea's "infinite" lifetime.
+_INFINITE = 0xFFFFFFFF
+
+_MAX_ANSWER = 256 * 1024 * 1024  # refuse to buffer an answer larger than this
+
+
+@dataclass(frozen=True, slots=True)
+class KeaAnswer:
+    """One Kea answer: ``result`` is 0 (success) or 3 (empty); other codes raise."""
+
+    result: int
+    text: str
+    arguments: Any
+
+
+class KeaClient:
+    """Sends one command at a time to kea-dhcp4, over its UNIX socket or through the agent.
+
+    Errors are raised as ``error`` (``LeasesError`` for reading, ``ReleaseError`` for the
+    reaper), one line naming the server and the command; the password never appears.
+    """
+
+    def __init__(
+        self,
+        server: str,
+        *,
+        control_socket: Path | None = None,
+        control_agent: str | None = None,
+        username: str | None = None,
+        password: Secret | None = None,
+        timeout: float = 10.0,
+        error: type[Error] = LeasesError,
+    ) -> None:
+        if (control_socket is None) == (control_agent is None):
+            raise error(f"kea server {server!r}: give exactly one of control_socket, control_agent")
+        self.server = server
+        self.control_socket = control_socket
+        self.control_agent = control_agent
+        self.username = username
+        self.password = password
+        self.timeout = timeout
+        self.error = error
+        self._session: requests.Session | None = None  # created by the first HTTP command
+
+    @classmethod
+    def from_config(cls, config: ServerConfig, error: type[Error] = LeasesError) -> KeaClient:
+        return cls(
+            config.name,
+            control_socket=config.control_socket,
+            control_agent=config.control_agent,
+            username=config.username,
+            password=config.password,
+            timeout=config.timeout,
+            error=error,
+        )
+
+    @property
+    def where(self) -> str:
+        """The endpoint, for messages: the socket path, or the agent's URL without userinfo."""
+        if self.control_socket is not None:
+            return f"control socket {self.control_socket}"
+        return f"control agent {_strip_userinfo(self.control_agent or '')}"
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+    def call(self, command: str, arguments: Mapping[str, Any] | None = None) -> KeaAnswer:
+        """Send ``command``; return its answer if the result is 0 or 3, raise otherwise."""
+        request: dict[str, Any] = {"command": command}
+        if arguments is not None:
+            request["arguments"] = dict(arguments)
+        if self.control_socket is not None:
+            raw = self._call_socket(command, self.control_socket, request)
+        else:
+            raw = self._call_agent(command, request)
+        return self._check(command, raw)
+
+    def _fail(self, command: str, what: str) -> Error:
+        return self.error(f"kea server {self.server!r}: {command}: {what}")
+
+    def _check(self, command: str, raw: Any) -> KeaAnswer:
+        # The agent answers with a list (one entry per service asked); the socket with a map.
+        if isinstance(raw, list):
+            if len(raw) != 1:
+                raise self._fail(command, f"expected one answer from {self.where}, got {len(raw)}")
+            raw = raw[0]
+        if not isinstance(raw, dict) or not isinstance(raw.get("result"), int):
+            raise self._fail(command, f"unexpected answer from {self.where}: {_short(raw)}")
+        result: int = raw["result"]
+        text = str(raw.get("text", "")).replace("\n", " ")
+        if result in (RESULT_SUCCESS, RESULT_EMPTY):
+            return KeaAnswer(result, text, raw.get("arguments"))
+        if result == RESULT_UNSUPPORTED:
+            hook = next((h for p, h in _HOOK_FOR_PREFIX.items() if command.startswith(p)), None)
+            if hook is not None:
+                raise self._fail(
+                    command,
+                    f"command not supported (Kea: {text!r}); load the hook library {hook} "
+                    f'(Dhcp4 "hooks-libraries": [{{"library": ".../kea/hooks/{hook}"}}])',
+                )
+        raise self._fail(command, f"Kea answered result {result}: {text}")
+
+    # -- UNIX control socket ------------------------------------------------------------
+    #
+    # No Python library speaks Kea's control socket (kea-shell only speaks HTTP to the agent),
+    # so this is done by hand: write the JSON command, then read until the JSON answer is
+    # complete. Kea 2.2 closes the connection after answering, but it may send a large answer
+    # in several chunks, so we parse whenever the buffer could be a whole document and stop
+    # at the first one that parses (or at EOF). One deadline covers connect, send and read.
+
+    def _call_socket(self, command: str, path: Path, request: Mapping[str, Any]) -> Any:
+        deadline = time.monotonic() + self.timeout
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            try:
+                sock.settimeout(self.timeout)
+                sock.connect(str(path))
+            except FileNotFoundError:
+                raise self._fail(command, f"{self.where} does not exist") from None
+            except ConnectionRefusedError:
+                raise self._fail(
+                    command, f"{self.where} refused the connection (is kea-dhcp4 running?)"
+                ) from None
+            except TimeoutError:
+                raise self._fail(command, f"{self.where}: connect timed out") from None
+            except OSError as exc:
+                raise self._fail(command, f"{self.where}: {exc.strerror or exc}") from None
+            try:
+                sock.sendall(json.dumps(request).encode())
+                return self._read_answer(command, sock, deadline)
+            except TimeoutError:
+                raise self._fail(
+                    command, f"no answer from {self.where} within {self.timeout:g}s"
+                ) from None
+            except OSError as exc:
+                raise self._fail(command, f"{self.where}: {exc.strerror or exc}") from None
+        finally:
+            sock.close()
+
+    def _read_answer(self, command: str, sock: socket.socket, deadline: float) -> Any:
+        buffer = bytearray()
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError
+            sock.settimeout(remaining)
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            buffer += chunk
+            if len(buffer) > _MAX_ANSWER:
+                raise self._fail(command, f"answer from {self.where} exceeds {_MAX_ANSWER} bytes")
+            if buffer.rstrip().endswith((b"}", b"]")):
+                try:
+                    return json.loads(buffer)
+                except ValueError:
+                    continue  # a chunk boundary fell just after a brace: read on
+        if not buffer:
+            raise self._fail(command, f"{self.where} closed the connection without an answer")
+        try:
+            return json.loads(buffer)
+        except ValueError:
+            raise self._fail(
+                command, f"{self.where} sent an incomplete or invalid answer ({len(buffer)} bytes)"
+            ) from None
+
+    # -- kea-ctrl-agent over HTTP ---------------------------------------------------------
+
+    def _call_agent(self, command: str, request: Mapping[str, Any]) -> Any:
+        if self._session is None:
+            self._session = requests.Session()
+        body = {**request, "service": ["dhcp4"]}
+        auth = None
+        if self.username is not None:
+            auth = (self.username, self.password.reveal() if self.password else "")
+        url = self.control_agent or ""
+        try:
+            response = self._session.post(
+                url, json=body, auth=auth, timeout=(self.timeout, self.timeout)
+            )
+        except requests.Timeout:
+            raise self._fail(
+                command, f"no answer from {self.where} within {self.timeout:g}s"
+            ) from None
+        except requests.ConnectionError as exc:
+            raise self._fail(command, f"cannot connect to {self.where}: {_reason(exc)}") from None
+        except requests.RequestException as exc:
+            raise self._fail(command, f"{self.where}: {type(exc).__name__}") from None
+        if response.status_code in (401, 403):
+            who = f"user {self.username!r}" if self.username else "no credentials"
+            raise self._fail(command, f"{self.where} refused {who} (HTTP {response.status_code})")
+        try:
+            return response.json()
+        except ValueError:
+            raise self._fail(
+                command, f"{self.where} answered HTTP {response.status_code} without JSON"
+            ) from None
+
+
+def _strip_userinfo(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def _reason(exc: BaseException) -> str:
+    """The innermost cause of a requests error, short (its str() repeats the whole URL)."""
+    inner: BaseException = exc
+    while inner.__context__ is not None or inner.__cause__ is not None:
+        inner = inner.__cause__ or inner.__context__  # type: ignore[assignment]
+    text = str(inner)
+    for marker in ("Connection refused", "Name or service not known", "No route to host"):
+        if marker in text:
+            return marker.lower()
+    return type(inner).__name__
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value) if not isinstance(value, str) else value
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+# -- pools and reservations from config-get ---------------------------------------------
+
+
+def parse_pool(text: str, subnet: IPv4Network) -> tuple[IPv4Address, IPv4Address]:
+    """``"a - b"`` (Kea prints ``a-b``) or a CIDR prefix (every address in it) -> (first, last)."""
+    text = text.strip()
+    if "/" in text:
+        net = ipaddress.ip_network(text, strict=False)
+        if not isinstance(net, IPv4Network):
+            raise ValueError(f"expected an IPv4 prefix, got {text!r}")
+        if not net.subnet_of(subnet):
+            raise ValueError(f"pool {text!r} is not inside subnet {subnet}")
+        return net.network_address, net.broadcast_address
+    first_text, sep, last_text = text.partition("-")
+    if not sep:
+        raise ValueError(f"expected 'first - last' or a prefix, got {text!r}")
+    first, last = IPv4Address(first_text.strip()), IPv4Address(last_text.strip())
+    if last < first:
+        raise ValueError(f"pool {text!r} ends before it starts")
+    if first not in subnet or last not in subnet:
+        raise ValueError(f"pool {text!r} is not inside subnet {subnet}")
+    return first, last
+
+
+def ranges_from_config(
+    server: str, dhcp4: Mapping[str, Any]
+) -> tuple[list[Range], list[FixedHost]]:
+    """Pools and reservations out of ``config-get``'s ``Dhcp4`` map.
+
+    A subnet inside a shared network belongs to the network named after it; a lone subnet is
+    its own network, named by its CIDR (as the ISC side names a subnet outside any
+    shared-network).
+    """
+    ranges: list[Range] = []
+    fixed: list[FixedHost] = []
+    groups: list[tuple[str | None, Any]] = [(None, dhcp4.get("subnet4", []))]
+    for shared in _list(dhcp4.get("shared-networks", [])):
+        groups.append((str(shared.get("name", "")), shared.get("subnet4", [])))
+    for network_name, subnets in groups:
+        for subnet_map in _list(subnets):
+            try:
+                subnet = IPv4Network(str(subnet_map["subnet"]), strict=False)
+            except (KeyError, ValueError) as exc:
+                raise LeasesError(
+                    f"kea server {server!r}: config-get: subnet4 entry without a valid "
+                    f"'subnet': {_short(subnet_map)} ({exc})"
+                ) from None
+            name = network_name or str(subnet)
+            for pool in _list(subnet_map.get("pools", [])):
+                try:
+                    first, last = parse_pool(str(pool.get("pool", "")), subnet)
+                except ValueError as exc:
+                    raise LeasesError(
+                        f"kea server {server!r}: config-get: subnet {subnet}: {exc}"
+                    ) from None
+                ranges.append(Range(first=first, last=last, subnet=subnet, network=name))
+            fixed.extend(_reservations(subnet_map.get("reservations", [])))
+    fixed.extend(_reservations(dhcp4.get("reservations", [])))  # global reservations
+    return ranges, fixed
+
+
+def _reservations(items: Any) -> Iterable[FixedHost]:
+    for item in _list(items):
+        ip_text = item.get("ip-address")
+        mac = normalize_mac(str(item["hw-address"])) if item.get("hw-address") else None
+        try:
+            ip = IPv4Address(str(ip_text)) if ip_text else None
+        except ValueError:
+            ip = None
+        if ip is None and mac is None:
+            continue  # reserves options or a hostname by client-id only: nothing to protect
+        name = str(item.get("hostname") or "") or (mac or str(ip))
+        yield FixedHost(name=name, mac=mac, ip=ip)
+
+
+def _list(value: Any) -> list[Mapping[str, Any]]:
+    return [v for v in value if isinstance(v, Mapping)] if isinstance(value, list) else []
+
+
+# -- leases from lease_cmds -------------------------------------------------------------
+
+
+def lease_from_api(server: str, item: Mapping[str, Any]) -> Lease:
+    """One entry of ``lease4-get``/``lease4-get-page`` -> Lease (cltt + valid-lft = expiry)."""
+    try:
+        ip = IPv4Address(str(item["ip-address"]))
+        cltt = int(item["cltt"])
+        valid = int(item["valid-lft"])
+        state_code = int(item.get("state", 0))
+        subnet_id = int(item["subnet-id"]) if "subnet-id" in item else None
+    except (KeyError, TypeError, ValueError) as exc:
+        raise LeasesError(
+            f"kea server {server!r}: unexpected lease entry {_short(item)}: {exc}"
+        ) from None
+    state = _KEA_STATES.get(state_code)
+    if state is None:
+        raise LeasesError(
+            f"kea server {server!r}: lease {ip}: unknown Kea lease state {state_code} "
+            "(expected 0 default, 1 declined, 2 expired-reclaimed)"
+        )
+    mac = normalize_mac(str(item["hw-address"])) if item.get("hw-address") else None
+    return Lease(
+        ip=ip,
+        state=state,
+        mac=mac,
+        starts=_utc(cltt),
+        ends=None if valid == _INFINITE else _utc(cltt + valid),
+        hostname=str(item.get("hostname") or "") or None,
+        server=server,
+        subnet_id=subnet_id,
+    )
+
+
+def _utc(epoch: int) -> datetime:
+    return datetime.fromtimestamp(epoch, tz=UTC)
+
+
+def read_leases(client: KeaClient, page_size: int) -> list[Lease]:
+    """Every lease, ``page_size`` at a time with ``lease4-get-page`` (never all in one answer).
+
+    The first page starts "from": "start"; each next one from the last address returned,
+    until a page is short or Kea answers result 3 ("0 IPv4 lease(s) found").
+    """
+    leases: list[Lease] = []
+    start: str = "start"
+    last_ip: IPv4Address | None = None
+    while True:
+        answer = client.call("lease4-get-page", {"from": start, "limit": page_size})
+        if answer.result == RESULT_EMPTY:
+            break
+        args = answer.arguments if isinstance(answer.arguments, Mapping) else {}
+        items = _list(args.get("leases"))
+        page = [lease_from_api(client.server, item) for item in items]
+        leases.extend(page)
+        if len(page) < page_size or not page:
+            break
+        if last_ip is not None and page[-1].ip <= last_ip:
+            raise client.error(
+                f"kea server {client.server!r}: lease4-get-page: paging did not advance "
+                f"past {last_ip}"
+            )
+        last_ip = page[-1].ip
+        start = str(last_ip)
+    return leases
+
+
+# -- the memfile CSV --------------------------------------------------------------------
+
+# The columns of Kea's v4 memfile (src/lib/dhcpsrv/csv_lease_file4.cc); pool_id came in 2.5.
+_CSV_REQUIRED = ("address", "hwaddr", "valid_lifetime", "expire", "subnet_id", "hostname", "state")
+
+
+def memfile_paths(path: Path) -> list[Path]:
+    """The files Kea itself loads at start-up, oldest first (see ``read_memfile``)."""
+    completed = Path(f"{path}.completed")
+    if completed.exists():
+        older = [completed]
+    else:
+        older = [p for p in (Path(f"{path}.2"), Path(f"{path}.1")) if p.exists()]
+    return [*older, path]
+
+
+def read_memfile(path: Path, server: str) -> tuple[list[Lease], list[str]]:
+    """Replay the memfile lease files as Kea does at start-up; return leases and warnings.
+
+    The memfile is an append-only journal: every change appends a row, the last row for an
+    address wins, and a row with valid_lifetime 0 means the lease was deleted. Kea's Lease
+    File Cleanup (kea-lfc) periodically moves the file to ``<file>.1``, compacts ``.2`` +
+    ``.1`` into ``<file>.completed`` and then renames that to ``<file>.2``. At start-up Kea
+    reads ``<file>.completed`` if it exists, else ``<file>.2`` then ``<file>.1``, and always
+    ``<file>`` last (Memfile_LeaseMgr::loadLeasesFromFiles in src/lib/dhcpsrv/
+    memfile_lease_mgr.cc; the ARM's "The LFC Process"). Reading only ``<file>`` right after
+    an LFC run would miss every lease not renewed since.
+    """
+    current: dict[IPv4Address, Lease] = {}
+    warnings: list[str] = []
+    if not path.exists():
+        raise LeasesError(f"{path}: Kea lease file not found")
+    for file in memfile_paths(path):
+        _replay(file, server, current, warnings)
+    return sorted(current.values(), key=lambda lease: lease.ip), warnings
+
+
+def _replay(
+    file: Path, server: str, current: dict[IPv4Address, Lease], warnings: list[str]
+) -> None:
+    try:
+        text = file.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise LeasesError(f"{file}: cannot read Kea lease file: {exc.strerror}") from None
+    lines = text.split("\n")
+    unterminated = not text.endswith("\n")
+    if not lines or not lines[0].strip():
+        return  # an empty file: Kea creates it with just a header, or not at all yet
+    header = [h.strip() for h in lines[0].split(",")]
+    missing = [c for c in _CSV_REQUIRED if c not in header]
+    if header[0] != "address" or missing:
+        raise LeasesError(
+            f"{file}:1: expected a Kea DHCPv4 lease file header "
+            f"'address,hwaddr,client_id,valid_lifetime,expire,subnet_id,...', got {lines[0][:80]!r}"
+        )
+    col = {name: index for index, name in enumerate(header)}
+    last_line = len(lines)
+    for number, line in enumerate(lines[1:], start=2):
+        if not line.strip():
+            continue
+        fields = line.split(",")
+        if len(fields) != len(header):
+            if number == last_line and unterminated:
+                # Kea was writing this row when the file was read (or crashed mid-write).
+                warnings.append(f"{file}:{number}: incomplete last row ignored")
+                continue
+            raise LeasesError(
+                f"{file}:{number}: expected {len(header)} comma-separated fields "
+                f"({','.join(header)}), got {len(fields)}"
+            )
+        try:
+            ip = IPv4Address(fields[col["address"]])
+            valid = int(fields[col["valid_lifetime"]])
+            expire = int(fields[col["expire"]])
+            subnet_id = int(fields[col["subnet_id"]])
+            state_code = int(fields[col["state"]] or 0)
+        except ValueError as exc:
+            raise LeasesError(f"{file}:{number}: {exc}") from None
+        if valid == 0:
+            current.pop(ip, None)  # Kea writes a row with valid_lifetime 0 when it deletes
+            continue
+        state = _KEA_STATES.get(state_code)
+        if state is None:
+            raise LeasesError(
+                f"{file}:{number}: unknown lease state {state_code} "
+                "(expected 0 default, 1 declined, 2 expired-reclaimed)"
+            )
+        hwaddr = fields[col["hwaddr"]]
+        # Kea escapes commas inside a field as "&#x2c" (util/csv_file.cc, escapeCharacters).
+        hostname = fields[col["hostname"]].replace("&#x2c", ",")
+        current[ip] = Lease(
+            ip=ip,
+            state=state,
+            mac=normalize_mac(hwaddr) if hwaddr else None,
+            starts=_utc(expire - valid) if valid != _INFINITE else None,
+            ends=None if valid == _INFINITE else _utc(expire),
+            hostname=hostname or None,
+            server=server,
+            subnet_id=subnet_id,
+        )
+
+
+# -- the lease source -------------------------------------------------------------------
+
+
+class KeaLeaseSource(LeaseSource):
+    """A Kea DHCPv4 server, read live (socket or agent) or offline from its memfile CSV."""
+
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config
+        self.name = config.name
+
+    def read(self) -> ServerSnapshot:
+        if self.config.leases is not None:
+            return self._read_memfile(self.config.leases)
+        client = KeaClient.from_config(self.config)
+        try:
+            answer = client.call("config-get")
+            dhcp4 = answer.arguments.get("Dhcp4") if isinstance(answer.arguments, Mapping) else None
+            if not isinstance(dhcp4, Mapping):
+                raise LeasesError(f"kea server {self.name!r}: config-get: answer has no Dhcp4 map")
+            ranges, fixed = ranges_from_config(self.name, dhcp4)
+            leases = read_leases(client, self.config.page_size)
+        finally:
+            client.close()
+        return ServerSnapshot(
+            server=self.name,
+            kind="kea",
+            ranges=tuple(ranges),
+            leases=tuple(leases),
+            fixed=tuple(fixed),
+        )
+
+    def _read_memfile(self, path: Path) -> ServerSnapshot:
+        leases, warnings = read_memfile(path, self.name)
+        # The CSV holds leases only: no pools, no reservations. Such a snapshot is for
+        # reports (lease lists, orphans by MAC), never for releases, so it is marked
+        # incomplete and the reaper leaves it alone.
+        warnings.append(
+            f"{path}: offline Kea lease file: no pools or reservations (they live in the "
+            "server's config; use control_socket or control_agent for utilization and "
+            "releases); report only"
+        )
+        return ServerSnapshot(
+            server=self.name,
+            kind="kea",
+            leases=tuple(leases),
+            complete=False,
+            warnings=tuple(warnings),
+        )

@@ -1,0 +1,322 @@
+"""One scan, end to end: the only module that calls into every room.
+
+read servers -> read inventories -> analyse (pure) -> plan (pure) -> execute (dry run unless
+applying) -> record state -> alerts. The CLI's ``report``/``check``/``scan``, the daemon
+and the tests all come through here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from leasewatch import alerts
+from leasewatch.config import Config, ServerConfig
+from leasewatch.core.advice import observe
+from leasewatch.core.analysis import analyse
+from leasewatch.core.forecast import exhaustion_times, forecasts
+from leasewatch.core.orphans import Judge, next_missing
+from leasewatch.errors import LeasesError, ReleaseError
+from leasewatch.inventory import kinds as inventory_kinds
+from leasewatch.inventory.interface import InventorySource
+from leasewatch.leases import kinds as lease_kinds
+from leasewatch.leases.interface import LeaseSource
+from leasewatch.model import (
+    Analysis,
+    AuditRecord,
+    Finding,
+    InventorySnapshot,
+    Lease,
+    Outcome,
+    Release,
+    ServerSnapshot,
+    Verdict,
+)
+from leasewatch.reaper import kinds as reaper_kinds
+from leasewatch.reaper.execute import execute
+from leasewatch.reaper.interface import ReleaseBackend
+from leasewatch.reaper.plan import plan
+from leasewatch.state import State
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+Progress = Callable[[str, int, int], None]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """What one scan saw, planned and did."""
+
+    analysis: Analysis
+    plan: tuple[Release, ...] = ()
+    records: tuple[AuditRecord, ...] = ()
+    applied: bool = False
+    alert_errors: tuple[str, ...] = field(default=())
+
+    @property
+    def released(self) -> int:
+        return sum(1 for r in self.records if r.outcome.value == "released")
+
+
+class Scanner:
+    """Holds a config's sources across scans.
+
+    The daemon keeps one Scanner alive, so sources that can read incrementally (the ISC
+    journal) only parse what was appended since the last scan. Tests inject sources and
+    backends through the factories.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        clock: Clock = utcnow,
+        lease_source: Callable[[ServerConfig], LeaseSource] = lease_kinds.build,
+        inventory_source: Callable[..., InventorySource] = inventory_kinds.build,
+        backend: Callable[[ServerConfig], ReleaseBackend | None] = reaper_kinds.build,
+    ) -> None:
+        self.config = config
+        self.clock = clock
+        self.lease_sources = [lease_source(s) for s in config.servers]
+        self.inventory_sources = [inventory_source(i) for i in config.inventory]
+        self._backend = backend
+
+    def read_servers(self, progress: Progress | None = None) -> list[ServerSnapshot]:
+        """Read every server; a server that fails becomes a snapshot with its error."""
+        out = []
+        for source, server in zip(self.lease_sources, self.config.servers, strict=True):
+            try:
+                if progress is not None and hasattr(source, "progress"):
+                    source.progress = lambda done, total, n=server.name: progress(n, done, total)
+                out.append(source.read())
+            except LeasesError as exc:
+                log.info("%s", exc)
+                out.append(ServerSnapshot(server=server.name, kind=server.kind, error=str(exc)))
+        return out
+
+    def read_inventories(self) -> list[InventorySnapshot]:
+        snapshots = [source.fetch() for source in self.inventory_sources]
+        for snap in snapshots:
+            if not snap.healthy:
+                log.info("inventory %s unhealthy: %s", snap.source, snap.reason)
+        return snapshots
+
+    def analyse(self, state: State, progress: Progress | None = None) -> Analysis:
+        """Read everything and conclude, changing nothing (``report`` and ``check``)."""
+        servers = self.read_servers(progress)
+        inventories = self.read_inventories()
+        return self._analyse(servers, inventories, state)
+
+    def _analyse(
+        self,
+        servers: Sequence[ServerSnapshot],
+        inventories: Sequence[InventorySnapshot],
+        state: State,
+    ) -> Analysis:
+        return analyse(
+            servers,
+            inventories,
+            now=self.clock(),
+            thresholds_for=self.config.alerts.for_network,
+            first_missing=state.first_missing(),
+            last_healthy_sizes=state.inventory_sizes(),
+            max_shrink=self.config.reaper.max_shrink,
+        )
+
+    def scan(
+        self,
+        state: State,
+        *,
+        apply: bool | None = None,
+        send_alerts: bool = True,
+        progress: Progress | None = None,
+    ) -> ScanResult:
+        """One full scan: analyse, plan, release (when applying), record, alert."""
+        analysis = self.analyse(state, progress)
+        return self.act(analysis, state, apply=apply, send_alerts=send_alerts)
+
+    def act(
+        self,
+        analysis: Analysis,
+        state: State,
+        *,
+        apply: bool | None = None,
+        send_alerts: bool = True,
+    ) -> ScanResult:
+        apply = self.config.reaper.apply if apply is None else apply
+        releasable = [s.name for s in self.config.servers if reaper_kinds.can_release(s)]
+        releases = plan(analysis, self.config.reaper, analysis.now, releasable)
+        backends: Mapping[str, ReleaseBackend] = {}
+        if apply and any(r.action.value == "release" for r in releases):
+            backends = self._backends({r.finding.lease.server for r in releases})
+        records = execute(releases, backends, apply=apply, clock=self.clock)
+        state.save_missing(
+            next_missing(analysis.orphans, analysis.unknown, state.first_missing(), analysis.now)
+        )
+        state.save_inventory_sizes(analysis.inventories, analysis.now)
+        if apply:
+            state.add_audit(r for r in records if r.outcome.value != "dry-run")
+        state.add_history(analysis, records, self.config.state.keep)
+        state.add_sightings(observe(analysis), self.config.state.keep)
+        alert_errors: tuple[str, ...] = ()
+        if send_alerts:
+            alert_errors = self.notify(analysis, records, state)
+        return ScanResult(analysis, releases, records, apply, alert_errors)
+
+    def notify(
+        self, analysis: Analysis, records: Sequence[AuditRecord], state: State
+    ) -> tuple[str, ...]:
+        """Send the alerts this scan calls for; return delivery errors (never raises).
+
+        Each webhook remembers what it was told (``alert_memory``), so a level change is
+        announced once per channel, and retried on the next scan if delivery failed.
+        """
+        config = self.config.alerts
+        if not config.webhooks:
+            return ()
+        now = analysis.now
+        memory = alerts.load_memory(state.alert_memory())
+        exhaustion = None
+        if config.on_forecast is not None:
+            window = self.config.state.forecast_window
+            outlook = forecasts(state.history(since=now - window), now=now, window=window)
+            exhaustion = exhaustion_times(outlook, now)
+        step = alerts.plan(analysis, memory, config, now, releases=records, exhaustion=exhaustion)
+        results = alerts.deliver_plan(step, config.webhooks)
+        state.save_alert_memory(alerts.dump_memory(alerts.settle(step, results, now)))
+        return tuple(str(e) for e in alerts.failures(results))
+
+    def _backends(self, servers: set[str]) -> dict[str, ReleaseBackend]:
+        out = {}
+        for server in self.config.servers:
+            if server.name in servers:
+                backend = self._backend(server)
+                if backend is not None:
+                    out[server.name] = backend
+        return out
+
+    def release_one(
+        self,
+        state: State,
+        *,
+        mac: str | None,
+        ip: str | None,
+        server: str | None,
+        force: bool,
+        dry_run: bool,
+    ) -> list[AuditRecord]:
+        """``leasewatch release``: release one VM's lease now, for a teardown hook.
+
+        Refuses when a healthy inventory still lists the MAC, or when an inventory that
+        covers the lease is unhealthy (the VM cannot be confirmed gone), unless ``force``.
+        Protected and fixed-address leases are never released.
+        """
+        now = self.clock()
+        servers = [s for s in self.read_servers() if server is None or s.server == server]
+        for snap in servers:
+            if snap.error:
+                raise LeasesError(snap.error)
+        inventories = self.read_inventories()
+        analysis = analyse(servers, inventories, now=now, first_missing=state.first_missing())
+        findings = [
+            f
+            for f in (*analysis.orphans, *analysis.unknown, *self._live(analysis))
+            if (mac is not None and f.lease.mac == mac)
+            or (ip is not None and str(f.lease.ip) == ip)
+        ]
+        records: list[AuditRecord] = []
+        policy = self.config.reaper
+        backends: dict[str, ReleaseBackend] = {}
+        for f in sorted(findings, key=lambda f: (f.lease.server, int(f.lease.ip))):
+            lease = f.lease
+            refusal = None
+            if f.reason == "fixed-address host":
+                refusal = "fixed-address host: never released"
+            elif lease.mac in policy.protect_macs or any(
+                lease.ip in n for n in policy.protect_networks
+            ):
+                refusal = "protected ([reaper] protect)"
+            elif f.verdict is not Verdict.ORPHAN and not force and f.reason.startswith("seen by"):
+                refusal = f"{f.reason}: the VM still exists (use --force)"
+            elif (
+                f.verdict is Verdict.UNKNOWN
+                and not force
+                and not f.reason.startswith("no inventory")
+            ):
+                refusal = f"{f.reason}: cannot confirm the VM is gone (use --force)"
+            reason = "leasewatch release" + (" --force" if force else "")
+            if refusal is not None:
+                records.append(_record(lease, Outcome.REFUSED, reason, refusal, now))
+                continue
+            if dry_run:
+                records.append(_record(lease, Outcome.DRY_RUN, reason, "", now))
+                continue
+            if lease.server not in backends:
+                config = next(s for s in self.config.servers if s.name == lease.server)
+                backend = self._backend(config)
+                if backend is None:
+                    records.append(
+                        _record(
+                            lease, Outcome.REFUSED, reason, "no release backend configured", now
+                        )
+                    )
+                    continue
+                backends[lease.server] = backend
+            try:
+                outcome, detail = backends[lease.server].release(lease)
+            except ReleaseError as exc:
+                outcome, detail = Outcome.FAILED, str(exc)
+            records.append(_record(lease, outcome, reason, detail, self.clock()))
+        for backend in backends.values():
+            backend.close()
+        if not dry_run:
+            state.add_audit(records)
+        return records
+
+    @staticmethod
+    def _live(analysis: Analysis) -> list[Finding]:
+        """Live findings are not kept in the analysis; rebuild them for ``release``."""
+        judge = Judge(
+            analysis.inventories,
+            [h for s in analysis.servers for h in s.fixed],
+            {},
+            analysis.now,
+        )
+        seen = {(f.lease.server, f.lease.ip) for f in (*analysis.orphans, *analysis.unknown)}
+        out = []
+        for server in analysis.servers:
+            for lease in server.leases:
+                if lease.is_active(analysis.now) and (server.server, lease.ip) not in seen:
+                    lease = (
+                        lease if lease.server else dataclasses.replace(lease, server=server.server)
+                    )
+                    out.append(judge.judge(lease, _network_of(analysis, server.server, lease)))
+        return out
+
+
+def _network_of(analysis: Analysis, server: str, lease: Lease) -> str | None:
+    for pool in analysis.pools:
+        if pool.server == server and pool.first <= lease.ip <= pool.last:
+            return pool.network
+    return None
+
+
+def _record(lease: Lease, outcome: Outcome, reason: str, detail: str, at: datetime) -> AuditRecord:
+    return AuditRecord(
+        at=at,
+        server=lease.server,
+        ip=lease.ip,
+        mac=lease.mac,
+        hostname=lease.hostname,
+        reason=reason,
+        outcome=outcome,
+        detail=detail,
+    )

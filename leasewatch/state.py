@@ -1,0 +1,359 @@
+"""The SQLite state file: what one scan leaves for the next.
+
+- ``missing``: since when each MAC has been missing (the reaper's grace);
+- ``inventory_sizes``: each source's VM count at its last healthy scan (``max_shrink``);
+- ``alert_memory``: the last level seen and notified per network or source;
+- ``audit``: every release and refusal;
+- ``history``: per scan, per server and network: size, active, orphans, releases.
+
+The schema carries a version and a list of migrations applied in order, so an upgrade never
+loses or misreads old state. Times are stored as ISO 8601 UTC text.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from ipaddress import IPv4Address
+from pathlib import Path
+from typing import Any
+
+from leasewatch.core.advice import LeaseSighting, Observation, VmSighting
+from leasewatch.errors import StateError
+from leasewatch.model import Analysis, AuditRecord, InventorySnapshot, Outcome, Verdict
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: the first schema
+    """
+    CREATE TABLE missing (mac TEXT PRIMARY KEY, since TEXT NOT NULL);
+    CREATE TABLE inventory_sizes (source TEXT PRIMARY KEY, count INTEGER NOT NULL,
+                                  at TEXT NOT NULL);
+    CREATE TABLE alert_memory (key TEXT PRIMARY KEY, data TEXT NOT NULL);
+    CREATE TABLE audit (id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL,
+                        server TEXT NOT NULL, ip TEXT NOT NULL, mac TEXT, hostname TEXT,
+                        reason TEXT NOT NULL, outcome TEXT NOT NULL, detail TEXT NOT NULL);
+    CREATE INDEX audit_at ON audit (at);
+    CREATE TABLE history (at TEXT NOT NULL, server TEXT NOT NULL, network TEXT NOT NULL,
+                          size INTEGER NOT NULL, active INTEGER NOT NULL,
+                          orphans INTEGER NOT NULL, releases INTEGER NOT NULL);
+    CREATE INDEX history_at ON history (at);
+    """,
+    # 2: sightings, for churn and lease-time advice (leasewatch.core.advice)
+    """
+    CREATE TABLE vm_sightings (mac TEXT PRIMARY KEY, first_seen TEXT NOT NULL,
+                               last_seen TEXT NOT NULL);
+    CREATE INDEX vm_sightings_last ON vm_sightings (last_seen);
+    CREATE TABLE lease_sightings (server TEXT NOT NULL, ip TEXT NOT NULL, mac TEXT NOT NULL,
+                                  network TEXT, starts TEXT, ends TEXT,
+                                  first_seen TEXT NOT NULL, last_seen TEXT NOT NULL,
+                                  orphaned_at TEXT, PRIMARY KEY (server, ip, mac));
+    CREATE INDEX lease_sightings_last ON lease_sightings (last_seen);
+    """,
+)
+
+
+def _iso(t: datetime) -> str:
+    return t.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def _time(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def _maybe_iso(t: datetime | None) -> str | None:
+    return _iso(t) if t is not None else None
+
+
+def _maybe_time(text: str | None) -> datetime | None:
+    return _time(text) if text is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryRow:
+    """One network's counts at one scan."""
+
+    at: datetime
+    server: str
+    network: str
+    size: int
+    active: int
+    orphans: int
+    releases: int
+
+
+class State:
+    """An open state file. Use ``State.open(path)``; ``close()`` when done."""
+
+    def __init__(self, db: sqlite3.Connection, path: Path) -> None:
+        self.db = db
+        self.path = path
+
+    @classmethod
+    def open(cls, path: Path) -> State:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(path, timeout=10)
+            db.execute("PRAGMA journal_mode=WAL")
+            state = cls(db, path)
+            state._migrate()
+        except sqlite3.Error as exc:
+            raise StateError(f"{path}: cannot open state file: {exc}") from None
+        except OSError as exc:
+            raise StateError(f"{path}: cannot create state directory: {exc.strerror}") from None
+        return state
+
+    @classmethod
+    def memory(cls) -> State:
+        """A throwaway state (for ``report`` without a state file, and tests)."""
+        state = cls(sqlite3.connect(":memory:"), Path(":memory:"))
+        state._migrate()
+        return state
+
+    def close(self) -> None:
+        self.db.close()
+
+    @property
+    def version(self) -> int:
+        row = self.db.execute("PRAGMA user_version").fetchone()
+        return int(row[0])
+
+    def _migrate(self) -> None:
+        current = self.version
+        if current > len(MIGRATIONS):
+            raise StateError(
+                f"{self.path}: state schema version {current} is newer than this leasewatch "
+                f"understands ({len(MIGRATIONS)}); upgrade leasewatch"
+            )
+        for number, script in enumerate(MIGRATIONS[current:], start=current + 1):
+            with self._transaction():
+                for statement in script.split(";"):
+                    if statement.strip():
+                        self.db.execute(statement)
+                self.db.execute(f"PRAGMA user_version = {number}")
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+            yield
+            self.db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
+            raise StateError(f"{self.path}: state file error: {exc}") from None
+        except BaseException:
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
+            raise
+
+    # --- grace: first-missing times -------------------------------------------------
+    def first_missing(self) -> dict[str, datetime]:
+        rows = self.db.execute("SELECT mac, since FROM missing").fetchall()
+        return {mac: _time(since) for mac, since in rows}
+
+    def save_missing(self, missing: Mapping[str, datetime]) -> None:
+        with self._transaction():
+            self.db.execute("DELETE FROM missing")
+            self.db.executemany(
+                "INSERT INTO missing (mac, since) VALUES (?, ?)",
+                [(mac, _iso(since)) for mac, since in missing.items()],
+            )
+
+    # --- max_shrink: last healthy inventory sizes -------------------------------------
+    def inventory_sizes(self) -> dict[str, int]:
+        rows = self.db.execute("SELECT source, count FROM inventory_sizes").fetchall()
+        return {source: int(count) for source, count in rows}
+
+    def save_inventory_sizes(self, inventories: Iterable[InventorySnapshot], now: datetime) -> None:
+        with self._transaction():
+            self.db.executemany(
+                "INSERT INTO inventory_sizes (source, count, at) VALUES (?, ?, ?) "
+                "ON CONFLICT(source) DO UPDATE SET count = excluded.count, at = excluded.at",
+                [(i.source, len(i.macs), _iso(now)) for i in inventories if i.healthy],
+            )
+
+    # --- alerts ------------------------------------------------------------------------
+    def alert_memory(self) -> dict[str, dict[str, Any]]:
+        rows = self.db.execute("SELECT key, data FROM alert_memory").fetchall()
+        return {key: json.loads(data) for key, data in rows}
+
+    def save_alert_memory(self, memory: Mapping[str, Mapping[str, Any]]) -> None:
+        with self._transaction():
+            self.db.execute("DELETE FROM alert_memory")
+            self.db.executemany(
+                "INSERT INTO alert_memory (key, data) VALUES (?, ?)",
+                [(key, json.dumps(data, sort_keys=True)) for key, data in memory.items()],
+            )
+
+    # --- audit -------------------------------------------------------------------------
+    def add_audit(self, records: Iterable[AuditRecord]) -> None:
+        with self._transaction():
+            self.db.executemany(
+                "INSERT INTO audit (at, server, ip, mac, hostname, reason, outcome, detail) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        _iso(r.at),
+                        r.server,
+                        str(r.ip),
+                        r.mac,
+                        r.hostname,
+                        r.reason,
+                        r.outcome.value,
+                        r.detail,
+                    )
+                    for r in records
+                ],
+            )
+
+    def audit(self, since: datetime | None = None, limit: int | None = None) -> list[AuditRecord]:
+        query = "SELECT at, server, ip, mac, hostname, reason, outcome, detail FROM audit"
+        args: list[Any] = []
+        if since is not None:
+            query += " WHERE at >= ?"
+            args.append(_iso(since))
+        query += " ORDER BY id DESC"
+        if limit is not None:
+            query += " LIMIT ?"
+            args.append(limit)
+        rows = self.db.execute(query, args).fetchall()
+        return [
+            AuditRecord(
+                at=_time(at),
+                server=server,
+                ip=IPv4Address(ip),
+                mac=mac,
+                hostname=hostname,
+                reason=reason,
+                outcome=Outcome(outcome),
+                detail=detail,
+            )
+            for at, server, ip, mac, hostname, reason, outcome, detail in reversed(rows)
+        ]
+
+    # --- history -------------------------------------------------------------------------
+    def add_history(
+        self, analysis: Analysis, records: Sequence[AuditRecord], keep: timedelta
+    ) -> None:
+        released: dict[tuple[str, str | None], int] = {}
+        network_of = {(f.lease.server, f.lease.ip): f.network for f in analysis.orphans}
+        for r in records:
+            if r.outcome is Outcome.RELEASED:
+                key = (r.server, network_of.get((r.server, r.ip)))
+                released[key] = released.get(key, 0) + 1
+        orphans: dict[tuple[str, str | None], int] = {}
+        for f in analysis.orphans:
+            key = (f.lease.server, f.network)
+            orphans[key] = orphans.get(key, 0) + 1
+        rows = [
+            (
+                _iso(analysis.now),
+                n.server,
+                n.name,
+                n.size,
+                n.active,
+                orphans.get((n.server, n.name), 0),
+                released.get((n.server, n.name), 0),
+            )
+            for n in analysis.networks
+        ]
+        with self._transaction():
+            self.db.executemany("INSERT INTO history VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+            self.db.execute("DELETE FROM history WHERE at < ?", (_iso(analysis.now - keep),))
+            self.db.execute("DELETE FROM audit WHERE at < ?", (_iso(analysis.now - keep),))
+
+    def history(self, since: datetime | None = None) -> list[HistoryRow]:
+        query = "SELECT at, server, network, size, active, orphans, releases FROM history"
+        args: list[Any] = []
+        if since is not None:
+            query += " WHERE at >= ?"
+            args.append(_iso(since))
+        query += " ORDER BY at, server, network"
+        return [
+            HistoryRow(_time(at), server, network, size, active, orphans, releases)
+            for at, server, network, size, active, orphans, releases in self.db.execute(query, args)
+        ]
+
+    def tracking_since(self) -> datetime | None:
+        """The oldest scan still on record (VMs first seen then were born earlier)."""
+        row = self.db.execute("SELECT MIN(at) FROM history").fetchone()
+        return _time(row[0]) if row and row[0] is not None else None
+
+    # --- sightings (schema 2): VM lifetimes and lease ends, for ``advise`` and ``why`` ----
+    def add_sightings(self, seen: Observation, keep: timedelta) -> None:
+        """Fold one scan's observation in; forget what was last seen longer than keep ago.
+
+        A lease judged live clears its orphan time, an orphan takes the analysis' missing
+        time, and a lease that could not be judged keeps what it had.
+        """
+        at = _iso(seen.at)
+        with self._transaction():
+            self.db.executemany(
+                "INSERT INTO vm_sightings (mac, first_seen, last_seen) VALUES (?, ?, ?) "
+                "ON CONFLICT(mac) DO UPDATE SET last_seen = excluded.last_seen",
+                [(mac, at, at) for mac in sorted(seen.vms)],
+            )
+            self.db.executemany(
+                "INSERT INTO lease_sightings (server, ip, mac, network, starts, ends, "
+                "first_seen, last_seen, orphaned_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT(server, ip, mac) DO UPDATE SET network = excluded.network, "
+                "starts = excluded.starts, ends = excluded.ends, "
+                "last_seen = excluded.last_seen, orphaned_at = "
+                "CASE WHEN ? THEN lease_sightings.orphaned_at ELSE excluded.orphaned_at END",
+                [
+                    (
+                        s.server,
+                        str(s.ip),
+                        s.mac,
+                        s.network,
+                        _maybe_iso(s.starts),
+                        _maybe_iso(s.ends),
+                        at,
+                        at,
+                        _maybe_iso(s.orphaned_at),
+                        verdict is Verdict.UNKNOWN,
+                    )
+                    for s, verdict in seen.leases
+                ],
+            )
+            cutoff = _iso(seen.at - keep)
+            self.db.execute("DELETE FROM vm_sightings WHERE last_seen < ?", (cutoff,))
+            self.db.execute("DELETE FROM lease_sightings WHERE last_seen < ?", (cutoff,))
+
+    def vm_sightings(self) -> list[VmSighting]:
+        rows = self.db.execute(
+            "SELECT mac, first_seen, last_seen FROM vm_sightings ORDER BY mac"
+        ).fetchall()
+        return [VmSighting(mac, _time(first), _time(last)) for mac, first, last in rows]
+
+    def lease_sightings(self, since: datetime | None = None) -> list[LeaseSighting]:
+        """Leases last seen at or after ``since`` (all of them by default)."""
+        query = (
+            "SELECT server, ip, mac, network, starts, ends, first_seen, last_seen, orphaned_at "
+            "FROM lease_sightings"
+        )
+        args: list[Any] = []
+        if since is not None:
+            query += " WHERE last_seen >= ?"
+            args.append(_iso(since))
+        query += " ORDER BY server, first_seen, ip"
+        return [
+            LeaseSighting(
+                server=server,
+                ip=IPv4Address(ip),
+                mac=mac,
+                network=network,
+                starts=_maybe_time(starts),
+                ends=_maybe_time(ends),
+                first_seen=_time(first),
+                last_seen=_time(last),
+                orphaned_at=_maybe_time(orphaned),
+            )
+            for server, ip, mac, network, starts, ends, first, last, orphaned in self.db.execute(
+                query, args
+            )
+        ]
