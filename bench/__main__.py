@@ -66,6 +66,7 @@ def dhcpd_pools_counts(conf: Path, leases: Path) -> dict[str, list[int]]:
 
 def measure(tool: str, conf: Path, leases: Path, runs: int) -> dict[str, Any]:
     walls, rsss, counts = [], [], None
+    splits: dict[str, list[float]] = {}
     for _ in range(runs):
         if tool == "dhcpd-pools":
             argv = [DHCPD_POOLS, "-c", str(conf), "-l", str(leases), "-f", "j"]
@@ -75,7 +76,11 @@ def measure(tool: str, conf: Path, leases: Path, runs: int) -> dict[str, Any]:
         walls.append(wall)
         rsss.append(rss)
         if tool != "dhcpd-pools":
-            counts = json.loads(out)["counts"]
+            data = json.loads(out)
+            counts = data["counts"]
+            for key in ("parse_s", "analyse_s"):
+                if key in data:
+                    splits.setdefault(key, []).append(data[key])
     if tool == "dhcpd-pools":
         counts = dhcpd_pools_counts(conf, leases)
     return {
@@ -86,6 +91,7 @@ def measure(tool: str, conf: Path, leases: Path, runs: int) -> dict[str, Any]:
         "peak_rss_mb": max(rsss),
         "runs": runs,
         "counts": counts,
+        **{f"median_{k}": statistics.median(v) for k, v in splits.items()},
     }
 
 
@@ -132,7 +138,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.sizes:
         sizes = [int(s) for s in args.sizes.split(",")]
 
-    results: dict[str, Any] = {"sizes": {}, "counting": "bench.worker.count_ranges (minimal loop)"}
+    results: dict[str, Any] = {
+        "sizes": {},
+        "leasewatch": "IscLeaseSource.read() + leasewatch.core.analysis.analyse (full report path)",
+    }
     with tempfile.TemporaryDirectory(prefix="leasewatch-bench-") as tmp:
         directory = args.dir or Path(tmp)
         directory.mkdir(parents=True, exist_ok=True)
@@ -194,6 +203,11 @@ def print_table(
             f"{m['time_vs_dhcpd_pools']:>6.2f} {m['rss_vs_dhcpd_pools']:>7.2f} "
             f"{(f'{speed:.1f}x' if speed else '-'):>7} {'yes' if m['agrees'] else 'NO'}"
         )
+        if "median_parse_s" in m:
+            print(
+                f"{'':>32}(inside: parse {m['median_parse_s']:.2f} s, "
+                f"analyse {m['median_analyse_s']:.2f} s, rest is interpreter start-up)"
+            )
     if inc:
         print(
             f"\nincremental re-scan after {inc['appended']:.0f} appended blocks: "
