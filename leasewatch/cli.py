@@ -211,6 +211,15 @@ def open_state(config: Config, *, write: bool) -> State:
     return State.memory()
 
 
+def _nothing_readable(analysis: Analysis, env: Env) -> bool:
+    """When no server could be read there is nothing to show: one line per server instead."""
+    if analysis.servers and all(s.error for s in analysis.servers):
+        for server in analysis.servers:
+            print(f"leasewatch: error: {server.error}", file=env.stderr)
+        return True
+    return False
+
+
 def _status(analysis: Analysis) -> ExitStatus:
     if analysis.servers and all(s.error for s in analysis.servers):
         return ExitStatus.ERROR
@@ -265,6 +274,8 @@ def cmd_report(args: argparse.Namespace, env: Env) -> ExitStatus:
         forecasts = _forecasts(config, state, analysis)
     finally:
         state.close()
+    if _nothing_readable(analysis, env):
+        return ExitStatus.ERROR
     if args.format == "json":
         json_report.render(analysis, env.stdout, forecasts)
     elif args.format == "csv":
