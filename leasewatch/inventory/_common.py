@@ -1,0 +1,87 @@
+"""Helpers the inventory adapters share: MAC list parsing, deadlines, optional SDK imports."""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from collections.abc import Callable, Iterable
+from types import ModuleType
+from typing import TypeVar
+
+from leasewatch.errors import InventoryError
+from leasewatch.model import normalize_mac
+
+T = TypeVar("T")
+
+_MAX_SHOWN = 60  # characters of a bad line or a library message shown in an error
+
+
+def fail(source: str, reason: str) -> InventoryError:
+    """One line naming the source and the reason (newlines from libraries folded away)."""
+    return InventoryError(f"inventory {source}: {one_line(reason)}")
+
+
+def one_line(text: str, limit: int = 200) -> str:
+    """Fold a library's (possibly multi-line) message to one trimmed line."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
+def shown(text: str) -> str:
+    """A bad value as it appears in an error: quoted, cut short."""
+    text = text.strip()
+    return repr(text if len(text) <= _MAX_SHOWN else text[:_MAX_SHOWN] + "...")
+
+
+def parse_mac_lines(lines: Iterable[str], source: str, where: str) -> frozenset[str]:
+    """MACs one per line, any case and separator; blank lines and ``#`` comments ignored.
+
+    A line that is not a MAC is an error naming ``where`` (a file or command) and the line
+    number: a half-written or wrong output must not silently shrink the inventory.
+    """
+    macs: set[str] = set()
+    for number, raw in enumerate(lines, start=1):
+        text = raw.split("#", 1)[0].strip()
+        if not text:
+            continue
+        mac = normalize_mac(text)
+        if mac is None:
+            raise fail(source, f"{where} line {number}: expected a MAC address, got {shown(text)}")
+        macs.add(mac)
+    return frozenset(macs)
+
+
+def import_sdk(module: str, extra: str, source: str) -> ModuleType:
+    """Import an optional SDK, or fail naming the extra that installs it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise fail(
+            source, f"the {module} module is missing: pip install 'leasewatch[{extra}]'"
+        ) from exc
+
+
+def with_deadline(source: str, timeout: float, what: str, call: Callable[[], T]) -> T:
+    """Run ``call`` in a daemon thread and give up after ``timeout`` seconds.
+
+    For calls that have no timeout of their own (libvirt's connection set-up, reading a file
+    on a hung mount or a FIFO with no writer): the thread is abandoned, not killed, and ends
+    when the call finally returns; being a daemon thread it never holds up exit.
+    """
+    result: list[T] = []
+    error: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            result.append(call())
+        except BaseException as exc:  # handed to the caller's thread below
+            error.append(exc)
+
+    worker = threading.Thread(target=run, name=f"inventory-{source}", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if worker.is_alive():
+        raise fail(source, f"{what} timed out after {timeout:g}s")
+    if error:
+        raise error[0]
+    return result[0]

@@ -1,0 +1,217 @@
+"""Inventory from XenServer / XCP-ng through XAPI (the ``XenAPI`` SDK, XML-RPC).
+
+Facts from the XenAPI reference (https://xapi-project.github.io/xen-api/) a naive adapter
+gets wrong:
+
+- snapshots are templates too (``is_a_template`` is set on them) and keep the source VM's
+  MAC: a snapshot of a deleted VM must not keep that VM's lease alive;
+- ``VIF.MAC`` keeps the case it was typed in;
+- VIFs of halted VMs have ``currently_attached = false``; a halted VM will boot again, so
+  that flag is not a filter;
+- a pool member answers ``HOST_IS_SLAVE`` with only the master's address, and the SDK never
+  follows it (XenAPI.py just raises ``Failure``): we reconnect to the master once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import ssl
+import xml.parsers.expat
+import xmlrpc.client
+from collections.abc import Mapping
+from types import ModuleType
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from leasewatch.config import InventoryConfig, Secret
+from leasewatch.errors import InventoryError
+from leasewatch.inventory._common import fail, import_sdk, one_line, shown
+from leasewatch.inventory.interface import InventorySource
+from leasewatch.model import normalize_mac
+
+_ORIGINATOR = "leasewatch"
+
+
+class _RedirectError(Exception):
+    """The host asked is a pool member; the master is at ``address``."""
+
+    def __init__(self, address: str) -> None:
+        super().__init__(address)
+        self.address = address
+
+
+class _TimeoutTransport(xmlrpc.client.Transport):
+    """Plain-HTTP XML-RPC transport whose sockets time out (the stdlib one never does)."""
+
+    def __init__(self, timeout: float) -> None:
+        super().__init__()
+        self._timeout = timeout
+
+    def make_connection(self, host: Any) -> http.client.HTTPConnection:
+        conn = super().make_connection(host)
+        conn.timeout = self._timeout  # read at connect(); make_connection does not connect
+        return conn
+
+
+class _TimeoutSafeTransport(xmlrpc.client.SafeTransport):
+    """HTTPS XML-RPC transport with a socket timeout and our TLS context."""
+
+    def __init__(self, timeout: float, context: ssl.SSLContext) -> None:
+        super().__init__(context=context)
+        self._timeout = timeout
+
+    def make_connection(self, host: Any) -> http.client.HTTPSConnection:
+        conn = super().make_connection(host)
+        conn.timeout = self._timeout
+        return conn
+
+
+class XenAPISource(InventorySource):
+    """Lists the MACs of the VMs of one XenServer / XCP-ng pool."""
+
+    def __init__(self, config: InventoryConfig) -> None:
+        super().__init__(config.name, config.kind, config.networks)
+        if not config.url or not config.username or config.password is None:
+            raise fail(config.name, "url, username and password are required")
+        parts = urlsplit(config.url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise fail(
+                config.name, f"url: expected https://HOST or http://HOST, got {parts.scheme}://..."
+            )
+        self.url = config.url
+        self.username = config.username
+        self.password: Secret = config.password
+        self.verify_ssl = config.verify_ssl
+        self.timeout = config.timeout
+
+    def macs(self) -> frozenset[str]:
+        xenapi = import_sdk("XenAPI", "xen", self.name)
+        try:
+            return self._pool(xenapi, self.url)
+        except _RedirectError as redirect:
+            master = _master_url(self.url, redirect.address)
+            try:
+                return self._pool(xenapi, master)
+            except _RedirectError as again:
+                raise fail(
+                    self.name,
+                    f"{_where(master)} is a pool member too (master at {again.address})",
+                ) from None
+
+    def _pool(self, xenapi: ModuleType, url: str) -> frozenset[str]:
+        where = _where(url)
+        session = xenapi.Session(url, transport=self._transport(url))
+        try:
+            try:
+                session.login_with_password(
+                    self.username, self.password.reveal(), "1.0", _ORIGINATOR
+                )
+            except xenapi.Failure as exc:
+                details = _details(exc)
+                if details[:1] == ["HOST_IS_SLAVE"] and len(details) > 1:
+                    raise _RedirectError(str(details[1])) from None
+                if details[:1] == ["SESSION_AUTHENTICATION_FAILED"]:
+                    raise fail(
+                        self.name, f"{where}: login refused for {self.username} (wrong password?)"
+                    ) from None
+                raise
+            try:
+                vms = session.xenapi.VM.get_all_records()
+                vifs = session.xenapi.VIF.get_all_records()
+                return self._live_macs(where, vms, vifs)
+            finally:
+                _logout(session)
+        except (InventoryError, _RedirectError):
+            raise
+        except xenapi.Failure as exc:
+            code = _details(exc)[:1] or ["?"]
+            # only the error code: parameters may echo what we sent
+            raise fail(self.name, f"{where}: XAPI error {shown(str(code[0]))}") from None
+        except TimeoutError:  # socket.timeout is an alias of it
+            raise fail(self.name, f"{where}: timed out after {self.timeout:g}s") from None
+        except ssl.SSLCertVerificationError as exc:
+            reason = exc.verify_message or "certificate verify failed"
+            raise fail(self.name, f"{where}: TLS certificate not trusted: {reason}") from None
+        except ssl.SSLError as exc:
+            raise fail(
+                self.name, f"{where}: TLS failure: {one_line(exc.reason or str(exc))}"
+            ) from None
+        except OSError as exc:
+            reason = exc.strerror or one_line(str(exc))
+            raise fail(self.name, f"{where}: cannot connect: {reason}") from None
+        except xmlrpc.client.ProtocolError as exc:
+            raise fail(self.name, f"{where}: HTTP {exc.errcode} {one_line(exc.errmsg)}") from None
+        except (
+            xmlrpc.client.Fault,
+            xmlrpc.client.ResponseError,
+            xml.parsers.expat.ExpatError,
+            http.client.HTTPException,
+            TypeError,
+            ValueError,
+            KeyError,
+            AttributeError,
+        ) as exc:
+            # XenAPI._parse_result raises TypeError or Fault on an answer without "Status"
+            raise fail(self.name, f"{where}: malformed answer ({type(exc).__name__})") from None
+
+    def _transport(self, url: str) -> xmlrpc.client.Transport:
+        if urlsplit(url).scheme == "http":
+            return _TimeoutTransport(self.timeout)
+        context = ssl.create_default_context()
+        if not self.verify_ssl:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        return _TimeoutSafeTransport(self.timeout, context)
+
+    def _live_macs(self, where: str, vms: Any, vifs: Any) -> frozenset[str]:
+        if not isinstance(vms, Mapping) or not isinstance(vifs, Mapping):
+            raise fail(self.name, f"{where}: malformed answer (records are not a map)")
+        live: set[str] = set()
+        for ref, vm in vms.items():
+            if not isinstance(vm, Mapping):
+                raise fail(self.name, f"{where}: malformed answer (VM {shown(str(ref))})")
+            flags = [vm.get(k) for k in ("is_a_template", "is_a_snapshot", "is_control_domain")]
+            if not all(isinstance(f, bool) for f in flags):
+                raise fail(self.name, f"{where}: malformed VM record {shown(str(ref))}")
+            if not any(flags):
+                live.add(str(ref))
+        found: set[str] = set()
+        for ref, vif in vifs.items():
+            if not isinstance(vif, Mapping) or not isinstance(vif.get("MAC"), str):
+                raise fail(self.name, f"{where}: malformed VIF record {shown(str(ref))}")
+            if vif.get("VM") not in live:
+                continue
+            mac = normalize_mac(vif["MAC"])
+            if mac is None:
+                raise fail(
+                    self.name,
+                    f"{where}: VIF {shown(str(ref))}: expected a MAC, got {shown(vif['MAC'])}",
+                )
+            found.add(mac)
+        return frozenset(found)
+
+
+def _details(exc: Any) -> list[Any]:
+    details = getattr(exc, "details", None)
+    return list(details) if isinstance(details, list | tuple) else []
+
+
+def _logout(session: Any) -> None:
+    """Log out so that sessions do not pile up on the pool (XAPI caps them per user)."""
+    # the MACs are already read: a failed logout changes nothing about them
+    with contextlib.suppress(Exception):
+        session.xenapi.session.logout()
+
+
+def _where(url: str) -> str:
+    parts = urlsplit(url)
+    return parts.netloc.rsplit("@", 1)[-1] or url  # never show userinfo from a URL
+
+
+def _master_url(url: str, address: str) -> str:
+    """The pool master's URL: same scheme and port, the host from HOST_IS_SLAVE."""
+    parts = urlsplit(url)
+    host = f"[{address}]" if ":" in address else address
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))

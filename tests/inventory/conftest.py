@@ -1,0 +1,29 @@
+"""Fixtures for the inventory tests; the sources and fakes themselves live in inventory_lab."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+from inventory_lab import Cert, Scenario, make_cert, scenario_config
+
+from leasewatch.config import InventoryConfig
+
+
+@pytest.fixture(scope="session")
+def pve_cert(tmp_path_factory: pytest.TempPathFactory) -> Cert:
+    """One self-signed certificate for every fake PVE server of the run."""
+    return make_cert(tmp_path_factory.mktemp("pve-tls"))
+
+
+@pytest.fixture
+def lab(tmp_path: Path, pve_cert: Cert) -> Iterator[Scenario]:
+    """Build ``(kind, scenario) -> InventoryConfig``; every server it starts is stopped after."""
+    with ExitStack() as stack:
+
+        def make(kind: str, scenario: str) -> InventoryConfig:
+            return scenario_config(kind, scenario, tmp_path, stack, pve_cert)
+
+        yield make
