@@ -46,7 +46,7 @@ def config_for(server: KeaServer) -> ServerConfig:
     return ServerConfig(name="kea1", kind="kea", control_socket=server.socket_path, timeout=5)
 
 
-def orphan(ip: str = "198.18.1.10", mac: str = MAC) -> Lease:
+def orphan(ip: str = "198.18.1.10", mac: str | None = MAC) -> Lease:
     """The lease as the scan saw it."""
     now = datetime.now(UTC)
     return Lease(
@@ -88,6 +88,13 @@ def test_a_lease_already_gone_is_not_found(kea: KeaServer) -> None:
     """No lease for the address any more (Kea result 3): NOT_FOUND, no error."""
     outcome, _ = KeaReleaseBackend(config_for(kea)).release(orphan())
     assert outcome is Outcome.NOT_FOUND
+
+
+def test_a_lease_without_a_mac_is_refused_before_any_command(short_tmp: Path) -> None:
+    """No MAC to compare: REFUSED, and the (missing) server is never contacted."""
+    config = ServerConfig(name="kea1", kind="kea", control_socket=short_tmp / "none.sock")
+    outcome, _ = KeaReleaseBackend(config).release(orphan(mac=None))
+    assert outcome is Outcome.REFUSED
 
 
 def test_the_backend_connects_only_when_it_releases(short_tmp: Path) -> None:
