@@ -207,7 +207,8 @@ class _Section:
         return value
 
     def string(self, key: str, default: str | None = None) -> str | None:
-        return self.get(key, str, default, "a string")
+        value: str | None = self.get(key, str, default, "a string")
+        return value
 
     def path(self, key: str) -> Path | None:
         value = self.string(key)
