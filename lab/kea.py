@@ -398,6 +398,11 @@ def write_fixture(dest: Path, work: Path) -> None:
 # --------------------------------------------------------------------------- the VM lab
 
 
+def _toml(text: str) -> str:
+    """A TOML basic string (JSON's string escapes are valid TOML)."""
+    return json.dumps(text)
+
+
 class KeaLab:
     """kea-dhcp4 in its own namespace serving the seed's network to a hypervisor of VMs.
 
@@ -520,6 +525,55 @@ class KeaLab:
 
     def inventory_argv(self) -> list[str]:
         return self.hypervisor.inventory_argv()
+
+    # What Kea logs when it has no address for a client (dhcpd says "no free leases").
+    NO_ADDRESS_LOG = "ALLOC_ENGINE_V4_ALLOC_FAIL_SUBNET"
+
+    def leasewatch_toml(
+        self,
+        state: Path,
+        inventory: Sequence[str] | None = None,
+        reaper: str = 'grace = "0s"',
+        server_name: str = "lab-kea",
+        page_size: int = 1000,
+    ) -> str:
+        """A leasewatch config for this lab (as ``IscLab.leasewatch_toml``): Kea by its
+        control socket (or the agent, with its password in a file), the hypervisor's VMs."""
+        argv = list(inventory) if inventory is not None else self.inventory_argv()
+        server = [
+            "[[servers]]",
+            f"name = {_toml(server_name)}",
+            'kind = "kea"',
+            f"page_size = {page_size}",
+            "timeout = 5",
+        ]
+        if self.agent is None:
+            server.append(f"control_socket = {_toml(str(self.socket_path))}")
+        else:
+            server.append(f"control_agent = {_toml(self.agent.url)}")
+            if self.agent.username is not None:
+                password_file = self.workdir / "kea-agent.password"
+                password_file.write_text((self.agent.password or "") + "\n", encoding="utf-8")
+                password_file.chmod(0o600)
+                server.append(f"username = {_toml(self.agent.username)}")
+                server.append(f"password_file = {_toml(str(password_file))}")
+        return "\n".join(
+            [
+                *server,
+                "",
+                "[[inventory]]",
+                'name = "hypervisor"',
+                'kind = "command"',
+                f"command = [{', '.join(_toml(a) for a in argv)}]",
+                "",
+                "[reaper]",
+                reaper,
+                "",
+                "[state]",
+                f"path = {_toml(str(state))}",
+                "",
+            ]
+        )
 
     def close(self) -> None:
         """Stop the agent and Kea, the VMs; delete namespaces and the temp dir."""

@@ -30,27 +30,11 @@ def kea_lab() -> Iterator[KeaLab]:
 
 def write_config(lab: KeaLab, page_size: int = 1000) -> Path:
     """A leasewatch config: the lab's Kea by its control socket, the hypervisor's inventory."""
-    command = ", ".join(json.dumps(arg) for arg in lab.inventory_argv())
     path = lab.workdir / "leasewatch.toml"
-    path.write_text(
-        f"""
-[[servers]]
-name = "kea"
-kind = "kea"
-control_socket = "{lab.socket_path}"
-page_size = {page_size}
-timeout = 5
-
-[[inventory]]
-name = "hypervisor"
-kind = "command"
-command = [{command}]
-
-[state]
-path = "{lab.workdir / "state.db"}"
-""",
-        encoding="utf-8",
+    text = lab.leasewatch_toml(
+        lab.workdir / "state.db", reaper="", server_name="kea", page_size=page_size
     )
+    path.write_text(text, encoding="utf-8")
     return path
 
 
@@ -114,6 +98,24 @@ def test_scan_apply_frees_destroyed_vms_leases_and_new_vms_bind(kea_lab: KeaLab)
     for vm in live:  # the live VMs' leases are untouched
         assert after[str(vm.ip)] == before[str(vm.ip)] == vm.mac
     assert set(after.values()) == {vm.mac for vm in (*live, *new)}
+
+
+def test_the_lab_config_reaches_kea_through_the_agent_with_basic_auth() -> None:
+    """leasewatch_toml with the agent: user and password_file, and report reads the pool."""
+    lab = KeaLab.start(pool_size=2, agent=True, username="leasewatch", password="lab-pw")
+    try:
+        lab.boot(2)
+        path = lab.workdir / "leasewatch.toml"
+        path.write_text(lab.leasewatch_toml(lab.workdir / "state.db"), encoding="utf-8")
+        assert "lab-pw" not in path.read_text()
+        result = run("-c", str(path), "report", "--format", "json", now=datetime.now(UTC))
+    finally:
+        lab.close()
+    doc = json.loads(result.out)
+    assert doc["errors"] == []
+    assert [(p["network"], p["size"], p["active"]) for p in doc["pools"]] == [
+        ("198.18.1.192/28", 2, 2)
+    ]
 
 
 def test_kea_killed_mid_scan_is_one_error_and_no_release(
