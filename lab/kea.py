@@ -29,6 +29,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lab.isc import Layout
+from lab.netns import CLEANUP, Namespace, add_address, new_tag
+from lab.vm import Hypervisor, Vm
+
 HOOKS_DIR = Path("/usr/lib/x86_64-linux-gnu/kea/hooks")
 LEASE_CMDS = HOOKS_DIR / "libdhcp_lease_cmds.so"
 STAT_CMDS = HOOKS_DIR / "libdhcp_stat_cmds.so"
@@ -389,6 +393,204 @@ def write_fixture(dest: Path, work: Path) -> None:
     for name in ("kea-leases4.csv", "kea-leases4.csv.2"):
         (dest / name).write_bytes((work / name).read_bytes())
     (dest / "api-leases.json").write_text(json.dumps(leases, indent=1, sort_keys=True) + "\n")
+
+
+# --------------------------------------------------------------------------- the VM lab
+
+
+def _toml(text: str) -> str:
+    """A TOML basic string (JSON's string escapes are valid TOML)."""
+    return json.dumps(text)
+
+
+class KeaLab:
+    """kea-dhcp4 in its own namespace serving the seed's network to a hypervisor of VMs.
+
+    The same plan as ``lab.isc.IscLab`` (``Layout.seed``: a /27 with a 21-address pool,
+    three-day leases), so the story reads the same on both servers. Kea listens only on the
+    veth end in its namespace; its control socket is a file in the lab's directory, which a
+    process in the host namespace reaches directly (a UNIX socket is not bound to a network
+    namespace). With ``agent=True`` a kea-ctrl-agent runs in the host namespace on
+    127.0.0.1:<free port>, in front of that socket. ``close()`` (or ``with``) removes it all.
+    """
+
+    def __init__(self, tag: str, workdir: Path, layout: Layout) -> None:
+        self.tag = tag
+        self.workdir = workdir
+        self.layout = layout
+        self.server_ns: Namespace | None = None
+        self.hv: Hypervisor | None = None
+        self.server: KeaServer | None = None
+        self.agent: KeaAgent | None = None
+        self._stack = contextlib.ExitStack()
+        self._dir_token = 0
+
+    @classmethod
+    def start(
+        cls,
+        pool_size: int = 21,
+        base: str = "198.18.1.192",
+        *,
+        agent: bool = False,
+        username: str | None = None,
+        password: str | None = None,
+        valid_lifetime: int = 259200,
+    ) -> KeaLab:
+        """Build the namespaces, start Kea (and the agent); wait until it answers."""
+        import shutil
+        import tempfile
+
+        tag = new_tag()
+        workdir = Path(tempfile.mkdtemp(prefix=f"lw-{tag}-"))
+        token = CLEANUP.push(f"directory {workdir}", lambda: shutil.rmtree(workdir, True))
+        lab = cls(tag, workdir, Layout.seed(pool_size, base))
+        lab._dir_token = token
+        try:
+            lab._build(agent, username, password, valid_lifetime)
+        except BaseException:
+            lab.close()
+            raise
+        return lab
+
+    def _build(
+        self, agent: bool, username: str | None, password: str | None, valid_lifetime: int
+    ) -> None:
+        layout = self.layout
+        self.server_ns = Namespace.create(f"lw-{self.tag}-srv")
+        hv = self.hv = Hypervisor.create(self.server_ns, self.tag, self.workdir)
+        iface = hv.server_iface
+        add_address(self.server_ns, iface, f"{layout.server_ip}/{layout.subnet.prefixlen}")
+        net = layout.subnet
+        subnets = {
+            "subnet4": [
+                {
+                    "id": 1,
+                    "subnet": str(net),
+                    "pools": [{"pool": f"{layout.first} - {layout.last}"}],
+                    "option-data": [
+                        {"name": "routers", "data": str(layout.gateway)},
+                        {"name": "broadcast-address", "data": str(net.broadcast_address)},
+                    ],
+                }
+            ]
+        }
+        self.server = self._stack.enter_context(
+            running_kea(
+                self.workdir / "kea",
+                interfaces=[iface],
+                subnets=subnets,
+                valid_lifetime=valid_lifetime,
+                wrap=self.server_ns.exec_argv,
+            )
+        )
+        # The namespace's own cleanup kills Kea if the test process dies before close().
+        token = CLEANUP.push(f"kea-dhcp4 of {self.tag}", lambda: _stop(self._kea_process()))
+        self._stack.callback(CLEANUP.discard, token)
+        if agent:
+            self.agent = self._stack.enter_context(
+                running_agent(self.server, username=username, password=password)
+            )
+
+    def _kea_process(self) -> subprocess.Popen[bytes]:
+        assert self.server is not None
+        return self.server.process
+
+    @property
+    def kea(self) -> KeaServer:
+        assert self.server is not None
+        return self.server
+
+    @property
+    def socket_path(self) -> Path:
+        return self.kea.socket_path
+
+    @property
+    def leases_path(self) -> Path:
+        return self.kea.leases_file
+
+    @property
+    def log_path(self) -> Path:
+        return self.kea.log_path
+
+    @property
+    def hypervisor(self) -> Hypervisor:
+        assert self.hv is not None
+        return self.hv
+
+    def boot(self, n: int = 1, timeout: float = 20.0) -> list[Vm]:
+        return self.hypervisor.boot(n, timeout)
+
+    def destroy(self, vm: Vm) -> None:
+        self.hypervisor.destroy(vm)
+
+    def inventory_argv(self) -> list[str]:
+        return self.hypervisor.inventory_argv()
+
+    # What Kea logs when it has no address for a client (dhcpd says "no free leases").
+    NO_ADDRESS_LOG = "ALLOC_ENGINE_V4_ALLOC_FAIL_SUBNET"
+
+    def leasewatch_toml(
+        self,
+        state: Path,
+        inventory: Sequence[str] | None = None,
+        reaper: str = 'grace = "0s"',
+        server_name: str = "lab-kea",
+        page_size: int = 1000,
+    ) -> str:
+        """A leasewatch config for this lab (as ``IscLab.leasewatch_toml``): Kea by its
+        control socket (or the agent, with its password in a file), the hypervisor's VMs."""
+        argv = list(inventory) if inventory is not None else self.inventory_argv()
+        server = [
+            "[[servers]]",
+            f"name = {_toml(server_name)}",
+            'kind = "kea"',
+            f"page_size = {page_size}",
+            "timeout = 5",
+        ]
+        if self.agent is None:
+            server.append(f"control_socket = {_toml(str(self.socket_path))}")
+        else:
+            server.append(f"control_agent = {_toml(self.agent.url)}")
+            if self.agent.username is not None:
+                password_file = self.workdir / "kea-agent.password"
+                password_file.write_text((self.agent.password or "") + "\n", encoding="utf-8")
+                password_file.chmod(0o600)
+                server.append(f"username = {_toml(self.agent.username)}")
+                server.append(f"password_file = {_toml(str(password_file))}")
+        return "\n".join(
+            [
+                *server,
+                "",
+                "[[inventory]]",
+                'name = "hypervisor"',
+                'kind = "command"',
+                f"command = [{', '.join(_toml(a) for a in argv)}]",
+                "",
+                "[reaper]",
+                reaper,
+                "",
+                "[state]",
+                f"path = {_toml(str(state))}",
+                "",
+            ]
+        )
+
+    def close(self) -> None:
+        """Stop the agent and Kea, the VMs; delete namespaces and the temp dir."""
+        try:
+            self._stack.close()
+        finally:
+            if self.hv is not None:
+                self.hv.close()
+            if self.server_ns is not None:
+                self.server_ns.delete()
+            CLEANUP.run(self._dir_token)
+
+    def __enter__(self) -> KeaLab:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 if __name__ == "__main__":

@@ -39,12 +39,14 @@ class KeaReleaseBackend(ReleaseBackend):
 
     def release(self, lease: Lease) -> tuple[Outcome, str]:
         ip = str(lease.ip)
+        if lease.mac is None:
+            return Outcome.REFUSED, f"{ip} has no MAC to re-check against the server"
         current = self.client.call("lease4-get", {"ip-address": ip})
         if current.result == RESULT_EMPTY or not isinstance(current.arguments, Mapping):
             return Outcome.NOT_FOUND, f"Kea has no lease for {ip}"
         raw_mac = current.arguments.get("hw-address")
         mac = normalize_mac(str(raw_mac)) if raw_mac else None
-        if lease.mac is None or mac != lease.mac:
+        if mac != lease.mac:
             return Outcome.CHANGED, f"{ip} now belongs to {mac or 'a client without a MAC'}"
         # Kea 2.2 has no compare-and-delete: a window of milliseconds remains between the
         # two commands. Only the same MAC could renew in it, and the plan releases only MACs
