@@ -127,6 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.set_defaults(handler=cmd_inventory)
 
+    p = sub.add_parser("alert-test", help="send a sample message to every webhook")
+    p.set_defaults(handler=cmd_alert_test)
+
     p = sub.add_parser("check-config", help="validate the config; print it with secrets redacted")
     p.set_defaults(handler=cmd_check_config)
     return parser
@@ -438,3 +441,17 @@ def cmd_check_config(args: argparse.Namespace, env: Env) -> ExitStatus:
     env.stdout.write("\n")
     print(f"{config.path}: ok", file=env.stderr)
     return ExitStatus.OK
+
+
+def cmd_alert_test(args: argparse.Namespace, env: Env) -> ExitStatus:
+    from leasewatch import alerts
+
+    config = load_config(args, env)
+    if not config.alerts.webhooks:
+        print("leasewatch: no [[alerts.webhooks]] configured", file=env.stderr)
+        return ExitStatus.ERROR
+    results = alerts.deliver([alerts.sample_alert(env.clock())], config.alerts.webhooks)
+    for r in results:
+        line = f"{r.webhook} ({r.format}): " + ("delivered" if r.ok else str(r.error))
+        print(line, file=env.stdout if r.ok else env.stderr)
+    return ExitStatus.OK if all(r.ok for r in results) else ExitStatus.ERROR

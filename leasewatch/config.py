@@ -353,6 +353,7 @@ def parse(path: Path, text: str, data: Mapping[str, Any], environ: Mapping[str, 
     top.finish()
     _unique(loader, "servers", [s.name for s in servers])
     _unique(loader, "inventory", [i.name for i in inventory])
+    _unique(loader, "alerts.webhooks", [w.name for w in alerts.webhooks])
     if loader.errors:
         raise ConfigError(loader.errors)
     return Config(

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from leasewatch import alerts
 from leasewatch.config import Config, ServerConfig
 from leasewatch.core.analysis import analyse
 from leasewatch.core.orphans import Judge, next_missing
@@ -170,9 +171,20 @@ class Scanner:
     def notify(
         self, analysis: Analysis, records: Sequence[AuditRecord], state: State
     ) -> tuple[str, ...]:
-        """Send the alerts this scan calls for; return delivery errors (never raises)."""
-        del analysis, records, state
-        return ()
+        """Send the alerts this scan calls for; return delivery errors (never raises).
+
+        Each webhook remembers what it was told (``alert_memory``), so a level change is
+        announced once per channel, and retried on the next scan if delivery failed.
+        """
+        config = self.config.alerts
+        if not config.webhooks:
+            return ()
+        now = analysis.now
+        memory = alerts.load_memory(state.alert_memory())
+        step = alerts.plan(analysis, memory, config, now, releases=records)
+        results = alerts.deliver_plan(step, config.webhooks)
+        state.save_alert_memory(alerts.dump_memory(alerts.settle(step, results, now)))
+        return tuple(str(e) for e in alerts.failures(results))
 
     def _backends(self, servers: set[str]) -> dict[str, ReleaseBackend]:
         out = {}

@@ -27,6 +27,8 @@ from leasewatch.inventory.interface import InventorySource
 from leasewatch.model import normalize_mac
 
 _NET_KEY = re.compile(r"net\d+")
+_NODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]*")
+_VMID = re.compile(r"\d+")
 # NIC models qemu-server accepts (PVE/QemuServer.pm, $nic_model_list); a model missing here
 # is still found when it is the line's first key and its value is a MAC.
 _QEMU_MODELS = frozenset(
@@ -120,7 +122,10 @@ class ProxmoxSource(InventorySource):
             kind, node, vmid = guest.get("type"), guest.get("node"), guest.get("vmid")
             if kind not in ("qemu", "lxc"):
                 continue  # type=vm lists only guests; anything else is not ours to judge
-            if not isinstance(node, str) or not isinstance(vmid, int | str):
+            # both end up in a URL path: only PVE's own node-name and vmid forms are accepted
+            if not (isinstance(node, str) and _NODE.fullmatch(node)) or not _VMID.fullmatch(
+                str(vmid)
+            ):
                 raise self._malformed("/cluster/resources")
             if guest.get("template") in (1, "1", True):
                 continue

@@ -142,8 +142,13 @@ class XenAPISource(InventorySource):
             raise fail(self.name, f"{where}: cannot connect: {reason}") from None
         except xmlrpc.client.ProtocolError as exc:
             raise fail(self.name, f"{where}: HTTP {exc.errcode} {one_line(exc.errmsg)}") from None
+        except xmlrpc.client.Fault as exc:
+            # XenAPI.py turns a connect ETIMEDOUT into Fault 504 and an answer without the
+            # Status envelope into Fault 500 (or a TypeError, see below)
+            if exc.faultCode == 504:
+                raise fail(self.name, f"{where}: timed out after {self.timeout:g}s") from None
+            raise fail(self.name, f"{where}: malformed answer (fault {exc.faultCode})") from None
         except (
-            xmlrpc.client.Fault,
             xmlrpc.client.ResponseError,
             xml.parsers.expat.ExpatError,
             http.client.HTTPException,

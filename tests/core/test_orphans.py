@@ -25,19 +25,28 @@ POOL = Range(IPv4Address("198.18.1.202"), IPv4Address("198.18.1.222"), NET, "lab
 def server(*macs: str | None) -> ServerSnapshot:
     """A server whose pool holds one active lease per MAC, from .202 up."""
     leases = tuple(
-        Lease(IPv4Address(int(POOL.first) + i), BindingState.ACTIVE, mac=m,
-              ends=NOW + timedelta(days=3), server="dhcp1")
+        Lease(
+            IPv4Address(int(POOL.first) + i),
+            BindingState.ACTIVE,
+            mac=m,
+            ends=NOW + timedelta(days=3),
+            server="dhcp1",
+        )
         for i, m in enumerate(macs)
-    )  # fmt: skip
+    )
     return ServerSnapshot(server="dhcp1", kind="isc", ranges=(POOL,), leases=leases)
 
 
 def inv(*macs: str, healthy: bool = True, networks: tuple[str, ...] = ()) -> InventorySnapshot:
     """An inventory that lists these MACs."""
     return InventorySnapshot(
-        source="hv", kind="command", macs=frozenset(macs), healthy=healthy,
-        reason=None if healthy else "exit status 1", networks=networks,
-    )  # fmt: skip
+        source="hv",
+        kind="command",
+        macs=frozenset(macs),
+        healthy=healthy,
+        reason=None if healthy else "exit status 1",
+        networks=networks,
+    )
 
 
 A, B, C = "52:54:00:00:00:0a", "52:54:00:00:00:0b", "52:54:00:00:00:0c"
@@ -69,8 +78,9 @@ def test_empty_inventory_with_active_leases_is_unhealthy() -> None:
 
 def test_shrunk_inventory_is_unhealthy() -> None:
     """An inventory that lost more than max_shrink of its VMs since last time is distrusted."""
-    result = analyse([server(A, B)], [inv(A)], now=NOW, last_healthy_sizes={"hv": 10},
-                     max_shrink=0.5)  # fmt: skip
+    result = analyse(
+        [server(A, B)], [inv(A)], now=NOW, last_healthy_sizes={"hv": 10}, max_shrink=0.5
+    )
     assert result.orphans == ()
     assert "shrank from 10 to 1" in result.errors[0]
 
@@ -84,8 +94,9 @@ def test_no_inventory_means_unknown_not_orphan() -> None:
 
 def test_scoped_inventory_only_blocks_its_networks() -> None:
     """A broken inventory scoped to another network does not block this one."""
-    broken = InventorySnapshot(source="kvm", kind="libvirt", healthy=False, reason="down",
-                               networks=("other",))  # fmt: skip
+    broken = InventorySnapshot(
+        source="kvm", kind="libvirt", healthy=False, reason="down", networks=("other",)
+    )
     result = analyse([server(A, B)], [inv(A, networks=("lab",)), broken], now=NOW)
     assert [f.lease.mac for f in result.orphans] == [B]
 
@@ -93,8 +104,13 @@ def test_scoped_inventory_only_blocks_its_networks() -> None:
 def test_fixed_host_and_macless_lease_are_never_orphans() -> None:
     """Fixed-address hosts are live; a lease without a MAC is unknown."""
     snap = server(A, None)
-    snap = ServerSnapshot(server="dhcp1", kind="isc", ranges=snap.ranges, leases=snap.leases,
-                          fixed=(FixedHost("gw", A, None),))  # fmt: skip
+    snap = ServerSnapshot(
+        server="dhcp1",
+        kind="isc",
+        ranges=snap.ranges,
+        leases=snap.leases,
+        fixed=(FixedHost("gw", A, None),),
+    )
     result = analyse([snap], [inv(C)], now=NOW)
     assert result.orphans == ()
     assert result.unknown[0].reason == "lease has no hardware address"

@@ -7,9 +7,9 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
-from inventory_lab import Cert, Scenario, make_cert, scenario_config
 
 from leasewatch.config import InventoryConfig
+from tests.inventory.inventory_lab import Cert, Scenario, make_cert, scenario_config
 
 
 @pytest.fixture(scope="session")

@@ -176,7 +176,9 @@ class FakeXapi:
     HTTP 200 whose body is not XML-RPC); "no_status" (XML-RPC without the XAPI envelope).
     """
 
-    def __init__(self, pool: XapiPool, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, pool: XapiPool, host: str = "127.0.0.1", port: int = 0, cert: Cert | None = None
+    ) -> None:
         self.pool = pool
         self.mode = "ok"
         self.master = ""
@@ -207,9 +209,17 @@ class FakeXapi:
             (host, port), requestHandler=Handler, allow_none=True, logRequests=False
         )
         self.server.register_instance(self)
+        scheme = "http"
+        if cert is not None:  # real XAPI listens on HTTPS 443 with a self-signed cert
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(cert.cert, cert.key)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+            scheme = "https"
         self.port: int = self.server.server_address[1]
-        self.url = f"http://{host}:{self.port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.url = f"{scheme}://{host}:{self.port}"
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self.thread.start()
 
     def _dispatch(self, method: str, params: tuple[Any, ...]) -> Any:
@@ -382,6 +392,9 @@ class FakePve:
                     return
                 url = urlsplit(self.path)
                 path = url.path.removeprefix("/api2/json")
+                if path == "/cluster/resources" and "resources_data" in fake.cluster:
+                    self._json(fake.cluster["resources_data"])  # a shape of the test's choosing
+                    return
                 if path == "/cluster/resources":
                     kind = parse_qs(url.query).get("type", [""])[0]
                     data = [
@@ -415,7 +428,9 @@ class FakePve:
         context.load_cert_chain(cert.cert, cert.key)
         self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
         self.port: int = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self.thread.start()
 
     def close(self) -> None:

@@ -9,11 +9,11 @@ from __future__ import annotations
 import time
 
 import pytest
-from inventory_lab import EXPECTED, SECRET, TIMEOUT, WRONG_SECRET, Scenario
 
 from leasewatch.config import INVENTORY_KINDS
 from leasewatch.inventory.interface import InventorySource
 from leasewatch.inventory.kinds import ADAPTERS, build
+from tests.inventory.inventory_lab import EXPECTED, SECRET, TIMEOUT, WRONG_SECRET, Scenario
 
 KINDS = pytest.mark.parametrize("kind", INVENTORY_KINDS)
 

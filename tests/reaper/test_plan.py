@@ -11,21 +11,32 @@ from leasewatch.model import Action, BindingState, InventorySnapshot, Lease, Ran
 from leasewatch.reaper.plan import plan
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
-POOL = Range(IPv4Address("198.18.1.202"), IPv4Address("198.18.1.222"),
-             IPv4Network("198.18.1.192/27"), "lab")  # fmt: skip
+POOL = Range(
+    IPv4Address("198.18.1.202"), IPv4Address("198.18.1.222"), IPv4Network("198.18.1.192/27"), "lab"
+)
 
 
 def orphans(n: int, *, complete: bool = True, starts: datetime | None = None):  # type: ignore[no-untyped-def]
     """An analysis with n orphaned leases (no VM alive but one)."""
     leases = tuple(
-        Lease(IPv4Address(int(POOL.first) + i), BindingState.ACTIVE, mac=f"52:54:00:00:00:{i:02x}",
-              starts=starts or NOW - timedelta(days=1), ends=NOW + timedelta(days=2), server="s")
+        Lease(
+            IPv4Address(int(POOL.first) + i),
+            BindingState.ACTIVE,
+            mac=f"52:54:00:00:00:{i:02x}",
+            starts=starts or NOW - timedelta(days=1),
+            ends=NOW + timedelta(days=2),
+            server="s",
+        )
         for i in range(n)
-    )  # fmt: skip
+    )
     snap = ServerSnapshot(server="s", kind="isc", ranges=(POOL,), leases=leases, complete=complete)
     live = InventorySnapshot(source="hv", kind="file", macs=frozenset({"52:54:00:ff:ff:ff"}))
-    return analyse([snap], [live], now=NOW, first_missing={
-        f"52:54:00:00:00:{i:02x}": NOW - timedelta(hours=1) for i in range(n)})  # fmt: skip
+    return analyse(
+        [snap],
+        [live],
+        now=NOW,
+        first_missing={f"52:54:00:00:00:{i:02x}": NOW - timedelta(hours=1) for i in range(n)},
+    )
 
 
 def actions(releases) -> list[Action]:  # type: ignore[no-untyped-def]
@@ -59,8 +70,11 @@ def test_truncated_journal_releases_nothing() -> None:
 
 def test_protect_and_missing_backend() -> None:
     """Protected MACs and networks, and servers without a backend, are kept."""
-    policy = ReaperConfig(grace=timedelta(0), protect_macs=frozenset({"52:54:00:00:00:00"}),
-                          protect_networks=(IPv4Network("198.18.1.203/32"),))  # fmt: skip
+    policy = ReaperConfig(
+        grace=timedelta(0),
+        protect_macs=frozenset({"52:54:00:00:00:00"}),
+        protect_networks=(IPv4Network("198.18.1.203/32"),),
+    )
     result = plan(orphans(3), policy, NOW, ["s"])
     assert actions(result) == [Action.KEEP, Action.KEEP, Action.RELEASE]
     result = plan(orphans(1), ReaperConfig(grace=timedelta(0)), NOW, [])

@@ -1,0 +1,70 @@
+"""A real HTTP webhook receiver on loopback that records POSTs and answers from a script."""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Received:
+    """One request the sink received."""
+
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class Sink:
+    """An HTTP server on 127.0.0.1 that records POSTs and answers from a script per path."""
+
+    server: ThreadingHTTPServer
+    received: list[Received] = field(default_factory=list)
+    scripts: dict[str, list[tuple[int, dict[str, str], bytes]]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def base(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def script(self, path: str, *answers: tuple[int, dict[str, str], bytes]) -> None:
+        """Answer the next POSTs to ``path`` with these (status, headers, body), then 200."""
+        self.scripts[path] = list(answers)
+
+    def posts(self, path: str) -> list[Received]:
+        with self.lock:
+            return [r for r in self.received if r.path == path]
+
+
+class Handler(BaseHTTPRequestHandler):
+    sink: Sink
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length", "0"))
+        body = self.rfile.read(length)
+        sink = self.server.sink  # type: ignore[attr-defined]
+        with sink.lock:
+            sink.received.append(Received(self.path, dict(self.headers.items()), body))
+            answers = sink.scripts.get(self.path) or []
+            status, headers, text = answers.pop(0) if answers else (200, {}, b"ok")
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(text)))
+        self.end_headers()
+        self.wfile.write(text)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Keep the test output quiet."""
