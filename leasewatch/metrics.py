@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,15 +54,20 @@ class Problem:
     message: str
 
 
-def problems(result: ScanResult) -> list[Problem]:
-    """Every fault in a finished scan, one per source (server, inventory, alerts)."""
+def problems(result: ScanResult, releasable: Collection[str] = ()) -> list[Problem]:
+    """Every fault in a finished scan, one per source (server, inventory, alerts).
+
+    ``releasable`` names the servers configured to release: for them a snapshot that is
+    readable but not complete is a fault too.
+    """
     out: list[Problem] = []
     for snap in result.analysis.servers:
         if snap.error is not None:
             out.append(Problem(snap.server, snap.error))
-        elif not snap.complete:
+        elif not snap.complete and snap.server in releasable:
             # Readable but not trustworthy (a leases file being rewritten): the reaper
-            # releases nothing from it, and it counts as an error for this source.
+            # releases nothing from it, and it counts as an error for this source. A
+            # report-only server (a Kea memfile read offline) is never complete: no fault.
             why = "; ".join(snap.warnings) or "incomplete read"
             out.append(Problem(snap.server, f"server {snap.server}: not releasing: {why}"))
     for inv in result.analysis.inventories:
@@ -100,11 +105,15 @@ class ScanMetrics(Collector):
         self._last: ScanResult | None = None
         self._duration: float | None = None
         self._last_success: float = 0.0
+        self._releasable: frozenset[str] = frozenset()
         self.configure(config)
 
     def configure(self, config: Config) -> None:
         """Create the zero series for a (re)loaded config's servers and sources."""
         with self._lock:
+            self._releasable = frozenset(
+                s.name for s in config.servers if reaper_kinds.can_release(s)
+            )
             sources = [s.name for s in config.servers] + [i.name for i in config.inventory]
             for source in (*sources, ALERTS_SOURCE, SCAN_SOURCE):
                 self._counters.errors.setdefault(source, 0.0)
@@ -115,8 +124,8 @@ class ScanMetrics(Collector):
 
     def record(self, result: ScanResult, *, duration: float) -> list[Problem]:
         """Keep a finished scan's result, count it and its faults; return the faults."""
-        found = problems(result)
         with self._lock:
+            found = problems(result, self._releasable)
             self._counters.scans += 1
             for problem in found:
                 errors = self._counters.errors

@@ -194,15 +194,15 @@ def test_problems_name_each_source() -> None:
     assert found[2].message == "release on dhcp1 failed: down"
 
 
-def test_incomplete_snapshot_is_a_fault() -> None:
-    """A leases file read mid-rewrite (complete=False) counts as an error for its server."""
-    result = _result()
+def test_incomplete_snapshot_is_a_fault_where_it_stops_releases() -> None:
+    """A leases file read mid-rewrite is a fault for a releasing server, not a report-only one."""
     snap = ServerSnapshot("dhcp1", "isc", complete=False, warnings=("ends mid-block",))
-    analysis = Analysis(now=NOW, servers=(snap,))
-    found = problems(ScanResult(analysis, records=result.records))
+    result = ScanResult(Analysis(now=NOW, servers=(snap,)))
+    found = problems(result, releasable={"dhcp1"})
     assert [(p.source, p.message) for p in found] == [
         ("dhcp1", "server dhcp1: not releasing: ends mid-block")
     ]
+    assert problems(result, releasable=()) == []
 
 
 def test_exposition_is_valid_and_follows_conventions(
