@@ -33,7 +33,7 @@ from prometheus_client import CollectorRegistry, start_http_server
 from leasewatch import config as config_module
 from leasewatch.config import Config, DaemonConfig
 from leasewatch.errors import ConfigError, Error
-from leasewatch.metrics import MetricsError, ScanMetrics, parse_listen
+from leasewatch.metrics import ALERTS_SOURCE, MetricsError, ScanMetrics, parse_listen
 from leasewatch.model import Action, format_duration
 from leasewatch.scan import Scanner, ScanResult, ScanStopped
 from leasewatch.state import State
@@ -84,6 +84,7 @@ class Daemon:
         self._stopping = False
         self._releasing = False
         self._signal: str | None = None  # set by signal handlers, read by the main loop
+        self._warned_slow = False
         self._scheduler: Any = None
         self._http: Any = None
 
@@ -230,6 +231,20 @@ class Daemon:
         with self._lock:
             return self._stopping and not self._releasing
 
+    def _warn_if_slow(self, config: Config, duration: float) -> None:
+        """Say once that scans outlast the interval (the scheduler then skips runs)."""
+        every = config.daemon.every
+        if self._warned_slow or config.daemon.cron is not None or every is None:
+            return
+        if duration >= every.total_seconds():
+            self._warned_slow = True
+            log.warning(
+                "a scan took %.1fs, longer than every = %r: runs that fall due meanwhile are "
+                "skipped (one at a time); consider a longer interval",
+                duration,
+                format_duration(every),
+            )
+
     def _may_release(self) -> bool:
         """The scan's ``should_stop``: True abandons it; False commits it to finish."""
         with self._lock:
@@ -240,6 +255,14 @@ class Daemon:
 
     def scan_once(self) -> ScanResult | None:
         """Run one scan now; log and count what went wrong; never raise a leasewatch Error."""
+        try:
+            return self._scan_once()
+        finally:
+            # Only now: until the result is recorded, a stop waits for a scan past its gate.
+            with self._lock:
+                self._releasing = False
+
+    def _scan_once(self) -> ScanResult | None:
         with self._lock:
             config, scanner = self.config, self._scanner
         started = time.monotonic()
@@ -262,12 +285,12 @@ class Daemon:
             self.metrics.record_failure(duration=time.monotonic() - started)
             log.exception("scan crashed (a leasewatch bug; please report it)")
             return None
-        finally:
-            with self._lock:
-                self._releasing = False
         duration = time.monotonic() - started
         for problem in self.metrics.record(result, duration=duration):
-            log.warning("%s", problem.message)
+            # alerts.deliver already logs each failing webhook once; the rest is ours.
+            if problem.source != ALERTS_SOURCE:
+                log.warning("%s", problem.message)
+        self._warn_if_slow(config, duration)
         analysis = result.analysis
         log.info(
             "scan done in %.2fs: %d networks, %d live, %d orphans, %d unknown, %d %s",
@@ -356,10 +379,11 @@ def setup_logging(stream: TextIO, fmt: str, *, debug: bool, environ: Mapping[str
     # scan.py logs each unreadable source at INFO; the daemon logs the same fault once at
     # WARNING (with metrics), so keep scan.py's line for --debug only.
     logging.getLogger("leasewatch.scan").setLevel(logging.DEBUG if debug else logging.WARNING)
-    # APScheduler reports skipped (overlapping) runs and job crashes as warnings/errors.
+    # APScheduler warns at every run skipped because the previous scan still runs (the
+    # daemon says that once itself); its errors (a job that crashed) still show.
     aps = logging.getLogger("apscheduler")
     aps.handlers[:] = [handler]
-    aps.setLevel(logging.DEBUG if debug else logging.WARNING)
+    aps.setLevel(logging.DEBUG if debug else logging.ERROR)
     aps.propagate = False
 
 

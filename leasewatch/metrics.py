@@ -55,7 +55,7 @@ class Problem:
 
 
 def problems(result: ScanResult, releasable: Collection[str] = ()) -> list[Problem]:
-    """Every fault in a finished scan, one per source (server, inventory, alerts).
+    """Every fault in a finished scan: one per server, inventory source and failed webhook.
 
     ``releasable`` names the servers configured to release: for them a snapshot that is
     readable but not complete is a fault too.
@@ -78,8 +78,7 @@ def problems(result: ScanResult, releasable: Collection[str] = ()) -> list[Probl
         if record.outcome is Outcome.FAILED and record.server not in failed:
             failed[record.server] = f"release on {record.server} failed: {record.detail}"
     out.extend(Problem(server, message) for server, message in failed.items())
-    if result.alert_errors:
-        out.append(Problem(ALERTS_SOURCE, "alert not delivered: " + result.alert_errors[0]))
+    out.extend(Problem(ALERTS_SOURCE, f"alert not delivered: {e}") for e in result.alert_errors)
     return out
 
 
