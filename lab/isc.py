@@ -14,6 +14,7 @@ forwarded into it (``LoopbackForwarder``), so leasewatch connects to
 from __future__ import annotations
 
 import base64
+import json
 import secrets
 import shutil
 import socket
@@ -37,6 +38,7 @@ from lab.netns import (
     stop_process,
 )
 from lab.vm import Hypervisor, Vm
+from leasewatch.config import OmapiConfig, Secret
 
 DHCPD = "/usr/sbin/dhcpd"
 OMAPI_PORT = 7911
@@ -117,6 +119,11 @@ def dhcpd_conf(layout: Layout, key: str, hosts: Sequence[FixedHost] = ()) -> str
         f"  option routers {layout.gateway};\n"
         "}\n" + host_blocks
     )
+
+
+def _toml(text: str) -> str:
+    """A TOML basic string (JSON's escapes are valid TOML)."""
+    return json.dumps(text)
 
 
 class IscLab:
@@ -242,6 +249,55 @@ class IscLab:
 
     def inventory_argv(self) -> list[str]:
         return self.hypervisor.inventory_argv()
+
+    def omapi_config(self, timeout: float = 5.0) -> OmapiConfig:
+        """leasewatch's OMAPI settings for this lab's dhcpd (through the forwarder)."""
+        return OmapiConfig(
+            host=self.omapi_host,
+            port=self.omapi_port,
+            key_name=self.key_name,
+            key=Secret(self.key),
+            timeout=timeout,
+        )
+
+    def leasewatch_toml(
+        self,
+        state: Path,
+        inventory: Sequence[str] | None = None,
+        reaper: str = 'grace = "0s"',
+        server_name: str = "lab-dhcpd",
+    ) -> str:
+        """A leasewatch config for this lab: the dhcpd with OMAPI, the hypervisor's inventory.
+
+        The OMAPI key goes to a file of its own (``key_file``), so the config holds no secret.
+        """
+        key_file = self.workdir / "omapi.key"
+        key_file.write_text(self.key + "\n", encoding="utf-8")
+        key_file.chmod(0o600)
+        argv = list(inventory) if inventory is not None else self.inventory_argv()
+        return "\n".join(
+            [
+                "[[servers]]",
+                f"name = {_toml(server_name)}",
+                'kind = "isc"',
+                f"leases = {_toml(str(self.leases_path))}",
+                f"dhcpd_conf = {_toml(str(self.conf_path))}",
+                f"omapi = {{ host = {_toml(self.omapi_host)}, port = {self.omapi_port}, "
+                f"key_name = {_toml(self.key_name)}, key_file = {_toml(str(key_file))} }}",
+                "",
+                "[[inventory]]",
+                'name = "hypervisor"',
+                'kind = "command"',
+                f"command = [{', '.join(_toml(a) for a in argv)}]",
+                "",
+                "[reaper]",
+                reaper,
+                "",
+                "[state]",
+                f"path = {_toml(str(state))}",
+                "",
+            ]
+        )
 
     def omapi_reachable(self) -> bool:
         try:

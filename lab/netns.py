@@ -348,6 +348,7 @@ class LoopbackForwarder:
         self._stop = threading.Event()
         self._conns: set[socket.socket] = set()
         self._lock = threading.Lock()
+        self.accepted = 0  # connections taken so far: tests check "no OMAPI connection"
         self._thread = threading.Thread(target=self._accept_loop, name="lab-forwarder", daemon=True)
         self._token = CLEANUP.push(f"forwarder :{self.port}", self._shutdown)
         self._thread.start()
@@ -362,6 +363,7 @@ class LoopbackForwarder:
                 client, _ = self._listener.accept()
             except OSError:
                 break
+            self.accepted += 1
             threading.Thread(target=self._pipe, args=(client,), daemon=True).start()
         sel.close()
 
@@ -385,7 +387,7 @@ class LoopbackForwarder:
                     if not data:
                         return
                     key.data.sendall(data)
-        except OSError:
+        except (OSError, ValueError):  # ValueError: a socket closed under select()
             return
         finally:
             sel.close()
@@ -396,12 +398,13 @@ class LoopbackForwarder:
 
     def _shutdown(self) -> None:
         self._stop.set()
+        # Join before closing: a select() on a closed listener raises in the thread.
+        self._thread.join(timeout=2)
         self._listener.close()
         with self._lock:
             for s in list(self._conns):
                 with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
-        self._thread.join(timeout=2)
 
     def close(self) -> None:
         CLEANUP.run(self._token)

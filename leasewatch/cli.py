@@ -15,7 +15,8 @@ import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+from ipaddress import IPv4Address
 from pathlib import Path
 from typing import TextIO
 
@@ -27,8 +28,9 @@ from rich.text import Text
 from leasewatch import __version__
 from leasewatch import config as config_module
 from leasewatch.config import Config
+from leasewatch.core import forecast as forecast_module
 from leasewatch.errors import ConfigError, Error
-from leasewatch.model import Analysis, AuditRecord, Outcome, normalize_mac
+from leasewatch.model import Analysis, AuditRecord, Outcome, normalize_mac, parse_duration
 from leasewatch.report import csv as csv_report
 from leasewatch.report import json as json_report
 from leasewatch.report import nagios, table
@@ -137,12 +139,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.set_defaults(handler=cmd_inventory)
 
+    p = sub.add_parser("why", help="the verdict on one lease (IP or MAC), and why")
+    p.add_argument("target", metavar="IP|MAC", help="the leased address or the VM's MAC")
+    p.set_defaults(handler=cmd_why)
+
+    p = sub.add_parser("advise", help="VM churn and lease-time advice per network (read-only)")
+    p.add_argument("--window", type=_duration, default=None, help="e.g. 7d (default: [state] keep)")
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.set_defaults(handler=cmd_advise)
+
+    p = sub.add_parser("history", help="utilization over time per network, as sparklines")
+    p.add_argument("--since", type=_duration, default=None, help="e.g. 24h (default: 24h)")
+    p.add_argument("--buckets", type=int, default=48, help="sparkline width (default 48)")
+    p.set_defaults(handler=cmd_history)
+
     p = sub.add_parser("alert-test", help="send a sample message to every webhook")
     p.set_defaults(handler=cmd_alert_test)
 
     p = sub.add_parser("check-config", help="validate the config; print it with secrets redacted")
     p.set_defaults(handler=cmd_check_config)
     return parser
+
+
+def _duration(text: str) -> timedelta:
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def main(argv: Sequence[str] | None = None, env: Env | None = None) -> int:
@@ -249,15 +272,25 @@ def cmd_report(args: argparse.Namespace, env: Env) -> ExitStatus:
     state = open_state(config, write=False)
     try:
         analysis = _analyse(config, env, state)
+        forecasts = _forecasts(config, state, analysis)
     finally:
         state.close()
     if args.format == "json":
-        json_report.render(analysis, env.stdout)
+        json_report.render(analysis, env.stdout, forecasts)
     elif args.format == "csv":
         csv_report.render(analysis, env.stdout)
     else:
-        table.render(analysis, env.console())
+        table.render(analysis, env.console(), forecasts)
     return _status(analysis)
+
+
+def _forecasts(config: Config, state: State, analysis: Analysis) -> forecast_module.Forecasts:
+    """Forecasts from the stored history plus this analysis as the newest sample."""
+    window = config.state.forecast_window
+    samples = state.history(since=analysis.now - window)
+    return forecast_module.forecasts(
+        forecast_module.with_current(samples, analysis), now=analysis.now, window=window
+    )
 
 
 def cmd_check(args: argparse.Namespace, env: Env) -> int:
@@ -467,6 +500,120 @@ def cmd_check_config(args: argparse.Namespace, env: Env) -> ExitStatus:
     json.dump(config_module.redacted(config), env.stdout, indent=2, default=str)
     env.stdout.write("\n")
     print(f"{config.path}: ok", file=env.stderr)
+    return ExitStatus.OK
+
+
+def cmd_why(args: argparse.Namespace, env: Env) -> ExitStatus:
+    from leasewatch.core.why import explain
+    from leasewatch.reaper import kinds as reaper_kinds
+    from leasewatch.reaper.plan import plan
+
+    ip: IPv4Address | None = None
+    mac = normalize_mac(args.target)
+    if mac is None:
+        try:
+            ip = IPv4Address(args.target)
+        except ValueError:
+            print(
+                f"leasewatch: error: {args.target!r} is neither an IPv4 address nor a MAC",
+                file=env.stderr,
+            )
+            return ExitStatus.USAGE
+    config = load_config(args, env)
+    state = open_state(config, write=False)
+    try:
+        analysis = _analyse(config, env, state)
+        audit = state.audit()
+        vms = state.vm_sightings()
+    finally:
+        state.close()
+    releasable = [s.name for s in config.servers if reaper_kinds.can_release(s)]
+    policy = config.reaper
+    answers = explain(
+        analysis,
+        ip=ip,
+        mac=mac,
+        grace=policy.grace,
+        protect_macs=policy.protect_macs,
+        protect_networks=policy.protect_networks,
+        plan=plan(analysis, policy, analysis.now, releasable),
+        audit=audit,
+        vms=vms,
+    )
+    for number, answer in enumerate(answers):
+        if number:
+            print(file=env.stdout)
+        for line in answer.lines():
+            print(line, file=env.stdout)
+    if not answers:
+        print(f"leasewatch: no active lease for {args.target}", file=env.stderr)
+        mine = [r for r in audit if r.ip == ip or (mac is not None and r.mac == mac)]
+        if mine:
+            last = mine[-1]  # audit() is oldest first
+            print(
+                f"last release attempt: {last.at:%Y-%m-%d %H:%M:%S} {last.outcome.value} "
+                f"on {last.server} ({last.ip})",
+                file=env.stdout,
+            )
+        return ExitStatus.ERROR
+    return _status(analysis)
+
+
+def cmd_advise(args: argparse.Namespace, env: Env) -> ExitStatus:
+    from leasewatch.core.advice import advise, as_dict
+    from leasewatch.report.history import advice_table
+
+    config = load_config(args, env)
+    now = env.clock()
+    window: timedelta = args.window or config.state.keep
+    state = open_state(config, write=False)
+    try:
+        advice = advise(
+            state.lease_sightings(since=now - window),
+            state.vm_sightings(),
+            now=now,
+            window=window,
+            tracking_since=state.tracking_since(),
+            kinds={s.name: s.kind for s in config.servers},
+        )
+    finally:
+        state.close()
+    if args.format == "json":
+        json.dump([as_dict(a) for a in advice], env.stdout, indent=2)
+        env.stdout.write("\n")
+    else:
+        advice_table(advice, env.console())
+    if not advice:
+        print(
+            "leasewatch: no leases recorded in the window: run `leasewatch scan` "
+            "(or the daemon) for a while first",
+            file=env.stderr,
+        )
+    return ExitStatus.OK
+
+
+def cmd_history(args: argparse.Namespace, env: Env) -> ExitStatus:
+    from leasewatch.report import history
+
+    config = load_config(args, env)
+    now = env.clock()
+    since: timedelta = args.since or timedelta(hours=24)
+    if args.buckets < 1:
+        print("leasewatch: error: --buckets must be at least 1", file=env.stderr)
+        return ExitStatus.USAGE
+    state = open_state(config, write=False)
+    try:
+        rows = state.history(since=now - since)
+    finally:
+        state.close()
+    history.render(
+        rows,
+        env.console(),
+        now=now,
+        since=since,
+        buckets=args.buckets,
+        thresholds_for=config.alerts.for_network,
+    )
     return ExitStatus.OK
 
 

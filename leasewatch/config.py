@@ -207,7 +207,8 @@ class _Section:
         return value
 
     def string(self, key: str, default: str | None = None) -> str | None:
-        return self.get(key, str, default, "a string")
+        value: str | None = self.get(key, str, default, "a string")
+        return value
 
     def path(self, key: str) -> Path | None:
         value = self.string(key)
@@ -531,7 +532,10 @@ def _inventory(s: _Section) -> InventoryConfig | None:
 
 def _reaper(s: _Section) -> ReaperConfig:
     apply = s.get("apply", bool, False, "true or false")
-    grace = s.duration("grace", ReaperConfig.grace) or ReaperConfig.grace
+    # "0s" is a valid grace (release at once): an empty timedelta is falsy, so no `or`.
+    grace = s.duration("grace", ReaperConfig.grace)
+    if grace is None:
+        grace = ReaperConfig.grace
     max_per_run = s.get("max_per_run", int, 25, "a whole number of releases per scan")
     if max_per_run < 0:
         s.error("max_per_run", f"expected zero or more, got {max_per_run}")

@@ -15,7 +15,9 @@ from datetime import UTC, datetime
 
 from leasewatch import alerts
 from leasewatch.config import Config, ServerConfig
+from leasewatch.core.advice import observe
 from leasewatch.core.analysis import analyse
+from leasewatch.core.forecast import exhaustion_times, forecasts
 from leasewatch.core.orphans import Judge, next_missing
 from leasewatch.errors import LeasesError, ReleaseError
 from leasewatch.inventory import kinds as inventory_kinds
@@ -177,6 +179,7 @@ class Scanner:
         if apply:
             state.add_audit(r for r in records if r.outcome.value != "dry-run")
         state.add_history(analysis, records, self.config.state.keep)
+        state.add_sightings(observe(analysis), self.config.state.keep)
         alert_errors: tuple[str, ...] = ()
         if send_alerts:
             alert_errors = self.notify(analysis, records, state)
@@ -195,7 +198,12 @@ class Scanner:
             return ()
         now = analysis.now
         memory = alerts.load_memory(state.alert_memory())
-        step = alerts.plan(analysis, memory, config, now, releases=records)
+        exhaustion = None
+        if config.on_forecast is not None:
+            window = self.config.state.forecast_window
+            outlook = forecasts(state.history(since=now - window), now=now, window=window)
+            exhaustion = exhaustion_times(outlook, now)
+        step = alerts.plan(analysis, memory, config, now, releases=records, exhaustion=exhaustion)
         results = alerts.deliver_plan(step, config.webhooks)
         state.save_alert_memory(alerts.dump_memory(alerts.settle(step, results, now)))
         return tuple(str(e) for e in alerts.failures(results))

@@ -22,8 +22,9 @@ from ipaddress import IPv4Address
 from pathlib import Path
 from typing import Any
 
+from leasewatch.core.advice import LeaseSighting, Observation, VmSighting
 from leasewatch.errors import StateError
-from leasewatch.model import Analysis, AuditRecord, InventorySnapshot, Outcome
+from leasewatch.model import Analysis, AuditRecord, InventorySnapshot, Outcome, Verdict
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: the first schema
@@ -41,6 +42,17 @@ MIGRATIONS: tuple[str, ...] = (
                           orphans INTEGER NOT NULL, releases INTEGER NOT NULL);
     CREATE INDEX history_at ON history (at);
     """,
+    # 2: sightings, for churn and lease-time advice (leasewatch.core.advice)
+    """
+    CREATE TABLE vm_sightings (mac TEXT PRIMARY KEY, first_seen TEXT NOT NULL,
+                               last_seen TEXT NOT NULL);
+    CREATE INDEX vm_sightings_last ON vm_sightings (last_seen);
+    CREATE TABLE lease_sightings (server TEXT NOT NULL, ip TEXT NOT NULL, mac TEXT NOT NULL,
+                                  network TEXT, starts TEXT, ends TEXT,
+                                  first_seen TEXT NOT NULL, last_seen TEXT NOT NULL,
+                                  orphaned_at TEXT, PRIMARY KEY (server, ip, mac));
+    CREATE INDEX lease_sightings_last ON lease_sightings (last_seen);
+    """,
 )
 
 
@@ -50,6 +62,14 @@ def _iso(t: datetime) -> str:
 
 def _time(text: str) -> datetime:
     return datetime.fromisoformat(text)
+
+
+def _maybe_iso(t: datetime | None) -> str | None:
+    return _iso(t) if t is not None else None
+
+
+def _maybe_time(text: str | None) -> datetime | None:
+    return _time(text) if text is not None else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,4 +276,84 @@ class State:
         return [
             HistoryRow(_time(at), server, network, size, active, orphans, releases)
             for at, server, network, size, active, orphans, releases in self.db.execute(query, args)
+        ]
+
+    def tracking_since(self) -> datetime | None:
+        """The oldest scan still on record (VMs first seen then were born earlier)."""
+        row = self.db.execute("SELECT MIN(at) FROM history").fetchone()
+        return _time(row[0]) if row and row[0] is not None else None
+
+    # --- sightings (schema 2): VM lifetimes and lease ends, for ``advise`` and ``why`` ----
+    def add_sightings(self, seen: Observation, keep: timedelta) -> None:
+        """Fold one scan's observation in; forget what was last seen longer than keep ago.
+
+        A lease judged live clears its orphan time, an orphan takes the analysis' missing
+        time, and a lease that could not be judged keeps what it had.
+        """
+        at = _iso(seen.at)
+        with self._transaction():
+            self.db.executemany(
+                "INSERT INTO vm_sightings (mac, first_seen, last_seen) VALUES (?, ?, ?) "
+                "ON CONFLICT(mac) DO UPDATE SET last_seen = excluded.last_seen",
+                [(mac, at, at) for mac in sorted(seen.vms)],
+            )
+            self.db.executemany(
+                "INSERT INTO lease_sightings (server, ip, mac, network, starts, ends, "
+                "first_seen, last_seen, orphaned_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT(server, ip, mac) DO UPDATE SET network = excluded.network, "
+                "starts = excluded.starts, ends = excluded.ends, "
+                "last_seen = excluded.last_seen, orphaned_at = "
+                "CASE WHEN ? THEN lease_sightings.orphaned_at ELSE excluded.orphaned_at END",
+                [
+                    (
+                        s.server,
+                        str(s.ip),
+                        s.mac,
+                        s.network,
+                        _maybe_iso(s.starts),
+                        _maybe_iso(s.ends),
+                        at,
+                        at,
+                        _maybe_iso(s.orphaned_at),
+                        verdict is Verdict.UNKNOWN,
+                    )
+                    for s, verdict in seen.leases
+                ],
+            )
+            cutoff = _iso(seen.at - keep)
+            self.db.execute("DELETE FROM vm_sightings WHERE last_seen < ?", (cutoff,))
+            self.db.execute("DELETE FROM lease_sightings WHERE last_seen < ?", (cutoff,))
+
+    def vm_sightings(self) -> list[VmSighting]:
+        rows = self.db.execute(
+            "SELECT mac, first_seen, last_seen FROM vm_sightings ORDER BY mac"
+        ).fetchall()
+        return [VmSighting(mac, _time(first), _time(last)) for mac, first, last in rows]
+
+    def lease_sightings(self, since: datetime | None = None) -> list[LeaseSighting]:
+        """Leases last seen at or after ``since`` (all of them by default)."""
+        query = (
+            "SELECT server, ip, mac, network, starts, ends, first_seen, last_seen, orphaned_at "
+            "FROM lease_sightings"
+        )
+        args: list[Any] = []
+        if since is not None:
+            query += " WHERE last_seen >= ?"
+            args.append(_iso(since))
+        query += " ORDER BY server, first_seen, ip"
+        return [
+            LeaseSighting(
+                server=server,
+                ip=IPv4Address(ip),
+                mac=mac,
+                network=network,
+                starts=_maybe_time(starts),
+                ends=_maybe_time(ends),
+                first_seen=_time(first),
+                last_seen=_time(last),
+                orphaned_at=_maybe_time(orphaned),
+            )
+            for server, ip, mac, network, starts, ends, first, last, orphaned in self.db.execute(
+                query, args
+            )
         ]

@@ -31,18 +31,25 @@ class InventorySource(ABC):
         try:
             macs = self.macs()
         except InventoryError as exc:
+            reason = str(exc)
+        except Exception as exc:
+            # Safety over completeness: an unexpected failure makes the source unhealthy
+            # (its leases unknown, never orphaned) instead of stopping the whole scan. Only
+            # the type is shown: SDK messages may carry URLs or credentials.
+            reason = f"inventory {self.name}: unexpected {type(exc).__name__}"
+        else:
             return InventorySnapshot(
                 source=self.name,
                 kind=self.kind,
-                healthy=False,
-                reason=str(exc),
+                macs=macs,
                 networks=self.networks,
                 duration=time.monotonic() - started,
             )
         return InventorySnapshot(
             source=self.name,
             kind=self.kind,
-            macs=macs,
+            healthy=False,
+            reason=reason,
             networks=self.networks,
             duration=time.monotonic() - started,
         )

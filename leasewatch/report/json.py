@@ -6,6 +6,7 @@ import json
 from datetime import datetime
 from typing import Any, TextIO
 
+from leasewatch.core.forecast import Forecasts, as_dict
 from leasewatch.model import Analysis, Finding, Lease, NetworkUsage, PoolUsage
 
 SCHEMA_VERSION = 1
@@ -67,11 +68,20 @@ def finding(f: Finding) -> dict[str, Any]:
     }
 
 
-def document(analysis: Analysis) -> dict[str, Any]:
+def _with_forecast(n: NetworkUsage, forecasts: Forecasts) -> dict[str, Any]:
+    f = forecasts.get((n.server, n.name))
+    return {**network(n), "forecast": as_dict(f) if f is not None else None}
+
+
+def document(analysis: Analysis, forecasts: Forecasts | None = None) -> dict[str, Any]:
+    """The report; with ``forecasts``, each network carries a ``forecast`` object (or null)."""
     return {
         "schema": SCHEMA_VERSION,
         "generated_at": _time(analysis.now),
-        "networks": [network(n) for n in analysis.networks],
+        "networks": [
+            network(n) if forecasts is None else _with_forecast(n, forecasts)
+            for n in analysis.networks
+        ],
         "pools": [pool(p) for p in analysis.pools],
         "orphans": [finding(f) for f in analysis.orphans],
         "unknown": [finding(f) for f in analysis.unknown],
@@ -92,6 +102,6 @@ def document(analysis: Analysis) -> dict[str, Any]:
     }
 
 
-def render(analysis: Analysis, out: TextIO) -> None:
-    json.dump(document(analysis), out, indent=2)
+def render(analysis: Analysis, out: TextIO, forecasts: Forecasts | None = None) -> None:
+    json.dump(document(analysis, forecasts), out, indent=2)
     out.write("\n")

@@ -9,6 +9,7 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from leasewatch.core.forecast import Forecasts, dry_in
 from leasewatch.model import Analysis, Finding, Level, Release, format_duration
 
 LEVEL_STYLE = {Level.OK: "green", Level.WARN: "yellow", Level.CRITICAL: "bold red"}
@@ -25,7 +26,7 @@ def bar(utilization: float, level: Level, width: int = BAR_WIDTH) -> Text:
     return text
 
 
-def pools_table(analysis: Analysis) -> Table:
+def pools_table(analysis: Analysis, forecasts: Forecasts | None = None) -> Table:
     servers = {n.server for n in analysis.networks}
     table = Table(title="DHCP pools", title_justify="left", expand=False)
     if len(servers) > 1:
@@ -34,6 +35,8 @@ def pools_table(analysis: Analysis) -> Table:
     for name in ("size", "active", "backup", "free"):
         table.add_column(name, justify="right")
     table.add_column("utilization")
+    if forecasts is not None:
+        table.add_column("dry in", justify="right")
     for n in analysis.networks:
         row: list[RenderableType] = [n.server] if len(servers) > 1 else []
         row += [
@@ -44,6 +47,8 @@ def pools_table(analysis: Analysis) -> Table:
             str(n.free),
             bar(n.utilization, n.level),
         ]
+        if forecasts is not None:
+            row.append(_dry_in(forecasts, n.server, n.name))
         table.add_row(*row)
         if len(n.pools) > 1 or (n.pools and n.pools[0].label != n.name):
             for p in n.pools:
@@ -56,8 +61,20 @@ def pools_table(analysis: Analysis) -> Table:
                     str(p.free),
                     bar(p.utilization, p.level),
                 ]
+                if forecasts is not None:
+                    prow.append("")
                 table.add_row(*prow)
     return table
+
+
+def _dry_in(forecasts: Forecasts, server: str, network: str) -> Text:
+    """The "dry in" cell: red within 6 h, yellow within a day, dim when unknown or flat."""
+    f = forecasts.get((server, network))
+    text = dry_in(f)
+    if f is None or f.full_in is None or f.confidence in ("none", "low"):
+        return Text(text, style="dim")
+    hours = f.full_in.total_seconds() / 3600
+    return Text(text, style="bold red" if hours <= 6 else "yellow" if hours <= 24 else "")
 
 
 def _ends(t: datetime | None, now: datetime) -> str:
@@ -100,8 +117,8 @@ def plan_table(releases: Sequence[Release], outcomes: dict[str, str]) -> Table:
     return table
 
 
-def renderables(analysis: Analysis) -> list[RenderableType]:
-    out: list[RenderableType] = [pools_table(analysis)]
+def renderables(analysis: Analysis, forecasts: Forecasts | None = None) -> list[RenderableType]:
+    out: list[RenderableType] = [pools_table(analysis, forecasts)]
     now = analysis.now
     if analysis.orphans:
         out.append(
@@ -133,5 +150,5 @@ def renderables(analysis: Analysis) -> list[RenderableType]:
     return out
 
 
-def render(analysis: Analysis, console: Console) -> None:
-    console.print(Group(*renderables(analysis)))
+def render(analysis: Analysis, console: Console, forecasts: Forecasts | None = None) -> None:
+    console.print(Group(*renderables(analysis, forecasts)))

@@ -1,0 +1,1 @@
+"""Benchmarks: leasewatch's ISC parser vs dhcpd-pools and isc-dhcp-leases (``python -m bench``)."""

@@ -1,0 +1,220 @@
+"""``python -m bench [--quick] [--runs N] [--sizes 10000,...] [--out FILE]``.
+
+Generates journals (bench/generate.py) under a temporary directory, then runs on the same
+files: leasewatch (parse + pool counts, in a fresh process), dhcpd-pools (``-f j``, the C
+tool operators use) and isc-dhcp-leases (only up to 100k blocks: it is slow). Checks that
+they agree on active and backup counts per range, prints a table (median of the runs,
+min-max, peak RSS from /usr/bin/time, ratios to dhcpd-pools) and writes a JSON file. Then
+measures an incremental re-scan after 1,000 appended blocks on the biggest file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.generate import generate
+
+DHCPD_POOLS = "/usr/bin/dhcpd-pools"
+ISC_LIMIT = 100_000  # isc-dhcp-leases needs ~3 GB and a minute at 1M: skipped there
+
+
+def timed(argv: list[str]) -> tuple[float, float, str]:
+    """Run ``argv`` under /usr/bin/time: (wall seconds, peak RSS in MB, stdout)."""
+    with tempfile.NamedTemporaryFile("r") as report:
+        start = time.perf_counter()
+        done = subprocess.run(
+            ["/usr/bin/time", "-f", "%M", "-o", report.name, *argv],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        wall = time.perf_counter() - start
+        if done.returncode != 0:
+            raise SystemExit(f"{argv[0]} failed ({done.returncode}): {done.stderr.strip()}")
+        rss_kb = int(report.read().split()[-1])
+    return wall, rss_kb / 1024, done.stdout
+
+
+def dhcpd_pools_counts(conf: Path, leases: Path) -> dict[str, list[int]]:
+    """dhcpd-pools' active (cur) and backup (bu) per range; its JSON has no backup column."""
+    out = subprocess.run(
+        [DHCPD_POOLS, "-c", str(conf), "-l", str(leases), "-f", "c"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    rows = list(csv.reader(io.StringIO(out.split("\n\n")[0])))
+    head = rows[1]
+    counts = {}
+    for row in rows[2:]:
+        if len(row) == len(head):
+            r = dict(zip(head, row, strict=True))
+            counts[f"{r['first ip']}-{r['last ip']}"] = [int(r["cur"]), int(r["bu"])]
+    return counts
+
+
+def measure(tool: str, conf: Path, leases: Path, runs: int) -> dict[str, Any]:
+    walls, rsss, counts = [], [], None
+    splits: dict[str, list[float]] = {}
+    for _ in range(runs):
+        if tool == "dhcpd-pools":
+            argv = [DHCPD_POOLS, "-c", str(conf), "-l", str(leases), "-f", "j"]
+        else:
+            argv = [sys.executable, "-m", "bench.worker", tool, str(conf), str(leases)]
+        wall, rss, out = timed(argv)
+        walls.append(wall)
+        rsss.append(rss)
+        if tool != "dhcpd-pools":
+            data = json.loads(out)
+            counts = data["counts"]
+            for key in ("parse_s", "analyse_s"):
+                if key in data:
+                    splits.setdefault(key, []).append(data[key])
+    if tool == "dhcpd-pools":
+        counts = dhcpd_pools_counts(conf, leases)
+    return {
+        "tool": tool,
+        "median_s": statistics.median(walls),
+        "min_s": min(walls),
+        "max_s": max(walls),
+        "peak_rss_mb": max(rsss),
+        "runs": runs,
+        "counts": counts,
+        **{f"median_{k}": statistics.median(v) for k, v in splits.items()},
+    }
+
+
+def incremental(conf: Path, leases: Path, appended: int = 1000) -> dict[str, float]:
+    """Full read, append ``appended`` blocks as dhcpd would, re-read with the same source."""
+    import random
+
+    from bench.generate import _block
+    from leasewatch.config import ServerConfig
+    from leasewatch.leases.isc import IscLeaseSource
+
+    src = IscLeaseSource(ServerConfig("bench", "isc", leases=leases, dhcpd_conf=conf))
+    start = time.perf_counter()
+    src.read()
+    full = time.perf_counter() - start
+    rng = random.Random(7)
+    first = [s.first for s in src.read().ranges]
+    with leases.open("a") as f:
+        for n in range(appended):
+            ip = rng.choice(first) + rng.randrange(60000)
+            f.write(_block(rng, ip, "active", 10**8 + n))
+    start = time.perf_counter()
+    again = src.read()
+    inc = time.perf_counter() - start
+    if not src.last_was_incremental:
+        raise SystemExit("incremental re-scan fell back to a full parse")
+    check = IscLeaseSource(ServerConfig("bench", "isc", leases=leases, dhcpd_conf=conf)).read()
+    if check != again:
+        raise SystemExit("incremental re-scan differs from a full parse")
+    return {"full_s": full, "incremental_s": inc, "ratio": inc / full, "appended": appended}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="10k and 100k blocks only")
+    parser.add_argument("--sizes", help="comma-separated block counts (default 10k,100k,1M)")
+    parser.add_argument("--runs", type=int, default=3, help="runs per tool and size (median)")
+    parser.add_argument("--out", type=Path, default=Path("bench/results/results.json"))
+    parser.add_argument("--dir", type=Path, help="where to write the files (default: a temp dir)")
+    args = parser.parse_args(argv)
+    if shutil.which(DHCPD_POOLS) is None:
+        raise SystemExit(f"{DHCPD_POOLS} is missing: apt-get install dhcpd-pools (make bench does)")
+    sizes = [10_000, 100_000] if args.quick else [10_000, 100_000, 1_000_000]
+    if args.sizes:
+        sizes = [int(s) for s in args.sizes.split(",")]
+
+    results: dict[str, Any] = {
+        "sizes": {},
+        "leasewatch": "IscLeaseSource.read() + leasewatch.core.analysis.analyse (full report path)",
+    }
+    with tempfile.TemporaryDirectory(prefix="leasewatch-bench-") as tmp:
+        directory = args.dir or Path(tmp)
+        directory.mkdir(parents=True, exist_ok=True)
+        rows = []
+        for size in sizes:
+            gen = generate(directory, size)
+            mb = gen.leases.stat().st_size / 2**20
+            print(f"# {size} blocks, {mb:.0f} MB: {gen.leases}", file=sys.stderr, flush=True)
+            tools = ["dhcpd-pools", "leasewatch"]
+            if size <= ISC_LIMIT:
+                tools.append("isc-dhcp-leases")
+            measured = {t: measure(t, gen.conf, gen.leases, args.runs) for t in tools}
+            reference = measured["dhcpd-pools"]["counts"]
+            for m in measured.values():
+                m["agrees"] = m["counts"] == reference
+            base = measured["dhcpd-pools"]
+            for tool, m in measured.items():
+                m["time_vs_dhcpd_pools"] = m["median_s"] / base["median_s"]
+                m["rss_vs_dhcpd_pools"] = m["peak_rss_mb"] / base["peak_rss_mb"]
+                if "isc-dhcp-leases" in measured:
+                    m["speedup_vs_isc_dhcp_leases"] = (
+                        measured["isc-dhcp-leases"]["median_s"] / m["median_s"]
+                    )
+                rows.append((size, mb, tool, m))
+            results["sizes"][str(size)] = {
+                "file_mb": mb,
+                "tools": {
+                    t: {k: v for k, v in m.items() if k != "counts"} for t, m in measured.items()
+                },
+            }
+            if size == sizes[-1]:
+                results["incremental"] = incremental(gen.conf, gen.leases)
+            gen.leases.unlink()
+    print_table(rows, results.get("incremental"))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\nresults: {args.out}")
+    disagree = [f"{s} {t}" for s, _, t, m in rows if not m["agrees"]]
+    if disagree:
+        print(f"COUNTS DISAGREE: {', '.join(disagree)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def print_table(
+    rows: list[tuple[int, float, str, dict[str, Any]]], inc: dict[str, float] | None
+) -> None:
+    head = (
+        f"{'blocks':>9} {'MB':>5} {'tool':<16} {'median s':>9} {'min-max s':>13} "
+        f"{'peak MB':>8} {'t/dp':>6} {'mem/dp':>7} {'vs isc':>7} agree"
+    )
+    print(head)
+    print("-" * len(head))
+    for size, mb, tool, m in rows:
+        speed = m.get("speedup_vs_isc_dhcp_leases")
+        print(
+            f"{size:>9} {mb:>5.0f} {tool:<16} {m['median_s']:>9.2f} "
+            f"{m['min_s']:>6.2f}-{m['max_s']:<6.2f} {m['peak_rss_mb']:>8.0f} "
+            f"{m['time_vs_dhcpd_pools']:>6.2f} {m['rss_vs_dhcpd_pools']:>7.2f} "
+            f"{(f'{speed:.1f}x' if speed else '-'):>7} {'yes' if m['agrees'] else 'NO'}"
+        )
+        if "median_parse_s" in m:
+            print(
+                f"{'':>32}(inside: parse {m['median_parse_s']:.2f} s, "
+                f"analyse {m['median_analyse_s']:.2f} s, rest is interpreter start-up)"
+            )
+    if inc:
+        print(
+            f"\nincremental re-scan after {inc['appended']:.0f} appended blocks: "
+            f"{inc['incremental_s'] * 1000:.0f} ms vs full {inc['full_s']:.2f} s "
+            f"({inc['ratio'] * 100:.2f} %)"
+        )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,196 @@
+"""``python -m lab.demo --kind isc`` (``make demo``): the seed's story, told by real servers.
+
+A test suite clones VMs with random MACs and destroys them without releasing their leases;
+after a while the 21-address pool is dry and a new VM gets no address. Then leasewatch finds
+the orphaned leases and gives them back to dhcpd over OMAPI, and new VMs boot again.
+
+Everything runs in network namespaces this program creates (198.18.0.0/15 only), and is
+removed at the end, on Ctrl-C, and on SIGTERM. Exit status 0 when the story ends as it
+should; 1 when a step did not (the message says which).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+from rich.panel import Panel
+from rich.rule import Rule
+
+from lab.isc import IscLab
+from lab.netns import install_exit_handlers
+from lab.vm import Vm
+
+POOL = 21
+DESTROY = 15
+NEW = 3
+
+
+class StoryError(RuntimeError):
+    """A step of the story did not turn out as it must."""
+
+
+@dataclass
+class Story:
+    """What happened, for the end-to-end test to check."""
+
+    first: list[Vm] = field(default_factory=list)
+    destroyed: list[Vm] = field(default_factory=list)
+    kept: list[Vm] = field(default_factory=list)
+    stranded: Vm | None = None
+    newcomers: list[Vm] = field(default_factory=list)
+    exit_codes: dict[str, int] = field(default_factory=dict)
+    kept_unchanged: bool = False  # the live VMs' dhclients still hold their first lease
+
+
+def leasewatch(console: Console, config: Path, *args: str, title: str, check: bool = True) -> int:
+    """Run the real ``leasewatch`` CLI (a subprocess), its output straight to the terminal."""
+    argv = [sys.executable, "-m", "leasewatch", "-c", str(config), *args]
+    console.print(Rule(f"[bold]$ leasewatch {' '.join(args)}[/]  [dim]{title}[/]"))
+    sys.stdout.flush()
+    env = dict(os.environ)
+    env.setdefault("COLUMNS", str(console.width))
+    done = subprocess.run(argv, env=env, check=False)
+    if check and done.returncode not in (0,):
+        raise StoryError(f"leasewatch {' '.join(args)} exited {done.returncode}")
+    return done.returncode
+
+
+def tell(console: Console, lab: IscLab, story: Story) -> None:
+    """The story itself, on a running lab."""
+    layout = lab.layout
+    say = console.print
+    say(
+        Panel.fit(
+            f"[bold]dhcpd[/] {layout.server_ip} serves [bold]{layout.subnet}[/]: gateway "
+            f"{layout.gateway}, statics up to {layout.first - 1}, pool "
+            f"[bold]{layout.first} - {layout.last}[/] ({layout.pool_size} addresses), "
+            "three-day leases, OMAPI on.\nThe hypervisor boots VMs with random MACs; each "
+            "runs a real dhclient.",
+            title="The lab (network namespaces, real ISC dhcpd 4.4)",
+        )
+    )
+
+    say(Rule("[bold]Monday[/]: the test suite clones 21 VMs"))
+    story.first = lab.boot(POOL)
+    missing = [vm.name for vm in story.first if vm.ip is None]
+    if missing:
+        raise StoryError(f"VMs without an address at boot: {', '.join(missing)}")
+    say(f"{len(story.first)} VMs booted, each with a lease from dhcpd:")
+    for vm in story.first[:3]:
+        say(f"  {vm.name}  {vm.mac}  -> {vm.ip}")
+    say(f"  ... {len(story.first) - 3} more")
+
+    say(Rule(f"[bold]Tuesday[/]: the tests finish; {DESTROY} VMs are destroyed"))
+    story.destroyed = story.first[:DESTROY]
+    story.kept = story.first[DESTROY:]
+    for vm in story.destroyed:
+        lab.destroy(vm)
+    say(
+        f"{DESTROY} VMs are gone, [bold]without releasing[/] their leases (nobody ran "
+        f"`dhclient -r`). {len(story.kept)} VMs still run. dhcpd keeps every address reserved "
+        "for three days, in case a VM comes back. None will: the next clone has a new MAC."
+    )
+
+    say(Rule("[bold]Wednesday[/]: a new VM boots"))
+    stranded = lab.boot(1, timeout=6)[0]
+    story.stranded = stranded
+    if stranded.ip is not None:
+        raise StoryError(f"{stranded.name} got {stranded.ip}: the pool was not dry")
+    refusals = lab.log_path.read_text(errors="replace").count("no free leases")
+    say(
+        f"[bold red]{stranded.name} gets no address[/]: dhcpd answered its DHCPDISCOVER "
+        f"{refusals}x with 'no free leases'. The tests fail. The VM gives up and is destroyed."
+    )
+    lab.destroy(stranded)
+
+    state = lab.workdir / "leasewatch-state.db"
+    config = lab.workdir / "leasewatch.toml"
+    config.write_text(lab.leasewatch_toml(state), encoding="utf-8")
+    say(Rule("[bold]Enter leasewatch[/]"))
+    say(f"[dim]{config}:[/]")
+    say(config.read_text(encoding="utf-8"), markup=False, highlight=False)
+
+    story.exit_codes["report"] = leasewatch(
+        console, config, "report", title="the pool is full, and most of it is orphaned"
+    )
+    story.exit_codes["scan"] = leasewatch(
+        console, config, "scan", title="a dry run: what would be released, and why"
+    )
+    story.exit_codes["scan --apply"] = leasewatch(
+        console, config, "scan", "--apply", title="give the orphans' addresses back to dhcpd"
+    )
+    story.exit_codes["audit"] = leasewatch(
+        console, config, "audit", title="every release is on record"
+    )
+
+    say(Rule(f"[bold]Thursday[/]: {NEW} new VMs boot"))
+    story.newcomers = lab.boot(NEW, timeout=15)
+    for vm in story.newcomers:
+        say(f"  {vm.name}  {vm.mac}  -> [bold green]{vm.ip}[/]")
+    if any(vm.ip is None for vm in story.newcomers):
+        raise StoryError("a new VM got no address after the release")
+    freed = {vm.ip for vm in story.destroyed}
+    if not {vm.ip for vm in story.newcomers} <= freed:
+        raise StoryError("the new VMs did not get the released addresses")
+    story.exit_codes["report again"] = leasewatch(
+        console, config, "report", title="room again, and no orphans left"
+    )
+    kept_ok = story.kept_unchanged = all(vm.ip == vm.read_ip() for vm in story.kept)
+    say(
+        Panel.fit(
+            f"{DESTROY} orphaned leases released over OMAPI, {NEW} new VMs booted with "
+            f"addresses, the {len(story.kept)} live VMs kept theirs"
+            f"{'' if kept_ok else ' [red](NOT!)[/]'}.",
+            title="[bold green]The end[/]",
+        )
+    )
+    if not kept_ok:
+        raise StoryError("a live VM's lease changed")
+
+
+def run(kind: str, console: Console) -> Story:
+    """Build the lab, tell the story, always tear it down."""
+    if kind != "isc":
+        raise StoryError(f"--kind {kind}: only 'isc' is available in this demo")
+    story = Story()
+    started = time.monotonic()
+    with console.status("starting dhcpd in its namespace..."):
+        lab = IscLab.start(pool_size=POOL)
+    try:
+        tell(console, lab, story)
+    finally:
+        lab.close()
+        console.print(
+            f"[dim]Lab torn down (namespaces, dhcpd, dhclients, files); "
+            f"{time.monotonic() - started:.0f}s.[/]"
+        )
+    return story
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m lab.demo", description=__doc__)
+    parser.add_argument("--kind", choices=("isc",), default="isc")
+    args = parser.parse_args(argv)
+    if os.geteuid() != 0:
+        print("lab.demo: needs root (network namespaces)", file=sys.stderr)
+        return 1
+    install_exit_handlers()
+    console = Console(highlight=False)
+    try:
+        run(args.kind, console)
+    except StoryError as exc:
+        console.print(f"[bold red]The story went wrong:[/] {exc}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,189 @@
+"""``leasewatch history``: utilization over time per network, as sparklines in the terminal.
+
+The time range is cut into equal buckets; each bucket shows the *highest* utilization any
+scan in it saw (a pool runs dry at its peaks, not its averages), as one of ``▁▂▃▄▅▆▇█``
+coloured by the level that peak reached. A bucket with no scan is a blank.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from leasewatch.core.advice import Advice
+from leasewatch.core.forecast import Sample
+from leasewatch.core.usage import level_for
+from leasewatch.model import Level, Thresholds, format_duration
+from leasewatch.report.table import LEVEL_STYLE
+
+BLOCKS = "▁▂▃▄▅▆▇█"
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    """One network's bucketed peaks (None: no scan in that bucket) and its min/max/now."""
+
+    server: str
+    network: str
+    peaks: tuple[float | None, ...]
+    levels: tuple[Level | None, ...]
+    low: float
+    high: float
+    last: float
+    last_level: Level
+    scans: int
+
+
+def series(
+    samples: Sequence[Sample],
+    *,
+    start: datetime,
+    end: datetime,
+    buckets: int,
+    thresholds_for: Callable[[str], Thresholds] = lambda _n: Thresholds(),
+) -> list[Series]:
+    """Bucket every (server, network)'s samples between ``start`` and ``end`` (inclusive)."""
+    span = max((end - start).total_seconds(), 1.0)
+    groups: dict[tuple[str, str], list[Sample]] = {}
+    for s in samples:
+        if start <= s.at <= end:
+            groups.setdefault((s.server, s.network), []).append(s)
+    out = []
+    for (server, network), rows in sorted(groups.items()):
+        rows.sort(key=lambda s: s.at)
+        t = thresholds_for(network)
+        peaks: list[float | None] = [None] * buckets
+        levels: list[Level | None] = [None] * buckets
+        for s in rows:
+            # multiply before dividing: scans on bucket edges land in the later bucket exactly
+            i = min(int((s.at - start).total_seconds() * buckets / span), buckets - 1)
+            u = _ratio(s)
+            current = peaks[i]
+            if current is None or u > current:
+                peaks[i] = u
+                levels[i] = level_for(s.size, s.active, max(s.size - s.active, 0), t)
+        ratios = [_ratio(s) for s in rows]
+        last = rows[-1]
+        out.append(
+            Series(
+                server=server,
+                network=network,
+                peaks=tuple(peaks),
+                levels=tuple(levels),
+                low=min(ratios),
+                high=max(ratios),
+                last=ratios[-1],
+                last_level=level_for(last.size, last.active, max(last.size - last.active, 0), t),
+                scans=len(rows),
+            )
+        )
+    return out
+
+
+def _ratio(s: Sample) -> float:
+    return s.active / s.size if s.size else 0.0
+
+
+def sparkline(peaks: Sequence[float | None], levels: Sequence[Level | None]) -> Text:
+    """``▁▂▃▅▇█`` with each block coloured by its level; a gap for an empty bucket."""
+    text = Text()
+    for peak, level in zip(peaks, levels, strict=True):
+        if peak is None or level is None:
+            text.append(" ")
+            continue
+        index = min(int(min(max(peak, 0.0), 1.0) * len(BLOCKS)), len(BLOCKS) - 1)
+        text.append(BLOCKS[index], style=LEVEL_STYLE[level])
+    return text
+
+
+def table(rows: Sequence[Series], *, start: datetime, end: datetime) -> Table:
+    """One line per network: the sparkline, then min, max and now."""
+    servers = {r.server for r in rows}
+    t = Table(
+        title=f"Utilization, last {format_duration(end - start)} "
+        f"({start:%Y-%m-%d %H:%M} to {end:%H:%M} UTC)",
+        title_justify="left",
+    )
+    if len(servers) > 1:
+        t.add_column("server")
+    t.add_column("network")
+    t.add_column("peak per bucket (▁ 0 % .. █ 100 %)", no_wrap=True)
+    for name in ("min", "max", "now"):
+        t.add_column(name, justify="right")
+    for r in rows:
+        cells: list[str | Text] = [r.server] if len(servers) > 1 else []
+        cells += [
+            Text(r.network, style="bold"),
+            sparkline(r.peaks, r.levels),
+            f"{r.low:.0%}",
+            f"{r.high:.0%}",
+            Text(f"{r.last:.0%}", style=LEVEL_STYLE[r.last_level]),
+        ]
+        t.add_row(*cells)
+    return t
+
+
+def render(
+    samples: Sequence[Sample],
+    console: Console,
+    *,
+    now: datetime,
+    since: timedelta,
+    buckets: int,
+    thresholds_for: Callable[[str], Thresholds] = lambda _n: Thresholds(),
+) -> list[Series]:
+    """Print the history table (or say there is none); return the series drawn."""
+    start = now - since
+    rows = series(samples, start=start, end=now, buckets=buckets, thresholds_for=thresholds_for)
+    if not rows:
+        console.print(
+            Text(
+                f"No history in the last {format_duration(since)}: run `leasewatch scan` "
+                "(or the daemon) to record some.",
+                style="yellow",
+            )
+        )
+        return rows
+    console.print(table(rows, start=start, end=now))
+    return rows
+
+
+def _d(t: timedelta | None) -> str:
+    return "-" if t is None else format_duration(t)
+
+
+def advice_table(advice: Sequence[Advice], console: Console) -> None:
+    """``leasewatch advise``: the evidence per network, then the lines to use and why."""
+    t = Table(title="VM churn and lease time (advice only: nothing is changed)",
+              title_justify="left")  # fmt: skip
+    for name in ("server", "network", "VMs", "lifetime median / p90", "orphans",
+                 "outlived median / max", "lease now", "advice", "freed peak / mean"):  # fmt: skip
+        t.add_column(name, justify="left" if name in ("server", "network") else "right")
+    for a in advice:
+        t.add_row(
+            a.server,
+            Text(a.network, style="bold"),
+            str(a.vms),
+            f"{_d(a.lifetime_median)} / {_d(a.lifetime_p90)}",
+            str(a.orphans),
+            f"{_d(a.outlived_median)} / {_d(a.outlived_max)}",
+            _d(a.lease_time),
+            Text(_d(a.recommended), style="bold green") if a.recommended else Text("-"),
+            f"{a.freed_peak} / {a.freed_mean:.1f}" if a.recommended else "-",
+        )
+    console.print(t)
+    for a in advice:
+        console.print(Text(f"{a.server} {a.network}: {a.note}", style="dim"))
+        if a.recommended is not None:
+            console.print(
+                f"  with {format_duration(a.recommended)} leases, {a.address_hours:.1f} "
+                f"address-hours would have been free over {format_duration(a.window)}, "
+                f"up to {a.freed_peak} addresses at once:"
+            )
+            for line in a.settings():
+                console.print(Text(f"    {line}", style="bold"))

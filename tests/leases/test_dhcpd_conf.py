@@ -1,0 +1,152 @@
+"""dhcpd.conf parsing: ranges, networks, fixed hosts, includes, and one-line syntax errors."""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address, IPv4Network
+from pathlib import Path
+
+import pytest
+
+from leasewatch.errors import LeasesError
+from leasewatch.leases import dhcpd_conf
+from leasewatch.model import FixedHost
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "isc"
+
+
+def test_fixture_ranges_networks_and_subnets() -> None:
+    """Every range of the fixture, with its subnet and network, in file order."""
+    conf = dhcpd_conf.parse(FIXTURES / "dhcpd.conf")
+    got = [(str(r.first), str(r.last), str(r.subnet), r.network) for r in conf.ranges]
+    assert got == [
+        ("198.18.0.10", "198.18.0.19", "198.18.0.0/24", "campus"),
+        ("198.18.1.100", "198.18.1.109", "198.18.1.0/24", "campus"),
+        ("198.18.2.10", "198.18.2.14", "198.18.2.0/24", "lab"),
+        ("198.18.3.50", "198.18.3.52", "198.18.3.0/24", "lab"),
+        ("198.18.20.10", "198.18.20.10", "198.18.20.0/26", "198.18.20.0/26"),
+        ("198.18.20.20", "198.18.20.29", "198.18.20.0/26", "198.18.20.0/26"),
+        ("198.18.30.5", "198.18.30.9", "198.18.30.0/24", "198.18.30.0/24"),
+    ]
+    assert [r.size for r in conf.ranges] == [10, 10, 5, 3, 1, 10, 5]
+
+
+def test_fixture_fixed_hosts_and_include() -> None:
+    """Hosts from groups and from the included file; a host-name fixed-address keeps ip None."""
+    conf = dhcpd_conf.parse(FIXTURES / "dhcpd.conf")
+    assert conf.fixed == (
+        FixedHost("printer1", "00:11:22:33:44:55", IPv4Address("198.18.20.50")),
+        FixedHost("nas", "00:11:22:33:44:66", None),
+        FixedHost("build01", "aa:bb:cc:00:00:01", IPv4Address("198.18.20.51")),
+        FixedHost("build01", "aa:bb:cc:00:00:01", IPv4Address("198.18.20.52")),
+    )
+    assert conf.files == (FIXTURES / "dhcpd.conf", FIXTURES / "conf.d" / "hosts.conf")
+
+
+def test_leading_zero_octets_are_decimal() -> None:
+    """198.018.000.010 is 198.18.0.10, as dhcpd reads it (not octal, not an error)."""
+    assert dhcpd_conf.parse_ipv4("198.018.000.010") == IPv4Address("198.18.0.10")
+    assert dhcpd_conf.parse_ipv4("010.0.0.1") == IPv4Address("10.0.0.1")
+    assert dhcpd_conf.parse_ipv4("1.2.3.256") is None
+    assert dhcpd_conf.parse_ipv4("1.2.3") is None
+
+
+def test_include_is_relative_to_including_file(tmp_path: Path) -> None:
+    """A relative include resolves against the including file's directory, not the cwd."""
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "nets.conf").write_text(
+        "subnet 198.18.5.0 netmask 255.255.255.0 { range 198.18.5.1 198.18.5.2; }\n"
+    )
+    (tmp_path / "dhcpd.conf").write_text('shared-network inc {\n  include "sub/nets.conf";\n}\n')
+    conf = dhcpd_conf.parse(tmp_path / "dhcpd.conf")
+    assert [(r.network, r.subnet) for r in conf.ranges] == [("inc", IPv4Network("198.18.5.0/24"))]
+
+
+def test_range_reversed_is_swapped(tmp_path: Path) -> None:
+    """A range written high-to-low covers the same addresses, as dhcpd treats it."""
+    path = tmp_path / "dhcpd.conf"
+    path.write_text("subnet 198.18.6.0 netmask 255.255.255.0 { range 198.18.6.9 198.18.6.1; }")
+    (r,) = dhcpd_conf.parse(path).ranges
+    assert (str(r.first), str(r.last)) == ("198.18.6.1", "198.18.6.9")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "subnet 198.18.0.0 netmask 255.255.255.0 {\n  range 198.18.0.1 198.18.0.9\n}\n",
+            "dhcpd.conf:3: expected ';', got '}'",
+        ),
+        (
+            "subnet 198.18.0.0 netmask 255.255.255.0 {\n  range 198.18.0.1 198.18.0.9;\n",
+            "dhcpd.conf:3: expected '}', got end of file",
+        ),
+        ("authoritative;\n}\n", "dhcpd.conf:2: expected a statement, got '}'"),
+        (
+            "subnet 198.18.0.0 netmask 255.255.255.0 {\n  range 198.18.0.300 198.18.0.9;\n}\n",
+            "dhcpd.conf:2: expected an IPv4 address, got '198.18.0.300'",
+        ),
+        (
+            "subnet 198.18.0.0 netmask 255.255.255.0 {\n  range 198.18.0.1 198.18.0.9 x;\n}\n",
+            "dhcpd.conf:2: expected 'range [dynamic-bootp] LOW [HIGH];', got 'x'",
+        ),
+        (
+            "subnet 198.18.0.1 netmask 255.255.255.0 { }\n",
+            "dhcpd.conf:1: expected a subnet number that fits its netmask, "
+            "got 198.18.0.1 netmask 255.255.255.0",
+        ),
+        (
+            "subnet 198.18.0.0 {\n}\n",
+            "dhcpd.conf:1: expected 'subnet ADDRESS netmask MASK {', got '{'",
+        ),
+        (
+            "subnet 198.18.0.0 netmask 255.255.255.0 {\n  range 198.18.1.1 198.18.1.9;\n}\n",
+            "dhcpd.conf:2: expected a range inside its subnet, got 198.18.1.1-198.18.1.9 "
+            "outside 198.18.0.0/24",
+        ),
+        (
+            "shared-network x {\n  pool { range 198.18.9.1 198.18.9.2; }\n}\n",
+            "dhcpd.conf:2: expected a range inside its subnet, got 198.18.9.1-198.18.9.2 "
+            "outside every subnet",
+        ),
+        ('option domain-name "unterminated;\n', "dhcpd.conf:1: expected a closing '\"'"),
+        ("include nofile;\n", "dhcpd.conf:1: expected a quoted file name, got 'nofile'"),
+        (
+            "host a {\n  hardware ethernet zz:zz;\n}\n",
+            "dhcpd.conf:2: expected a MAC address, got 'zz:zz'",
+        ),
+        ("shared-network {\n}\n", "dhcpd.conf:1: expected a shared-network name, got '{'"),
+    ],
+)
+def test_syntax_errors_name_file_and_line(tmp_path: Path, text: str, message: str) -> None:
+    """Each kind of bad dhcpd.conf gives one line: FILE:LINE: expected X, got Y."""
+    path = tmp_path / "dhcpd.conf"
+    path.write_text(text)
+    with pytest.raises(LeasesError) as info:
+        dhcpd_conf.parse(path)
+    assert str(info.value).startswith(f"{tmp_path}/{message}")
+    assert "\n" not in str(info.value)
+
+
+def test_missing_include_names_the_including_line(tmp_path: Path) -> None:
+    """An include that cannot be read names the including file and line, then the target."""
+    path = tmp_path / "dhcpd.conf"
+    path.write_text('authoritative;\ninclude "missing.conf";\n')
+    with pytest.raises(LeasesError) as info:
+        dhcpd_conf.parse(path)
+    assert str(info.value) == (
+        f"{path}:2: include: {tmp_path}/missing.conf: cannot read: No such file or directory"
+    )
+
+
+def test_include_loop_is_an_error(tmp_path: Path) -> None:
+    """A file that includes itself (directly or not) is refused instead of recursing forever."""
+    (tmp_path / "a.conf").write_text('include "b.conf";\n')
+    (tmp_path / "b.conf").write_text('\ninclude "a.conf";\n')
+    with pytest.raises(LeasesError, match=r"b\.conf:2: include loop through .*a\.conf"):
+        dhcpd_conf.parse(tmp_path / "a.conf")
+
+
+def test_unreadable_conf(tmp_path: Path) -> None:
+    """A missing dhcpd.conf is one line naming it."""
+    with pytest.raises(LeasesError, match=r"nope\.conf: cannot read: No such file"):
+        dhcpd_conf.parse(tmp_path / "nope.conf")
