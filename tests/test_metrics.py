@@ -271,3 +271,38 @@ def test_parse_listen() -> None:
     assert parse_listen("127.0.0.1:9967") == ("127.0.0.1", 9967)
     assert parse_listen("[::1]:9967") == ("::1", 9967)
     assert parse_listen(":9967") == ("127.0.0.1", 9967)
+
+
+def test_cli_scan_writes_textfile(tmp_path: Path) -> None:
+    """`leasewatch scan --textfile DIR` writes leasewatch.prom, and a second run adds up."""
+    import io
+
+    from leasewatch.cli import Env, main
+
+    (tmp_path / "dhcpd.conf").write_text(
+        "subnet 198.18.1.0 netmask 255.255.255.0 { range 198.18.1.100 198.18.1.103; }\n"
+    )
+    (tmp_path / "dhcpd.leases").write_text(
+        "lease 198.18.1.100 {\n  starts 4 2024/05/02 10:00:00;\n  ends 4 2099/05/02 10:00:00;\n"
+        "  binding state active;\n  hardware ethernet 52:54:00:00:00:01;\n}\n"
+    )
+    (tmp_path / "macs.txt").write_text("52:54:00:00:00:01\n")
+    config = tmp_path / "leasewatch.toml"
+    config.write_text(
+        f'[[servers]]\nname = "dhcp1"\nkind = "isc"\nleases = "{tmp_path}/dhcpd.leases"\n'
+        f'dhcpd_conf = "{tmp_path}/dhcpd.conf"\n\n'
+        f'[[inventory]]\nname = "cmdb"\nkind = "file"\npath = "{tmp_path}/macs.txt"\n\n'
+        f'[state]\npath = "{tmp_path}/state.db"\n'
+    )
+    out = tmp_path / "textfile"
+    out.mkdir()
+    argv = ["-c", str(config), "scan", "--format", "json", "--textfile", str(out)]
+    for _ in range(2):
+        env = Env(stdout=io.StringIO(), stderr=io.StringIO(), environ={})
+        assert main(argv, env) == 0, env.stderr.getvalue()
+    text = (out / TEXTFILE_NAME).read_text()
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    assert families["leasewatch_scans"].samples[0].value == 2
+    util = families["leasewatch_network_utilization"].samples[0]
+    assert util.labels == {"server": "dhcp1", "network": "198.18.1.0/24"}
+    assert util.value == 0.25
