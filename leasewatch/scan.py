@@ -7,9 +7,11 @@ and the tests all come through here.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import gc
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -45,6 +47,25 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 Progress = Callable[[str, int, int], None]
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while the core walks a million leases.
+
+    The snapshots hold no reference cycles, but each collection rescans every live object:
+    measured on a 1,000,000-lease journal (bench/), analysis took 4.4 s with the collector
+    running and 2.5 s with the parsed objects frozen out of it.
+    """
+    gc.freeze()
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+        gc.unfreeze()
 
 
 def utcnow() -> datetime:
@@ -117,7 +138,8 @@ class Scanner:
         """Read everything and conclude, changing nothing (``report`` and ``check``)."""
         servers = self.read_servers(progress)
         inventories = self.read_inventories()
-        return self._analyse(servers, inventories, state)
+        with _gc_paused():
+            return self._analyse(servers, inventories, state)
 
     def _analyse(
         self,
