@@ -108,7 +108,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.add_argument("--no-alerts", action="store_true", help="do not send webhook alerts")
+    p.add_argument(
+        "--textfile",
+        type=Path,
+        metavar="DIR",
+        help="also write metrics to DIR/leasewatch.prom (node_exporter textfile collector)",
+    )
     p.set_defaults(handler=cmd_scan)
+
+    p = sub.add_parser("daemon", help="scan on a schedule; serve Prometheus metrics")
+    p.add_argument("--log-format", choices=("text", "json"), default="text")
+    p.set_defaults(handler=cmd_daemon)
 
     p = sub.add_parser("release", help="release one VM's lease now (for a teardown hook)")
     which = p.add_mutually_exclusive_group(required=True)
@@ -211,6 +221,15 @@ def open_state(config: Config, *, write: bool) -> State:
     return State.memory()
 
 
+def _nothing_readable(analysis: Analysis, env: Env) -> bool:
+    """When no server could be read there is nothing to show: one line per server instead."""
+    if analysis.servers and all(s.error for s in analysis.servers):
+        for server in analysis.servers:
+            print(f"leasewatch: error: {server.error}", file=env.stderr)
+        return True
+    return False
+
+
 def _status(analysis: Analysis) -> ExitStatus:
     if analysis.servers and all(s.error for s in analysis.servers):
         return ExitStatus.ERROR
@@ -265,6 +284,8 @@ def cmd_report(args: argparse.Namespace, env: Env) -> ExitStatus:
         forecasts = _forecasts(config, state, analysis)
     finally:
         state.close()
+    if _nothing_readable(analysis, env):
+        return ExitStatus.ERROR
     if args.format == "json":
         json_report.render(analysis, env.stdout, forecasts)
     elif args.format == "csv":
@@ -304,7 +325,16 @@ def cmd_scan(args: argparse.Namespace, env: Env) -> ExitStatus:
     state = open_state(config, write=True)
     try:
         scanner = Scanner(config, clock=env.clock)
-        result = scanner.scan(state, apply=args.apply, send_alerts=not args.no_alerts)
+
+        def run() -> ScanResult:
+            return scanner.scan(state, apply=args.apply, send_alerts=not args.no_alerts)
+
+        if args.textfile is not None:
+            from leasewatch.metrics import scan_to_textfile
+
+            result = scan_to_textfile(args.textfile, config, run)
+        else:
+            result = run()
     finally:
         state.close()
     if args.format == "json":
@@ -357,6 +387,14 @@ def _record_doc(r: AuditRecord) -> dict[str, object]:
         "outcome": r.outcome.value,
         "detail": r.detail,
     }
+
+
+def cmd_daemon(args: argparse.Namespace, env: Env) -> ExitStatus:
+    from leasewatch import daemon
+
+    daemon.setup_logging(env.stderr, args.log_format, debug=args.debug, environ=env.environ)
+    path = args.config or Path(env.environ.get("LEASEWATCH_CONFIG", config_module.DEFAULT_PATH))
+    return ExitStatus(daemon.run(path, env.environ))
 
 
 def cmd_release(args: argparse.Namespace, env: Env) -> ExitStatus:

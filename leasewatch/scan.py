@@ -51,6 +51,10 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class ScanStopped(Exception):  # noqa: N818 - control flow for the daemon, not a user error
+    """The scan was abandoned at its last safe point, before any release started."""
+
+
 @dataclass(frozen=True)
 class ScanResult:
     """What one scan saw, planned and did."""
@@ -138,10 +142,17 @@ class Scanner:
         apply: bool | None = None,
         send_alerts: bool = True,
         progress: Progress | None = None,
+        should_stop: Callable[[], bool] | None = None,
     ) -> ScanResult:
-        """One full scan: analyse, plan, release (when applying), record, alert."""
+        """One full scan: analyse, plan, release (when applying), record, alert.
+
+        ``should_stop`` (the daemon's) is asked once, after planning and before any release
+        or state write: True raises ``ScanStopped``; False commits the scan to finish.
+        """
         analysis = self.analyse(state, progress)
-        return self.act(analysis, state, apply=apply, send_alerts=send_alerts)
+        return self.act(
+            analysis, state, apply=apply, send_alerts=send_alerts, should_stop=should_stop
+        )
 
     def act(
         self,
@@ -150,10 +161,13 @@ class Scanner:
         *,
         apply: bool | None = None,
         send_alerts: bool = True,
+        should_stop: Callable[[], bool] | None = None,
     ) -> ScanResult:
         apply = self.config.reaper.apply if apply is None else apply
         releasable = [s.name for s in self.config.servers if reaper_kinds.can_release(s)]
         releases = plan(analysis, self.config.reaper, analysis.now, releasable)
+        if should_stop is not None and should_stop():
+            raise ScanStopped("stopping before any release")
         backends: Mapping[str, ReleaseBackend] = {}
         if apply and any(r.action.value == "release" for r in releases):
             backends = self._backends({r.finding.lease.server for r in releases})

@@ -1,0 +1,359 @@
+"""``make check-deploy``: validate the files in deploy/ with the tools that read them.
+
+- leasewatch.toml: leasewatch's own config loader (credential files faked in a temp dir);
+  every credential it names is one the unit loads.
+- leasewatch.service: the hardening the project promises, then ``systemd-analyze verify``
+  (with ExecStart pointed at this checkout's leasewatch); any warning fails.
+- prometheus-rules.yml: structure and metric names, then ``promtool check rules``. promtool
+  comes from $PROMTOOL, the PATH, or Debian's ``prometheus`` package unpacked (never
+  installed: that package is a 96 MB server with a service) into .venv/opt/prometheus.
+- grafana-dashboard.json: dashboard structure, variables, and metric names.
+- leasewatch.cron: five valid crontab fields, a user, and a ``scan --textfile`` command.
+
+Every metric a rule or panel names must be one leasewatch exports.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from leasewatch import config as config_module
+from leasewatch.config import Config
+from leasewatch.errors import ConfigError
+from leasewatch.metrics import ScanMetrics
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+CREDENTIALS = "/run/credentials/leasewatch.service/"
+PROMTOOL_CACHE = ROOT / ".venv" / "opt" / "prometheus"
+STORK_PORT = "9547"  # Stork's agent and kea-exporter: never ours
+
+REQUIRED_UNIT = {
+    "ProtectSystem": "strict",
+    "StateDirectory": "leasewatch",
+    "NoNewPrivileges": "yes",
+    "PrivateTmp": "yes",
+    "ProtectHome": "yes",
+    "RestrictAddressFamilies": "AF_UNIX AF_INET AF_INET6",
+    "CapabilityBoundingSet": "",
+    "SystemCallFilter": "@system-service",
+    "ExecReload": "/bin/kill -HUP $MAINPID",
+}
+PANEL_TYPES = {"timeseries", "stat", "table", "gauge", "bargauge", "text", "row", "state-timeline"}
+
+
+class CheckError(Exception):
+    """One or more problems in one deploy file."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
+def exported_metrics() -> set[str]:
+    """Every sample name leasewatch's collector can produce."""
+    names = set()
+    for family in ScanMetrics(Config(path=Path("check"))).describe():
+        names.add(family.name + ("_total" if family.type == "counter" else ""))
+    return names
+
+
+def _metric_names(expr: str) -> set[str]:
+    return set(re.findall(r"\bleasewatch_[a-z_]+\b", expr))
+
+
+# --- leasewatch.toml --------------------------------------------------------------------------
+def unit_credentials(unit: Path = HERE / "leasewatch.service") -> set[str]:
+    return {
+        value.split(":", 1)[0]
+        for key, value in parse_unit(unit.read_text())
+        if key == "LoadCredential"
+    }
+
+
+def check_config(path: Path = HERE / "leasewatch.toml") -> list[str]:
+    """Load the example with leasewatch's loader, credentials faked in a temp dir."""
+    text = path.read_text()
+    live = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
+    named = set(re.findall(re.escape(CREDENTIALS) + r"([\w.-]+)", live))
+    problems = [
+        f"{path.name}: credential {name!r} is not in the unit's LoadCredential="
+        for name in sorted(named - unit_credentials())
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in named:
+            # an OMAPI key is base64; any text does for the others
+            (Path(tmp) / name).write_text("c2VjcmV0LWtleS1mb3ItY2hlY2s=\n")
+        copy = Path(tmp) / path.name
+        copy.write_text(text.replace(CREDENTIALS, tmp + "/"))
+        try:
+            config = config_module.load(copy, environ={})
+        except ConfigError as exc:
+            problems.extend(m.replace(str(copy), path.name) for m in exc.messages)
+            raise CheckError(problems) from None
+    if config.daemon.metrics is None or config.daemon.metrics.endswith(":" + STORK_PORT):
+        problems.append(f"{path.name}: [daemon] metrics should show 127.0.0.1:9967 (not 9547)")
+    if problems:
+        raise CheckError(problems)
+    sections = sorted({"servers", "inventory", "reaper", "alerts", "daemon", "state"})
+    missing = [s for s in sections if not re.search(rf"^\[+{s}[\].]", text, re.MULTILINE)]
+    if missing:
+        raise CheckError([f"{path.name}: no [{s}] section" for s in missing])
+    return [f"loads with leasewatch's config loader ({len(config.servers)} servers)"]
+
+
+# --- leasewatch.service ---------------------------------------------------------------------
+def parse_unit(text: str) -> list[tuple[str, str]]:
+    """``Key=Value`` pairs in order (keys may repeat, as systemd allows)."""
+    out = []
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith(("#", ";")) or re.fullmatch(r"\[\w+\]", line):
+            continue
+        if "=" not in line:
+            raise CheckError([f"leasewatch.service:{number}: expected Key=Value, got {line!r}"])
+        key, value = line.split("=", 1)
+        out.append((key.strip(), value.strip()))
+    return out
+
+
+def check_unit(path: Path = HERE / "leasewatch.service") -> list[str]:
+    """The promised hardening is there, and systemd-analyze verify has nothing to say."""
+    pairs = parse_unit(path.read_text())
+    values: dict[str, list[str]] = {}
+    for key, value in pairs:
+        values.setdefault(key, []).append(value)
+    problems = [
+        f"{path.name}: expected {key}={want}"
+        for key, want in REQUIRED_UNIT.items()
+        if want not in values.get(key, [])
+    ]
+    if "yes" not in values.get("DynamicUser", []) and not values.get("User"):
+        problems.append(f"{path.name}: expected DynamicUser=yes or User=")
+    if not any(v.startswith("/var/lib/dhcp") for v in values.get("ReadOnlyPaths", [])):
+        problems.append(f"{path.name}: expected ReadOnlyPaths= for the leases file's directory")
+    if problems:
+        raise CheckError(problems)
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        return ["hardening keys present; systemd-analyze not installed: syntax checked here only"]
+    leasewatch = Path(sys.executable).parent / "leasewatch"
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / path.name
+        copy.write_text(path.read_text().replace("/usr/local/bin/leasewatch", str(leasewatch)))
+        done = subprocess.run(
+            [analyze, "verify", str(copy)], check=False, capture_output=True, text=True, timeout=60
+        )
+    # verify exits 0 on unknown keys and bad values; only its silence means clean
+    output = (done.stdout + done.stderr).replace(str(copy), path.name).strip()
+    if done.returncode != 0 or output:
+        raise CheckError([f"systemd-analyze verify: {line}" for line in output.splitlines()])
+    return ["hardening keys present; systemd-analyze verify: clean"]
+
+
+# --- prometheus-rules.yml -------------------------------------------------------------------
+def find_promtool(fetch: bool = False) -> str | None:
+    """$PROMTOOL, the PATH, the unpacked cache; with ``fetch``, unpack Debian's package."""
+    for candidate in (
+        os.environ.get("PROMTOOL"),
+        shutil.which("promtool"),
+        str(PROMTOOL_CACHE / "usr" / "bin" / "promtool"),
+    ):
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    if fetch and shutil.which("apt-get") and shutil.which("dpkg-deb"):
+        with tempfile.TemporaryDirectory() as tmp:
+            got = subprocess.run(
+                ["apt-get", "download", "prometheus"],
+                check=False,
+                cwd=tmp,
+                capture_output=True,
+                timeout=300,
+            )
+            debs = list(Path(tmp).glob("prometheus_*.deb"))
+            if got.returncode == 0 and debs:
+                PROMTOOL_CACHE.mkdir(parents=True, exist_ok=True)
+                subprocess.run(["dpkg-deb", "-x", str(debs[0]), str(PROMTOOL_CACHE)], check=True)
+                return find_promtool(fetch=False)
+    return None
+
+
+def check_rules(
+    path: Path = HERE / "prometheus-rules.yml", promtool: str | None = None
+) -> list[str]:
+    """Rule structure and metric names; then promtool when there is one."""
+    doc = yaml.safe_load(path.read_text())
+    problems: list[str] = []
+    exported = exported_metrics()
+    alerts: list[str] = []
+    if not isinstance(doc, dict) or not isinstance(doc.get("groups"), list):
+        raise CheckError([f"{path.name}: expected a mapping with a 'groups' list"])
+    for group in doc["groups"]:
+        if (
+            not isinstance(group, dict)
+            or not group.get("name")
+            or not isinstance(group.get("rules"), list)
+        ):
+            problems.append(f"{path.name}: each group needs a name and a rules list")
+            continue
+        for rule in group["rules"]:
+            name = rule.get("alert") or rule.get("record")
+            where = f"{path.name}: {name or 'a rule'}"
+            if not name or not isinstance(rule.get("expr"), str):
+                problems.append(f"{where}: needs alert (or record) and expr")
+                continue
+            unknown = _metric_names(rule["expr"]) - exported
+            if unknown:
+                problems.append(f"{where}: unknown metric(s) {', '.join(sorted(unknown))}")
+            if "alert" in rule:
+                alerts.append(name)
+                if not rule.get("labels", {}).get("severity"):
+                    problems.append(f"{where}: needs labels.severity")
+                if not rule.get("annotations", {}).get("summary"):
+                    problems.append(f"{where}: needs annotations.summary")
+                if "for" in rule and not re.fullmatch(r"(\d+[smhdwy])+", str(rule["for"])):
+                    problems.append(f"{where}: 'for' must be a duration like 10m")
+    wanted = {
+        "pool above critical": "leasewatch_network_utilization",
+        "no successful scan": "leasewatch_last_successful_scan_timestamp_seconds",
+        "inventory unhealthy": "leasewatch_inventory_healthy",
+        "orphans rising": "leasewatch_orphans",
+    }
+    exprs = " ".join(r.get("expr", "") for g in doc["groups"] for r in g.get("rules", []))
+    problems.extend(
+        f"{path.name}: no rule for {what} ({metric})"
+        for what, metric in wanted.items()
+        if metric not in exprs
+    )
+    if problems:
+        raise CheckError(problems)
+    notes = [f"{len(alerts)} alerts, metric names all exported"]
+    if promtool is None:
+        notes.append("promtool not available: structure checked here only")
+        return notes
+    done = subprocess.run(
+        [promtool, "check", "rules", str(path)],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    if done.returncode != 0:
+        raise CheckError([f"promtool: {line}" for line in (done.stdout + done.stderr).splitlines()])
+    notes.append(f"promtool check rules: {done.stdout.strip().splitlines()[-1].strip()}")
+    return notes
+
+
+# --- grafana-dashboard.json -----------------------------------------------------------------
+def check_dashboard(path: Path = HERE / "grafana-dashboard.json") -> list[str]:
+    """A Grafana dashboard model: panels placed on the 24-column grid, queries on our metrics."""
+    doc: Any = json.loads(path.read_text())
+    problems: list[str] = []
+    for key, kind in (("title", str), ("uid", str), ("schemaVersion", int), ("panels", list)):
+        if not isinstance(doc.get(key), kind):
+            problems.append(f"{path.name}: expected {key} ({kind.__name__})")
+    if problems:
+        raise CheckError(problems)
+    variables = {v.get("name") for v in doc.get("templating", {}).get("list", [])}
+    exported = exported_metrics()
+    ids: set[int] = set()
+    exprs: list[str] = []
+    for panel in doc["panels"]:
+        title = panel.get("title", "?")
+        where = f"{path.name}: panel {title!r}"
+        if not isinstance(panel.get("id"), int) or panel["id"] in ids:
+            problems.append(f"{where}: needs a unique integer id")
+        ids.add(panel.get("id", -1))
+        if panel.get("type") not in PANEL_TYPES:
+            problems.append(f"{where}: unknown type {panel.get('type')!r}")
+        grid = panel.get("gridPos", {})
+        if not all(isinstance(grid.get(k), int) for k in "hwxy") or grid["x"] + grid["w"] > 24:
+            problems.append(f"{where}: gridPos needs integer h, w, x, y within 24 columns")
+        for target in panel.get("targets", []):
+            expr = target.get("expr", "")
+            if not target.get("refId") or not expr:
+                problems.append(f"{where}: each target needs refId and expr")
+            exprs.append(expr)
+            unknown = _metric_names(expr) - exported
+            if unknown:
+                problems.append(f"{where}: unknown metric(s) {', '.join(sorted(unknown))}")
+        used = set(re.findall(r"\$\{?(\w+)", json.dumps(panel))) - {"__rate_interval"}
+        if used - variables:
+            problems.append(f"{where}: undefined variable(s) {', '.join(sorted(used - variables))}")
+    joined = " ".join(exprs)
+    for metric in (
+        "leasewatch_network_utilization",
+        "leasewatch_orphans",
+        "leasewatch_releases_total",
+    ):
+        if metric not in joined:
+            problems.append(f"{path.name}: no panel shows {metric}")
+    if problems:
+        raise CheckError(problems)
+    return [f"{len(doc['panels'])} panels, metric names all exported"]
+
+
+# --- leasewatch.cron --------------------------------------------------------------------------
+def check_cron(path: Path = HERE / "leasewatch.cron") -> list[str]:
+    """/etc/cron.d syntax: five fields, a user, and the scan command writing a textfile."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    problems: list[str] = []
+    jobs = 0
+    for number, raw in enumerate(path.read_text().splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#") or re.match(r"^[A-Z_]+=", line):
+            continue
+        fields = line.split(None, 6)
+        if len(fields) < 7:
+            problems.append(f"{path.name}:{number}: expected 5 time fields, a user, a command")
+            continue
+        try:
+            CronTrigger.from_crontab(" ".join(fields[:5]))
+        except ValueError as exc:
+            problems.append(f"{path.name}:{number}: bad schedule: {exc}")
+        if "scan" not in fields[6] or "--textfile" not in fields[6]:
+            problems.append(f"{path.name}:{number}: expected a `leasewatch scan --textfile` job")
+        jobs += 1
+    if not jobs:
+        problems.append(f"{path.name}: no job line")
+    if problems:
+        raise CheckError(problems)
+    return [f"{jobs} job line(s)"]
+
+
+def checks(promtool: str | None) -> Iterable[tuple[str, Callable[[], list[str]]]]:
+    yield "leasewatch.toml", check_config
+    yield "leasewatch.service", check_unit
+    yield "prometheus-rules.yml", lambda: check_rules(promtool=promtool)
+    yield "grafana-dashboard.json", check_dashboard
+    yield "leasewatch.cron", check_cron
+
+
+def main() -> int:
+    failed = 0
+    for name, check in checks(find_promtool(fetch=True)):
+        try:
+            notes = check()
+        except CheckError as exc:
+            failed += 1
+            for problem in exc.problems:
+                print(f"FAIL {name}: {problem}")
+            continue
+        print(f"ok   {name}: " + "; ".join(notes))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

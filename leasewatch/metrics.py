@@ -1,0 +1,379 @@
+"""Prometheus metrics over the last scan's result: a custom collector, never recomputed.
+
+``ScanMetrics`` keeps the last ``ScanResult`` and a few counters; ``collect()`` only turns
+them into metric families, so a scrape never reads a file or asks a server (the pattern of
+prometheus/client_python's custom collectors). The registry is always passed in: library
+code never touches prometheus_client's default ``REGISTRY``.
+
+Names follow https://prometheus.io/docs/practices/naming/: ``_total`` only on counters
+(Kea's exporters name gauges ``*_total``; leasewatch does not), ratios in 0..1, seconds.
+The daemon serves them over HTTP; ``leasewatch scan --textfile DIR`` writes them for
+node_exporter's textfile collector.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Collection, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from prometheus_client import CollectorRegistry, write_to_textfile
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.registry import Collector
+
+from leasewatch.config import Config
+from leasewatch.errors import Error
+from leasewatch.model import Outcome
+from leasewatch.reaper import kinds as reaper_kinds
+from leasewatch.scan import ScanResult
+
+TEXTFILE_NAME = "leasewatch.prom"
+
+# Sources of scan errors that are not configured names: webhook delivery, and a scan that
+# raised (state file, unexpected adapter error) before it could say which source failed.
+ALERTS_SOURCE = "alerts"
+SCAN_SOURCE = "scan"
+
+# Outcomes counted by leasewatch_releases_total: attempts on the live server and refusals
+# under --apply. Dry runs are not releases (the orphans gauge shows what would go).
+COUNTED_OUTCOMES = tuple(o.value for o in Outcome if o is not Outcome.DRY_RUN)
+
+
+class MetricsError(Error):
+    """The metrics endpoint or textfile could not be set up or written."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing a scan could not read or do, for one log line and one error count."""
+
+    source: str
+    message: str
+
+
+def problems(result: ScanResult, releasable: Collection[str] = ()) -> list[Problem]:
+    """Every fault in a finished scan: one per server, inventory source and failed webhook.
+
+    ``releasable`` names the servers configured to release: for them a snapshot that is
+    readable but not complete is a fault too.
+    """
+    out: list[Problem] = []
+    for snap in result.analysis.servers:
+        if snap.error is not None:
+            out.append(Problem(snap.server, snap.error))
+        elif not snap.complete and snap.server in releasable:
+            # Readable but not trustworthy (a leases file being rewritten): the reaper
+            # releases nothing from it, and it counts as an error for this source. A
+            # report-only server (a Kea memfile read offline) is never complete: no fault.
+            why = "; ".join(snap.warnings) or "incomplete read"
+            out.append(Problem(snap.server, f"server {snap.server}: not releasing: {why}"))
+    for inv in result.analysis.inventories:
+        if not inv.healthy:
+            out.append(Problem(inv.source, f"inventory {inv.source}: {inv.reason}"))
+    failed: dict[str, str] = {}
+    for record in result.records:
+        if record.outcome is Outcome.FAILED and record.server not in failed:
+            failed[record.server] = f"release on {record.server} failed: {record.detail}"
+    out.extend(Problem(server, message) for server, message in failed.items())
+    out.extend(Problem(ALERTS_SOURCE, f"alert not delivered: {e}") for e in result.alert_errors)
+    return out
+
+
+@dataclass
+class _Counters:
+    scans: float = 0.0
+    errors: dict[str, float] = field(default_factory=dict)
+    releases: dict[tuple[str, str], float] = field(default_factory=dict)
+
+
+class ScanMetrics(Collector):
+    """A collector over the last scan's result, plus counters kept across scans.
+
+    Thread-safe: the scan thread calls ``record``/``record_failure`` while the HTTP
+    server's thread calls ``collect``. Series for every configured source exist from the
+    start (at 0), so ``rate()`` and alert rules see them before the first fault.
+    """
+
+    def __init__(self, config: Config, *, clock: Callable[[], float] = time.time) -> None:
+        self._lock = threading.Lock()
+        self._clock = clock
+        self._counters = _Counters()
+        self._last: ScanResult | None = None
+        self._duration: float | None = None
+        self._last_success: float = 0.0
+        self._releasable: frozenset[str] = frozenset()
+        self.configure(config)
+
+    def configure(self, config: Config) -> None:
+        """Create the zero series for a (re)loaded config's servers and sources."""
+        with self._lock:
+            self._releasable = frozenset(
+                s.name for s in config.servers if reaper_kinds.can_release(s)
+            )
+            sources = [s.name for s in config.servers] + [i.name for i in config.inventory]
+            for source in (*sources, ALERTS_SOURCE, SCAN_SOURCE):
+                self._counters.errors.setdefault(source, 0.0)
+            for server in config.servers:
+                if reaper_kinds.can_release(server):
+                    for outcome in COUNTED_OUTCOMES:
+                        self._counters.releases.setdefault((server.name, outcome), 0.0)
+
+    def record(self, result: ScanResult, *, duration: float) -> list[Problem]:
+        """Keep a finished scan's result, count it and its faults; return the faults."""
+        with self._lock:
+            found = problems(result, self._releasable)
+            self._counters.scans += 1
+            for problem in found:
+                errors = self._counters.errors
+                errors[problem.source] = errors.get(problem.source, 0.0) + 1
+            for record in result.records:
+                if record.outcome is Outcome.DRY_RUN:
+                    continue
+                key = (record.server, record.outcome.value)
+                self._counters.releases[key] = self._counters.releases.get(key, 0.0) + 1
+            self._last = result
+            self._duration = duration
+            # Successful: it ran to the end and every server could be read. An unhealthy
+            # inventory has its own gauge and does not make the scan unsuccessful.
+            if not any(s.error for s in result.analysis.servers):
+                self._last_success = self._clock()
+        return found
+
+    def record_failure(self, *, duration: float, source: str = SCAN_SOURCE) -> None:
+        """Count a scan that raised before it finished; the last result stays shown."""
+        with self._lock:
+            self._counters.scans += 1
+            self._counters.errors[source] = self._counters.errors.get(source, 0.0) + 1
+            self._duration = duration
+
+    def restore(self, text: str) -> None:
+        """Carry counters over from a previous textfile, so cron runs add up like a daemon."""
+        with self._lock:
+            for family in _parse(text):
+                for sample in family.samples:
+                    name, labels, value = sample.name, sample.labels, sample.value
+                    if name == "leasewatch_scans_total":
+                        self._counters.scans += value
+                    elif name == "leasewatch_scan_errors_total" and "source" in labels:
+                        errors = self._counters.errors
+                        errors[labels["source"]] = errors.get(labels["source"], 0.0) + value
+                    elif name == "leasewatch_releases_total" and {"server", "outcome"} <= set(
+                        labels
+                    ):
+                        key = (labels["server"], labels["outcome"])
+                        self._counters.releases[key] = self._counters.releases.get(key, 0) + value
+                    elif name == "leasewatch_last_successful_scan_timestamp_seconds":
+                        self._last_success = max(self._last_success, value)
+
+    def describe(self) -> Iterable[Metric]:
+        """The families this collector yields (names only, for the registry's clash check)."""
+        return _Families().all()
+
+    def collect(self) -> Iterator[Metric]:
+        with self._lock:
+            last, duration, last_success = self._last, self._duration, self._last_success
+            scans = self._counters.scans
+            errors = dict(self._counters.errors)
+            releases = dict(self._counters.releases)
+        f = _Families()
+        f.scans.add_metric([], scans)
+        for source, value in sorted(errors.items()):
+            f.scan_errors.add_metric([source], value)
+        for (server, outcome), value in sorted(releases.items()):
+            f.releases.add_metric([server, outcome], value)
+        f.last_success.add_metric([], last_success)
+        if duration is not None:
+            f.duration.add_metric([], duration)
+        if last is not None:
+            _add_scan(f, last)
+        yield from f.all()
+
+
+def _add_scan(f: _Families, result: ScanResult) -> None:
+    analysis = result.analysis
+    for snap in analysis.servers:
+        f.server_up.add_metric([snap.server], 0.0 if snap.error else 1.0)
+    orphans: dict[tuple[str, str], int] = {}
+    for network in analysis.networks:
+        labels = [network.server, network.name]
+        f.net_size.add_metric(labels, network.size)
+        f.net_active.add_metric(labels, network.active)
+        f.net_free.add_metric(labels, network.free)
+        f.net_util.add_metric(labels, network.utilization)
+        orphans[(network.server, network.name)] = 0
+        for pool in network.pools:
+            pool_labels = [pool.server, pool.network, pool.label]
+            f.pool_size.add_metric(pool_labels, pool.size)
+            f.pool_active.add_metric(pool_labels, pool.active)
+            f.pool_backup.add_metric(pool_labels, pool.backup)
+            f.pool_util.add_metric(pool_labels, pool.utilization)
+    for finding in analysis.orphans:
+        # An orphan outside every known range has no network: label it "".
+        key = (finding.lease.server, finding.network or "")
+        orphans[key] = orphans.get(key, 0) + 1
+    for (server, name), count in sorted(orphans.items()):
+        f.orphans.add_metric([server, name], count)
+    for inv in analysis.inventories:
+        f.inv_healthy.add_metric([inv.source], 1.0 if inv.healthy else 0.0)
+        f.inv_vms.add_metric([inv.source], len(inv.macs))
+
+
+class _Families:
+    """Fresh, empty metric families for one collect (a family is not reusable)."""
+
+    def __init__(self) -> None:
+        pool = ["server", "network", "range"]
+        net = ["server", "network"]
+        self.pool_size = GaugeMetricFamily(
+            "leasewatch_pool_size", "Addresses in a dynamic range.", labels=pool
+        )
+        self.pool_active = GaugeMetricFamily(
+            "leasewatch_pool_active", "Active leases in a dynamic range.", labels=pool
+        )
+        self.pool_backup = GaugeMetricFamily(
+            "leasewatch_pool_backup",
+            "Addresses held for the failover peer (binding state backup) in a range.",
+            labels=pool,
+        )
+        self.pool_util = GaugeMetricFamily(
+            "leasewatch_pool_utilization", "Active leases / range size (0..1).", labels=pool
+        )
+        self.net_size = GaugeMetricFamily(
+            "leasewatch_network_size",
+            "Dynamic addresses in a network (shared network or lone subnet).",
+            labels=net,
+        )
+        self.net_active = GaugeMetricFamily(
+            "leasewatch_network_active", "Active leases in a network.", labels=net
+        )
+        self.net_free = GaugeMetricFamily(
+            "leasewatch_network_free",
+            "Addresses free to hand out in a network (not active, backup or abandoned).",
+            labels=net,
+        )
+        self.net_util = GaugeMetricFamily(
+            "leasewatch_network_utilization",
+            "Active leases / dynamic addresses in a network (0..1).",
+            labels=net,
+        )
+        self.orphans = GaugeMetricFamily(
+            "leasewatch_orphans",
+            "Active leases whose MAC no healthy inventory lists (network '' = outside ranges).",
+            labels=net,
+        )
+        self.server_up = GaugeMetricFamily(
+            "leasewatch_server_up",
+            "1 if the server's leases could be read at the last scan, else 0.",
+            labels=["server"],
+        )
+        self.inv_healthy = GaugeMetricFamily(
+            "leasewatch_inventory_healthy",
+            "1 if the inventory source answered and can be trusted at the last scan, else 0.",
+            labels=["source"],
+        )
+        self.inv_vms = GaugeMetricFamily(
+            "leasewatch_inventory_vms",
+            "VM MACs the inventory source listed at the last scan.",
+            labels=["source"],
+        )
+        self.releases = CounterMetricFamily(
+            "leasewatch_releases",
+            "Release attempts and refusals under apply, by outcome (dry runs not counted).",
+            labels=["server", "outcome"],
+        )
+        self.scans = CounterMetricFamily("leasewatch_scans", "Scans started (finished or not).")
+        self.scan_errors = CounterMetricFamily(
+            "leasewatch_scan_errors",
+            "Faults seen by scans, by server, inventory source, 'alerts' or 'scan'.",
+            labels=["source"],
+        )
+        self.duration = GaugeMetricFamily(
+            "leasewatch_scan_duration_seconds", "How long the last scan took."
+        )
+        self.last_success = GaugeMetricFamily(
+            "leasewatch_last_successful_scan_timestamp_seconds",
+            "Unix time of the last scan that read every server (0: none yet).",
+        )
+
+    def all(self) -> list[Metric]:
+        return list(vars(self).values())
+
+
+def _parse(text: str) -> Iterator[Metric]:
+    try:
+        yield from text_string_to_metric_families(text)
+    except ValueError:
+        # A torn or foreign file: start the counters afresh rather than refuse to scan.
+        return
+
+
+def registry_for(metrics: ScanMetrics) -> CollectorRegistry:
+    """A fresh registry holding only leasewatch's collector."""
+    registry = CollectorRegistry()
+    registry.register(metrics)
+    return registry
+
+
+def write_textfile(directory: Path, registry: CollectorRegistry) -> Path:
+    """Write ``DIR/leasewatch.prom`` atomically (temp file in DIR, then rename(2)).
+
+    node_exporter's textfile collector reads only ``*.prom``, so it never sees the temp
+    file (``leasewatch.prom.<pid>.<thread>``) half-written.
+    """
+    path = directory / TEXTFILE_NAME
+    if not directory.is_dir():
+        raise MetricsError(f"{directory}: textfile directory does not exist")
+    try:
+        write_to_textfile(str(path), registry)
+    except OSError as exc:
+        raise MetricsError(f"{path}: cannot write metrics: {exc.strerror}") from None
+    return path
+
+
+def scan_to_textfile(directory: Path, config: Config, run: Callable[[], ScanResult]) -> ScanResult:
+    """Run one scan and write its metrics to ``DIR/leasewatch.prom`` (``scan --textfile``).
+
+    Counters continue from the previous file, as they would in a long-running daemon. A
+    scan that raises is counted and written too, then the error goes on to the CLI.
+    """
+    metrics = ScanMetrics(config)
+    path = directory / TEXTFILE_NAME
+    try:
+        metrics.restore(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, UnicodeDecodeError):
+        pass
+    except OSError as exc:
+        raise MetricsError(f"{path}: cannot read previous metrics: {exc.strerror}") from None
+    registry = registry_for(metrics)
+    started = time.monotonic()
+    try:
+        result = run()
+    except Error:
+        metrics.record_failure(duration=time.monotonic() - started)
+        write_textfile(directory, registry)
+        raise
+    metrics.record(result, duration=time.monotonic() - started)
+    write_textfile(directory, registry)
+    return result
+
+
+def parse_listen(address: str) -> tuple[str, int]:
+    """``"127.0.0.1:9967"`` or ``"[::1]:9967"`` -> (host, port)."""
+    host, _, port = address.rpartition(":")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+__all__ = [
+    "TEXTFILE_NAME",
+    "MetricsError",
+    "Problem",
+    "ScanMetrics",
+    "parse_listen",
+    "problems",
+    "registry_for",
+    "scan_to_textfile",
+    "write_textfile",
+]
