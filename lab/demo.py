@@ -25,12 +25,32 @@ from rich.panel import Panel
 from rich.rule import Rule
 
 from lab.isc import IscLab
+from lab.kea import KeaLab
 from lab.netns import install_exit_handlers
 from lab.vm import Vm
 
 POOL = 21
 DESTROY = 15
 NEW = 3
+
+
+# What differs between the two servers' telling of the story.
+WORDS = {
+    "isc": {
+        "server": "dhcpd",
+        "how": "over OMAPI",
+        "title": "real ISC dhcpd 4.4",
+        "refusal": "no free leases",
+        "api": "OMAPI on",
+    },
+    "kea": {
+        "server": "kea-dhcp4",
+        "how": "with lease4-del",
+        "title": "real Kea 2.2",
+        "refusal": KeaLab.NO_ADDRESS_LOG,
+        "api": "lease_cmds hook on",
+    },
+}
 
 
 class StoryError(RuntimeError):
@@ -63,18 +83,19 @@ def leasewatch(console: Console, config: Path, *args: str, title: str, check: bo
     return done.returncode
 
 
-def tell(console: Console, lab: IscLab, story: Story) -> None:
+def tell(console: Console, lab: IscLab | KeaLab, story: Story, kind: str = "isc") -> None:
     """The story itself, on a running lab."""
+    words = WORDS[kind]
     layout = lab.layout
     say = console.print
     say(
         Panel.fit(
-            f"[bold]dhcpd[/] {layout.server_ip} serves [bold]{layout.subnet}[/]: gateway "
-            f"{layout.gateway}, statics up to {layout.first - 1}, pool "
+            f"[bold]{words['server']}[/] {layout.server_ip} serves [bold]{layout.subnet}[/]: "
+            f"gateway {layout.gateway}, statics up to {layout.first - 1}, pool "
             f"[bold]{layout.first} - {layout.last}[/] ({layout.pool_size} addresses), "
-            "three-day leases, OMAPI on.\nThe hypervisor boots VMs with random MACs; each "
+            f"three-day leases, {words['api']}.\nThe hypervisor boots VMs with random MACs; each "
             "runs a real dhclient.",
-            title="The lab (network namespaces, real ISC dhcpd 4.4)",
+            title=f"The lab (network namespaces, {words['title']})",
         )
     )
 
@@ -83,7 +104,7 @@ def tell(console: Console, lab: IscLab, story: Story) -> None:
     missing = [vm.name for vm in story.first if vm.ip is None]
     if missing:
         raise StoryError(f"VMs without an address at boot: {', '.join(missing)}")
-    say(f"{len(story.first)} VMs booted, each with a lease from dhcpd:")
+    say(f"{len(story.first)} VMs booted, each with a lease from {words['server']}:")
     for vm in story.first[:3]:
         say(f"  {vm.name}  {vm.mac}  -> {vm.ip}")
     say(f"  ... {len(story.first) - 3} more")
@@ -95,8 +116,8 @@ def tell(console: Console, lab: IscLab, story: Story) -> None:
         lab.destroy(vm)
     say(
         f"{DESTROY} VMs are gone, [bold]without releasing[/] their leases (nobody ran "
-        f"`dhclient -r`). {len(story.kept)} VMs still run. dhcpd keeps every address reserved "
-        "for three days, in case a VM comes back. None will: the next clone has a new MAC."
+        f"`dhclient -r`). {len(story.kept)} VMs still run. {words['server']} keeps every address "
+        "reserved for three days, in case a VM comes back. None will: the next clone has a new MAC."
     )
 
     say(Rule("[bold]Wednesday[/]: a new VM boots"))
@@ -104,10 +125,11 @@ def tell(console: Console, lab: IscLab, story: Story) -> None:
     story.stranded = stranded
     if stranded.ip is not None:
         raise StoryError(f"{stranded.name} got {stranded.ip}: the pool was not dry")
-    refusals = lab.log_path.read_text(errors="replace").count("no free leases")
+    refusals = lab.log_path.read_text(errors="replace").count(words["refusal"])
     say(
-        f"[bold red]{stranded.name} gets no address[/]: dhcpd answered its DHCPDISCOVER "
-        f"{refusals}x with 'no free leases'. The tests fail. The VM gives up and is destroyed."
+        f"[bold red]{stranded.name} gets no address[/]: {words['server']} refused its "
+        f"DHCPDISCOVER {refusals}x ('{words['refusal']}'). The tests fail. The VM gives up "
+        "and is destroyed."
     )
     lab.destroy(stranded)
 
@@ -125,7 +147,11 @@ def tell(console: Console, lab: IscLab, story: Story) -> None:
         console, config, "scan", title="a dry run: what would be released, and why"
     )
     story.exit_codes["scan --apply"] = leasewatch(
-        console, config, "scan", "--apply", title="give the orphans' addresses back to dhcpd"
+        console,
+        config,
+        "scan",
+        "--apply",
+        title=f"give the orphans' addresses back to {words['server']}",
     )
     story.exit_codes["audit"] = leasewatch(
         console, config, "audit", title="every release is on record"
@@ -146,7 +172,7 @@ def tell(console: Console, lab: IscLab, story: Story) -> None:
     kept_ok = story.kept_unchanged = all(vm.ip == vm.read_ip() for vm in story.kept)
     say(
         Panel.fit(
-            f"{DESTROY} orphaned leases released over OMAPI, {NEW} new VMs booted with "
+            f"{DESTROY} orphaned leases released {words['how']}, {NEW} new VMs booted with "
             f"addresses, the {len(story.kept)} live VMs kept theirs"
             f"{'' if kept_ok else ' [red](NOT!)[/]'}.",
             title="[bold green]The end[/]",
@@ -158,18 +184,17 @@ def tell(console: Console, lab: IscLab, story: Story) -> None:
 
 def run(kind: str, console: Console) -> Story:
     """Build the lab, tell the story, always tear it down."""
-    if kind != "isc":
-        raise StoryError(f"--kind {kind}: only 'isc' is available in this demo")
     story = Story()
     started = time.monotonic()
-    with console.status("starting dhcpd in its namespace..."):
-        lab = IscLab.start(pool_size=POOL)
+    lab: IscLab | KeaLab
+    with console.status(f"starting {WORDS[kind]['server']} in its namespace..."):
+        lab = IscLab.start(pool_size=POOL) if kind == "isc" else KeaLab.start(pool_size=POOL)
     try:
-        tell(console, lab, story)
+        tell(console, lab, story, kind)
     finally:
         lab.close()
         console.print(
-            f"[dim]Lab torn down (namespaces, dhcpd, dhclients, files); "
+            f"[dim]Lab torn down (namespaces, {WORDS[kind]['server']}, dhclients, files); "
             f"{time.monotonic() - started:.0f}s.[/]"
         )
     return story
@@ -177,7 +202,7 @@ def run(kind: str, console: Console) -> Story:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lab.demo", description=__doc__)
-    parser.add_argument("--kind", choices=("isc",), default="isc")
+    parser.add_argument("--kind", choices=tuple(WORDS), default="isc")
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
         print("lab.demo: needs root (network namespaces)", file=sys.stderr)

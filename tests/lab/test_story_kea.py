@@ -156,3 +156,21 @@ def test_kea_killed_mid_scan_is_one_error_and_no_release(
     )
     assert result.status == 1  # ERROR: nothing readable
     assert len(pages) == 1
+
+
+def test_the_demo_tells_the_story_on_kea() -> None:
+    """``python -m lab.demo --kind kea``: every CLI step exits 0, 3 newcomers get freed IPs."""
+    import io
+
+    from rich.console import Console
+
+    from lab.demo import DESTROY, NEW, POOL
+    from lab.demo import run as demo
+
+    story = demo("kea", Console(file=io.StringIO(), width=120))
+    assert len(story.first) == POOL and len(story.destroyed) == DESTROY
+    assert story.stranded is not None and story.stranded.ip is None
+    assert set(story.exit_codes.values()) == {0}, story.exit_codes
+    assert len(story.newcomers) == NEW
+    assert {vm.ip for vm in story.newcomers} <= {vm.ip for vm in story.destroyed}
+    assert story.kept_unchanged and len(story.kept) == POOL - DESTROY
