@@ -50,7 +50,7 @@ Progress = Callable[[str, int, int], None]
 
 
 @contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
+def gc_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector while the core walks a million leases.
 
     The snapshots hold no reference cycles, but each collection rescans every live object:
@@ -138,7 +138,7 @@ class Scanner:
         """Read everything and conclude, changing nothing (``report`` and ``check``)."""
         servers = self.read_servers(progress)
         inventories = self.read_inventories()
-        with _gc_paused():
+        with gc_paused():
             return self._analyse(servers, inventories, state)
 
     def _analyse(
