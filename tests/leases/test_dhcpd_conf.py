@@ -45,7 +45,7 @@ def test_fixture_fixed_hosts_and_include() -> None:
 def test_leading_zero_octets_are_decimal() -> None:
     """198.018.000.010 is 198.18.0.10, as dhcpd reads it (not octal, not an error)."""
     assert dhcpd_conf.parse_ipv4("198.018.000.010") == IPv4Address("198.18.0.10")
-    assert dhcpd_conf.parse_ipv4("010.0.0.1") == IPv4Address("10.0.0.1")
+    assert dhcpd_conf.parse_ipv4("198.019.001.009") == IPv4Address("198.19.1.9")
     assert dhcpd_conf.parse_ipv4("1.2.3.256") is None
     assert dhcpd_conf.parse_ipv4("1.2.3") is None
 
