@@ -14,7 +14,6 @@ forwarded into it (``LoopbackForwarder``), so leasewatch connects to
 from __future__ import annotations
 
 import base64
-import json
 import secrets
 import shutil
 import socket
@@ -37,6 +36,8 @@ from lab.netns import (
     new_tag,
     stop_process,
 )
+from lab.toml import common_sections
+from lab.toml import toml_string as _toml
 from lab.vm import Hypervisor, Vm
 from leasewatch.config import OmapiConfig, Secret
 
@@ -119,11 +120,6 @@ def dhcpd_conf(layout: Layout, key: str, hosts: Sequence[FixedHost] = ()) -> str
         f"  option routers {layout.gateway};\n"
         "}\n" + host_blocks
     )
-
-
-def _toml(text: str) -> str:
-    """A TOML basic string (JSON's escapes are valid TOML)."""
-    return json.dumps(text)
 
 
 class IscLab:
@@ -285,17 +281,7 @@ class IscLab:
                 f"omapi = {{ host = {_toml(self.omapi_host)}, port = {self.omapi_port}, "
                 f"key_name = {_toml(self.key_name)}, key_file = {_toml(str(key_file))} }}",
                 "",
-                "[[inventory]]",
-                'name = "hypervisor"',
-                'kind = "command"',
-                f"command = [{', '.join(_toml(a) for a in argv)}]",
-                "",
-                "[reaper]",
-                reaper,
-                "",
-                "[state]",
-                f"path = {_toml(str(state))}",
-                "",
+                *common_sections(argv, reaper, state),
             ]
         )
 

@@ -31,6 +31,8 @@ from typing import Any
 
 from lab.isc import Layout
 from lab.netns import CLEANUP, Namespace, add_address, new_tag
+from lab.toml import common_sections
+from lab.toml import toml_string as _toml
 from lab.vm import Hypervisor, Vm
 
 HOOKS_DIR = Path("/usr/lib/x86_64-linux-gnu/kea/hooks")
@@ -398,11 +400,6 @@ def write_fixture(dest: Path, work: Path) -> None:
 # --------------------------------------------------------------------------- the VM lab
 
 
-def _toml(text: str) -> str:
-    """A TOML basic string (JSON's string escapes are valid TOML)."""
-    return json.dumps(text)
-
-
 class KeaLab:
     """kea-dhcp4 in its own namespace serving the seed's network to a hypervisor of VMs.
 
@@ -561,17 +558,7 @@ class KeaLab:
             [
                 *server,
                 "",
-                "[[inventory]]",
-                'name = "hypervisor"',
-                'kind = "command"',
-                f"command = [{', '.join(_toml(a) for a in argv)}]",
-                "",
-                "[reaper]",
-                reaper,
-                "",
-                "[state]",
-                f"path = {_toml(str(state))}",
-                "",
+                *common_sections(argv, reaper, state),
             ]
         )
 

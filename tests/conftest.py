@@ -11,7 +11,7 @@ _skipped: list[str] = []
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    """Remember every skip, wherever it came from (mark, importorskip, fixture)."""
+    """Remember every skipped test, whatever made it skip (a mark, a fixture, an import)."""
     if report.skipped:
         _skipped.append(report.nodeid)
 
