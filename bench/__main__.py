@@ -1,11 +1,13 @@
-"""``python -m bench [--quick] [--runs N] [--sizes 10000,...] [--out FILE]``.
+"""``python -m bench [--quick] [--runs N] [--sizes 10000,...] [--out FILE] [--no-kea]``.
 
 Generates journals (bench/generate.py) under a temporary directory, then runs on the same
-files: leasewatch (parse + pool counts, in a fresh process), dhcpd-pools (``-f j``, the C
-tool operators use) and isc-dhcp-leases (only up to 100k blocks: it is slow). Checks that
-they agree on active and backup counts per range, prints a table (median of the runs,
-min-max, peak RSS from /usr/bin/time, ratios to dhcpd-pools) and writes a JSON file. Then
-measures an incremental re-scan after 1,000 appended blocks on the biggest file.
+files: leasewatch (parse + pool counts + analysis, in a fresh process), dhcpd-pools
+(``-f j``, the C tool operators use) and isc-dhcp-leases (one run above 100k blocks: it
+takes half a minute and 3 GB at 1M). Checks that they agree on active and backup counts per
+range, prints a table (median of the runs, min-max, peak RSS from /usr/bin/time, ratios to
+dhcpd-pools and isc-dhcp-leases) and writes a JSON file. Then measures an incremental
+re-scan after 1,000 appended blocks on the biggest file, orphan matching (bench/orphans.py)
+and paging through 100,000 leases of a real kea-dhcp4 (bench/kea.py).
 """
 
 from __future__ import annotations
@@ -23,10 +25,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench import kea, orphans
 from bench.generate import generate
 
 DHCPD_POOLS = "/usr/bin/dhcpd-pools"
-ISC_LIMIT = 100_000  # isc-dhcp-leases needs ~3 GB and a minute at 1M: skipped there
+ISC_MANY = 100_000  # above this, isc-dhcp-leases runs once (about 30 s and 3 GB at 1M)
 
 
 def timed(argv: list[str]) -> tuple[float, float, str]:
@@ -65,6 +68,7 @@ def dhcpd_pools_counts(conf: Path, leases: Path) -> dict[str, list[int]]:
 
 
 def measure(tool: str, conf: Path, leases: Path, runs: int) -> dict[str, Any]:
+    print(f"#   {tool} x{runs}", file=sys.stderr, flush=True)
     walls, rsss, counts = [], [], None
     splits: dict[str, list[float]] = {}
     for _ in range(runs):
@@ -131,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3, help="runs per tool and size (median)")
     parser.add_argument("--out", type=Path, default=Path("bench/results/results.json"))
     parser.add_argument("--dir", type=Path, help="where to write the files (default: a temp dir)")
+    parser.add_argument("--no-kea", action="store_true", help="skip the kea-dhcp4 paging bench")
     args = parser.parse_args(argv)
     if shutil.which(DHCPD_POOLS) is None:
         raise SystemExit(f"{DHCPD_POOLS} is missing: apt-get install dhcpd-pools (make bench does)")
@@ -150,10 +155,16 @@ def main(argv: list[str] | None = None) -> int:
             gen = generate(directory, size)
             mb = gen.leases.stat().st_size / 2**20
             print(f"# {size} blocks, {mb:.0f} MB: {gen.leases}", file=sys.stderr, flush=True)
-            tools = ["dhcpd-pools", "leasewatch"]
-            if size <= ISC_LIMIT:
-                tools.append("isc-dhcp-leases")
-            measured = {t: measure(t, gen.conf, gen.leases, args.runs) for t in tools}
+            tools = ["dhcpd-pools", "leasewatch", "isc-dhcp-leases"]
+            measured = {
+                t: measure(
+                    t,
+                    gen.conf,
+                    gen.leases,
+                    1 if t == "isc-dhcp-leases" and size > ISC_MANY else args.runs,
+                )
+                for t in tools
+            }
             reference = measured["dhcpd-pools"]["counts"]
             for m in measured.values():
                 m["agrees"] = m["counts"] == reference
@@ -175,7 +186,15 @@ def main(argv: list[str] | None = None) -> int:
             if size == sizes[-1]:
                 results["incremental"] = incremental(gen.conf, gen.leases)
             gen.leases.unlink()
+    print("# orphan matching", file=sys.stderr, flush=True)
+    results["orphans"] = orphans.measure()
+    if not args.no_kea:
+        print("# kea-dhcp4 paging", file=sys.stderr, flush=True)
+        results["kea"] = kea.measure()
     print_table(rows, results.get("incremental"))
+    orphans.print_result(results["orphans"])
+    if "kea" in results:
+        kea.print_result(results["kea"])
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nresults: {args.out}")

@@ -329,8 +329,8 @@ class Scanner:
         seen = {(f.lease.server, f.lease.ip) for f in (*analysis.orphans, *analysis.unknown)}
         out = []
         for server in analysis.servers:
-            for lease in server.leases:
-                if lease.is_active(analysis.now) and (server.server, lease.ip) not in seen:
+            for lease in server.leases.active(analysis.now):
+                if (server.server, lease.ip) not in seen:
                     lease = (
                         lease if lease.server else dataclasses.replace(lease, server=server.server)
                     )

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from ipaddress import IPv4Address
 
+from leasewatch.core.orphans import Judge
 from leasewatch.model import Analysis, Verdict, format_duration
 
 MIN_VMS = 5
@@ -82,6 +83,7 @@ def observe(analysis: Analysis) -> Observation:
     """The sightings one analysis holds (leases without a MAC are left out)."""
     now = analysis.now
     judged = {(f.lease.server, f.lease.ip): f for f in (*analysis.orphans, *analysis.unknown)}
+    judge = Judge(analysis.inventories, [h for s in analysis.servers for h in s.fixed], {}, now)
     pools: dict[str, list[tuple[int, int, str]]] = {}
     for p in analysis.pools:
         pools.setdefault(p.server, []).append((int(p.first), int(p.last), p.network))
@@ -93,8 +95,8 @@ def observe(analysis: Analysis) -> Observation:
             continue
         ranges = pools.get(snap.server, [])
         firsts = [r[0] for r in ranges]
-        for lease in snap.leases:
-            if lease.mac is None or not lease.is_active(now):
+        for lease in snap.leases.active(now):
+            if lease.mac is None:
                 continue
             finding = judged.get((snap.server, lease.ip))
             if finding is not None:
@@ -104,7 +106,9 @@ def observe(analysis: Analysis) -> Observation:
                 i = bisect_right(firsts, int(lease.ip)) - 1
                 inside = i >= 0 and int(lease.ip) <= ranges[i][1]
                 network = ranges[i][2] if inside else None
-                verdict, orphaned_at = Verdict.LIVE, None
+                # live, or in a network no inventory covers (counted, not judged)
+                verdict, _ = judge.rule(int(lease.ip), lease.mac, network)
+                orphaned_at = None
             sighting = LeaseSighting(
                 server=snap.server,
                 ip=lease.ip,

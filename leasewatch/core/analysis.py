@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -13,6 +14,7 @@ from leasewatch.model import (
     Finding,
     InventorySnapshot,
     Lease,
+    Leases,
     NetworkUsage,
     ServerSnapshot,
     Thresholds,
@@ -30,9 +32,15 @@ def analyse(
     last_healthy_sizes: Mapping[str, int] | None = None,
     max_shrink: float = 0.5,
 ) -> Analysis:
-    """Utilization per network and range, and the verdict on every active lease."""
+    """Utilization per network and range, and the verdict on every active lease.
+
+    Leases in a network no inventory covers are counted (``unwatched``), not judged one by
+    one: nothing could ever call them orphans, and listing every lease of a server watched
+    for utilization only would cost more than its parse. Live leases are counted too; only
+    orphans, unknown and outside leases are built as ``Lease`` objects.
+    """
     networks: list[NetworkUsage] = []
-    active: list[tuple[Lease, str | None]] = []
+    active: list[tuple[ServerSnapshot, str | None, Sequence[int]]] = []
     errors: list[str] = []
     warnings: list[str] = []
     for server in servers:
@@ -40,11 +48,13 @@ def analyse(
             errors.append(server.error)
             continue
         warnings.extend(server.warnings)
-        server_networks, server_active = count(server, thresholds_for, now)
+        server_networks, groups = count(server, thresholds_for, now)
         networks.extend(server_networks)
-        active.extend(server_active)
+        active.extend((server, network, ips) for network, ips in groups)
 
-    per_network = Counter(network for _lease, network in active)
+    per_network: Counter[str | None] = Counter()
+    for _server, network, ips in active:
+        per_network[network] += len(ips)
     judged = judge_inventories(inventories, per_network, last_healthy_sizes or {}, max_shrink)
     for inv in judged:
         if not inv.healthy:
@@ -59,17 +69,22 @@ def analyse(
     orphans: list[Finding] = []
     unknown: list[Finding] = []
     outside: list[Lease] = []
-    live = 0
-    for lease, network in active:
+    live = unwatched = 0
+    for server, network, ips in active:
+        leases = server.leases
         if network is None:
-            outside.append(lease)
-        finding = judge.judge(lease, network)
-        if finding.verdict is Verdict.ORPHAN:
-            orphans.append(finding)
-        elif finding.verdict is Verdict.UNKNOWN:
-            unknown.append(finding)
-        else:
-            live += 1
+            outside.extend(_named(leases, ip, server.server) for ip in ips)
+        if not judge.covering(network):
+            unwatched += len(ips)
+            continue
+        rule, mac = judge.rule, leases.mac
+        for ip in ips:
+            verdict, reason = rule(ip, mac(ip), network)
+            if verdict is Verdict.LIVE:
+                live += 1
+                continue
+            finding = judge.finding(_named(leases, ip, server.server), verdict, reason, network)
+            (orphans if verdict is Verdict.ORPHAN else unknown).append(finding)
     orphans.sort(key=lambda f: (f.lease.server, int(f.lease.ip)))
     unknown.sort(key=lambda f: (f.lease.server, int(f.lease.ip)))
     return Analysis(
@@ -78,9 +93,17 @@ def analyse(
         orphans=tuple(orphans),
         unknown=tuple(unknown),
         live=live,
+        unwatched=unwatched,
         outside=tuple(outside),
         errors=tuple(errors),
         warnings=tuple(warnings),
         servers=tuple(servers),
         inventories=judged,
     )
+
+
+def _named(leases: Leases, ip: int, server: str) -> Lease:
+    """The lease of ``ip``, naming its server (findings name it; adapters may leave it out)."""
+    lease = leases.get(ip)
+    assert lease is not None  # ip came from this table's census
+    return lease if lease.server == server else dataclasses.replace(lease, server=server)

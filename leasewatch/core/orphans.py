@@ -19,9 +19,10 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from ipaddress import IPv4Address
 
 from leasewatch.model import Finding, FixedHost, InventorySnapshot, Lease, Verdict
+
+NO_INVENTORY = "no inventory covers"  # the reason's start, for a lease no inventory judges
 
 
 def judge_inventories(
@@ -65,7 +66,11 @@ def judge_inventories(
 
 
 class Judge:
-    """Applies the orphan rules to one lease at a time; built once per scan."""
+    """Applies the orphan rules to one lease at a time; built once per scan.
+
+    ``rule`` takes an int address and a MAC so the analysis can judge a million leases
+    without building a ``Lease`` for the live ones; ``judge`` wraps it for one ``Lease``.
+    """
 
     def __init__(
         self,
@@ -77,7 +82,7 @@ class Judge:
         self.now = now
         self.inventories = tuple(inventories)
         self.fixed_macs = frozenset(h.mac for h in fixed if h.mac)
-        self.fixed_ips: frozenset[IPv4Address] = frozenset(h.ip for h in fixed if h.ip)
+        self.fixed_ips = frozenset(int(h.ip) for h in fixed if h.ip)
         self.first_missing = first_missing
         self._covering: dict[str | None, tuple[InventorySnapshot, ...]] = {}
 
@@ -90,31 +95,34 @@ class Judge:
             )
         return self._covering[network]
 
-    def judge(self, lease: Lease, network: str | None) -> Finding:
-        mac = lease.mac
-        if lease.ip in self.fixed_ips or (mac is not None and mac in self.fixed_macs):
-            return Finding(lease, Verdict.LIVE, "fixed-address host", network)
+    def rule(self, ip: int, mac: str | None, network: str | None) -> tuple[Verdict, str]:
+        """The verdict on the active lease of ``ip`` held by ``mac``, and its reason."""
+        if ip in self.fixed_ips or (mac is not None and mac in self.fixed_macs):
+            return Verdict.LIVE, "fixed-address host"
         if mac is None:
-            return Finding(lease, Verdict.UNKNOWN, "lease has no hardware address", network)
+            return Verdict.UNKNOWN, "lease has no hardware address"
         covering = self.covering(network)
         if not covering:
             where = f"network {network}" if network else "addresses outside every range"
-            return Finding(lease, Verdict.UNKNOWN, f"no inventory covers {where}", network)
+            return Verdict.UNKNOWN, f"{NO_INVENTORY} {where}"
         for inv in covering:
             if inv.healthy and mac in inv.macs:
-                return Finding(lease, Verdict.LIVE, f"seen by {inv.source}", network)
+                return Verdict.LIVE, f"seen by {inv.source}"
         broken = [inv for inv in covering if not inv.healthy]
         if broken:
             names = ", ".join(f"{inv.source} ({inv.reason})" for inv in broken)
-            return Finding(lease, Verdict.UNKNOWN, f"inventory unhealthy: {names}", network)
-        names = ", ".join(inv.source for inv in covering)
-        return Finding(
-            lease,
-            Verdict.ORPHAN,
-            f"MAC not seen by {names}",
-            network,
-            missing_since=self.first_missing.get(mac, self.now),
-        )
+            return Verdict.UNKNOWN, f"inventory unhealthy: {names}"
+        return Verdict.ORPHAN, f"MAC not seen by {', '.join(inv.source for inv in covering)}"
+
+    def judge(self, lease: Lease, network: str | None) -> Finding:
+        verdict, reason = self.rule(int(lease.ip), lease.mac, network)
+        return self.finding(lease, verdict, reason, network)
+
+    def finding(self, lease: Lease, verdict: Verdict, reason: str, network: str | None) -> Finding:
+        if verdict is Verdict.ORPHAN and lease.mac is not None:
+            since = self.first_missing.get(lease.mac, self.now)
+            return Finding(lease, verdict, reason, network, missing_since=since)
+        return Finding(lease, verdict, reason, network)
 
 
 def next_missing(

@@ -7,14 +7,11 @@ out of use until the pool runs dry) are counted apart; ``free`` is what remains.
 
 from __future__ import annotations
 
-import dataclasses
-from bisect import bisect_right
-from collections.abc import Callable, Iterable
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
 from leasewatch.model import (
-    BindingState,
-    Lease,
     Level,
     NetworkUsage,
     PoolUsage,
@@ -59,42 +56,41 @@ def count(
     server: ServerSnapshot,
     thresholds_for: ThresholdsFor,
     now: datetime,
-) -> tuple[tuple[NetworkUsage, ...], list[tuple[Lease, str | None]]]:
-    """Return the server's networks with their pools, and each active lease with its network.
+) -> tuple[tuple[NetworkUsage, ...], list[tuple[str | None, Sequence[int]]]]:
+    """Return the server's networks with their pools, and its active addresses by network.
 
     Active means binding state active and not past its end: a lease dhcpd has not yet
-    expired in the file is free to hand out again.
+    expired in the file is free to hand out again. The addresses come as (network, sorted
+    int addresses) per range, then (None, the active addresses outside every range).
+
+    Counting is a bisection of the census's sorted addresses per range, never a loop over
+    the leases: each range takes the addresses from its first to its last, or to the next
+    range's first, as ``RangeIndex.find`` assigns them.
     """
-    index = RangeIndex(server.ranges)
-    n = len(index.ranges)
-    active = [0] * n
-    backup = [0] * n
-    abandoned = [0] * n
-    active_leases: list[tuple[Lease, str | None]] = []
-    find = index.find
-    ranges = index.ranges
-    name = server.server
-    for lease in server.leases:
-        state = lease.state
-        if state is BindingState.ACTIVE:
-            if lease.ends is not None and lease.ends <= now:
-                continue
-            if lease.server != name:  # findings name their server; adapters may leave it out
-                lease = dataclasses.replace(lease, server=name)
-            i = find(int(lease.ip))
-            if i is not None:
-                active[i] += 1
-                active_leases.append((lease, ranges[i].network))
-            else:
-                active_leases.append((lease, None))
-        elif state is BindingState.BACKUP:
-            i = find(int(lease.ip))
-            if i is not None:
-                backup[i] += 1
-        elif state is BindingState.ABANDONED or state is BindingState.DECLINED:
-            i = find(int(lease.ip))
-            if i is not None:
-                abandoned[i] += 1
+    census = server.leases.census(now)
+    ranges = sorted(server.ranges, key=lambda r: int(r.first))
+    n = len(ranges)
+    bounds = [
+        (
+            int(r.first),
+            int(r.last) if i + 1 == n else min(int(r.last), int(ranges[i + 1].first) - 1),
+        )
+        for i, r in enumerate(ranges)
+    ]
+    active_at = _slices(census.active, bounds)
+    active = [b - a for a, b in active_at]
+    backup = [b - a for a, b in _slices(census.backup, bounds)]
+    abandoned = [b - a for a, b in _slices(census.abandoned, bounds)]
+    groups: list[tuple[str | None, Sequence[int]]] = []
+    outside: list[int] = []
+    done = 0
+    for r, (a, b) in zip(ranges, active_at, strict=True):
+        outside.extend(census.active[done:a])
+        groups.append((r.network, census.active[a:b]))
+        done = b
+    outside.extend(census.active[done:])
+    if outside:
+        groups.append((None, outside))
 
     pools_by_network: dict[str, list[PoolUsage]] = {}
     for i, r in enumerate(ranges):
@@ -134,7 +130,16 @@ def count(
             )
         )
     networks.sort(key=lambda u: _network_sort_key(u.name))
-    return tuple(networks), active_leases
+    return tuple(networks), groups
+
+
+def _slices(ips: Sequence[int], bounds: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """For each (first, last), where its addresses start and end in the sorted ``ips``."""
+    out = []
+    for first, last in bounds:
+        a = bisect_left(ips, first)
+        out.append((a, max(a, bisect_right(ips, last))))
+    return out
 
 
 def _network_sort_key(name: str) -> tuple[int, str]:

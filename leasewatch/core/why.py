@@ -104,10 +104,8 @@ def explain(
     vm_by_mac = {v.mac: v for v in vms}
     out = []
     for snap in analysis.servers:
-        for lease in snap.leases:
-            if not lease.is_active(now) or not (
-                (ip is not None and lease.ip == ip) or (mac is not None and lease.mac == mac)
-            ):
+        for lease in snap.leases.active(now):
+            if not ((ip is not None and lease.ip == ip) or (mac is not None and lease.mac == mac)):
                 continue
             key = (snap.server, lease.ip)
             finding = judged.get(key) or judge.judge(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 import socket
 import time
 from collections.abc import Iterable, Mapping
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
+from socket import inet_aton
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -28,7 +30,15 @@ import requests
 from leasewatch.config import Secret, ServerConfig
 from leasewatch.errors import Error, LeasesError
 from leasewatch.leases.interface import LeaseSource
-from leasewatch.model import BindingState, FixedHost, Lease, Range, ServerSnapshot, normalize_mac
+from leasewatch.model import (
+    BindingState,
+    FixedHost,
+    Lease,
+    LeaseList,
+    Range,
+    ServerSnapshot,
+    normalize_mac,
+)
 
 # Kea's result codes (src/lib/cc/command_interpreter.h): CONTROL_RESULT_*.
 RESULT_SUCCESS = 0
@@ -363,7 +373,7 @@ def _list(value: Any) -> list[Mapping[str, Any]]:
 def lease_from_api(server: str, item: Mapping[str, Any]) -> Lease:
     """One entry of ``lease4-get``/``lease4-get-page`` -> Lease (cltt + valid-lft = expiry)."""
     try:
-        ip = IPv4Address(str(item["ip-address"]))
+        ip = _address(str(item["ip-address"]))
         cltt = int(item["cltt"])
         valid = int(item["valid-lft"])
         state_code = int(item.get("state", 0))
@@ -389,6 +399,17 @@ def lease_from_api(server: str, item: Mapping[str, Any]) -> Lease:
         server=server,
         subnet_id=subnet_id,
     )
+
+
+_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+_DOTTED = re.compile(rf"(?:{_OCTET}\.){{3}}{_OCTET}")
+
+
+def _address(text: str) -> IPv4Address:
+    """IPv4Address(text), twice as fast for the dotted quad Kea sends (bench/kea.py)."""
+    if _DOTTED.fullmatch(text):
+        return IPv4Address(int.from_bytes(inet_aton(text)))
+    return IPv4Address(text)
 
 
 def _utc(epoch: int) -> datetime:
@@ -553,7 +574,7 @@ class KeaLeaseSource(LeaseSource):
             server=self.name,
             kind="kea",
             ranges=tuple(ranges),
-            leases=tuple(leases),
+            leases=LeaseList(leases),
             fixed=tuple(fixed),
         )
 
@@ -570,7 +591,7 @@ class KeaLeaseSource(LeaseSource):
         return ServerSnapshot(
             server=self.name,
             kind="kea",
-            leases=tuple(leases),
+            leases=LeaseList(leases),
             complete=False,
             warnings=tuple(warnings),
         )

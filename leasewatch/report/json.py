@@ -9,7 +9,7 @@ from typing import Any, TextIO
 from leasewatch.core.forecast import Forecasts, as_dict
 from leasewatch.model import Analysis, Finding, Lease, NetworkUsage, PoolUsage
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def _time(t: datetime | None) -> str | None:
@@ -85,6 +85,8 @@ def document(analysis: Analysis, forecasts: Forecasts | None = None) -> dict[str
         "pools": [pool(p) for p in analysis.pools],
         "orphans": [finding(f) for f in analysis.orphans],
         "unknown": [finding(f) for f in analysis.unknown],
+        "live": analysis.live,
+        "unwatched": analysis.unwatched,
         "outside": [lease(x) for x in analysis.outside],
         "inventories": [
             {

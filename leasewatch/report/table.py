@@ -140,6 +140,14 @@ def renderables(analysis: Analysis, forecasts: Forecasts | None = None) -> list[
                 "yellow",
             )
         )
+    if analysis.unwatched:
+        out.append(
+            Text(
+                f"{analysis.unwatched} active leases in networks no inventory covers "
+                "(counted, not judged)",
+                style="dim",
+            )
+        )
     for inv in analysis.inventories:
         if inv.healthy:
             out.append(Text(f"inventory {inv.source}: {len(inv.macs)} VMs", style="dim"))

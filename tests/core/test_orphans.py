@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from ipaddress import IPv4Address, IPv4Network
 
 from leasewatch.core.analysis import analyse
-from leasewatch.core.orphans import next_missing
+from leasewatch.core.orphans import Judge, next_missing
 from leasewatch.model import (
     BindingState,
     FixedHost,
@@ -86,10 +86,11 @@ def test_shrunk_inventory_is_unhealthy() -> None:
 
 
 def test_no_inventory_means_unknown_not_orphan() -> None:
-    """With no inventory covering a network, nothing there is an orphan."""
-    result = analyse([server(A)], [inv(A, networks=("other",))], now=NOW)
-    assert result.orphans == ()
-    assert result.unknown[0].reason == "no inventory covers network lab"
+    """With no inventory covering a network, nothing there is an orphan: counted, not judged."""
+    result = analyse([server(A, B)], [inv(A, networks=("other",))], now=NOW)
+    assert (result.orphans, result.unknown, result.live, result.unwatched) == ((), (), 0, 2)
+    judge = Judge(result.inventories, (), {}, NOW)
+    assert judge.rule(1, B, "lab") == (Verdict.UNKNOWN, "no inventory covers network lab")
 
 
 def test_scoped_inventory_only_blocks_its_networks() -> None:

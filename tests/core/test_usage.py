@@ -65,8 +65,10 @@ def test_count_states_and_expired_active() -> None:
     (net,) = networks
     assert (net.size, net.active, net.backup, net.abandoned, net.free) == (21, 2, 1, 1, 17)
     assert net.utilization == 2 / 21
-    assert [n for _l, n in active] == ["198.18.1.192/27", "198.18.1.192/27", None]
-    assert all(lease.server == "dhcp1" for lease, _n in active)
+    assert [(n, [str(IPv4Address(ip)) for ip in ips]) for n, ips in active] == [
+        ("198.18.1.192/27", ["198.18.1.202", "198.18.1.203"]),
+        (None, ["198.18.1.100"]),
+    ]
 
 
 def test_shared_network_sums_its_ranges() -> None:
