@@ -293,12 +293,13 @@ class Daemon:
         self._warn_if_slow(config, duration)
         analysis = result.analysis
         log.info(
-            "scan done in %.2fs: %d networks, %d live, %d orphans, %d unknown, %d %s",
+            "scan done in %.2fs: %d networks, %d live, %d orphans, %d unknown, %d unwatched, %d %s",
             duration,
             len(analysis.networks),
             analysis.live,
             len(analysis.orphans),
             len(analysis.unknown),
+            analysis.unwatched,
             result.released
             if result.applied
             else sum(r.action is Action.RELEASE for r in result.plan),

@@ -340,6 +340,28 @@ def test_incremental_append_equals_full_parse(tmp_path: Path) -> None:
     assert by_ip(again)["198.18.0.3"].state is BindingState.RELEASED
 
 
+def test_incremental_reads_leave_earlier_snapshots_alone(tmp_path: Path) -> None:
+    """Each re-read matches a full parse, and no snapshot changes after it was returned:
+    neither while re-reads add to the journal, nor when they are folded into it."""
+    path = tmp_path / "dhcpd.leases"
+    path.write_text(journal(*(BLOCK.format(n=n) for n in range(1, 9))))
+    src = source(path)
+    snapshots = [src.read()]
+    frozen = [tuple(snapshots[0].leases)]
+    for n in range(1, 9):  # superseding (released) and new addresses, folded in on the way
+        with path.open("a") as f:
+            f.write(BLOCK.format(n=n).replace("active", "released"))
+            f.write(BLOCK.format(n=20 + n))
+        snap = src.read()
+        assert src.last_was_incremental
+        assert snap == read(path)
+        assert snap.leases.census(NOW) == read(path).leases.census(NOW)
+        snapshots.append(snap)
+        frozen.append(tuple(snap.leases))
+    assert [tuple(s.leases) for s in snapshots] == frozen
+    assert len(snapshots[0].leases) == 8 and len(snapshots[-1].leases) == 16
+
+
 def test_incremental_completes_a_cut_tail(tmp_path: Path) -> None:
     """A block cut at one read and finished by the next is parsed whole the second time."""
     path = tmp_path / "dhcpd.leases"
