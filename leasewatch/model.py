@@ -132,6 +132,11 @@ class Leases(Collection[Lease], ABC):
         lease = self.get(ip)
         return None if lease is None else lease.mac
 
+    def stamp(self, ip: int) -> object:
+        """A value that compares equal from one read to the next while the lease of ``ip``
+        is unchanged (cheaper than the lease): the daemon does not re-record those."""
+        return self.get(ip)
+
     def active(self, now: datetime) -> Iterator[Lease]:
         """The leases active at ``now``, in address order."""
         for ip in self.census(now).active:

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 from leasewatch import alerts
 from leasewatch.config import Config, ServerConfig
-from leasewatch.core.advice import observe
+from leasewatch.core.advice import REFRESH, SightingMemory, observe
 from leasewatch.core.analysis import analyse
 from leasewatch.core.forecast import exhaustion_times, forecasts
 from leasewatch.core.orphans import Judge, next_missing
@@ -112,6 +112,8 @@ class Scanner:
         self.clock = clock
         self.lease_sources = [lease_source(s) for s in config.servers]
         self.inventory_sources = [inventory_source(i) for i in config.inventory]
+        # what the last scans recorded of each lease: a daemon's scanner records only changes
+        self._sighted = SightingMemory()
         self._backend = backend
 
     def read_servers(self, progress: Progress | None = None) -> list[ServerSnapshot]:
@@ -201,7 +203,10 @@ class Scanner:
         if apply:
             state.add_audit(r for r in records if r.outcome.value != "dry-run")
         state.add_history(analysis, records, self.config.state.keep)
-        state.add_sightings(observe(analysis), self.config.state.keep)
+        keep = self.config.state.keep
+        observation, sighted = observe(analysis, self._sighted, refresh=min(REFRESH, keep / 4))
+        state.add_sightings(observation, keep)
+        self._sighted = sighted  # only once recorded
         alert_errors: tuple[str, ...] = ()
         if send_alerts:
             alert_errors = self.notify(analysis, records, state)

@@ -294,8 +294,10 @@ class State:
         with self._transaction():
             self.db.executemany(
                 "INSERT INTO vm_sightings (mac, first_seen, last_seen) VALUES (?, ?, ?) "
-                "ON CONFLICT(mac) DO UPDATE SET last_seen = excluded.last_seen",
-                [(mac, at, at) for mac in sorted(seen.vms)],
+                "ON CONFLICT(mac) DO UPDATE SET "
+                "last_seen = max(vm_sightings.last_seen, excluded.last_seen)",
+                [(mac, at, at) for mac in sorted(seen.vms)]
+                + [(mac, _iso(last), _iso(last)) for mac, last in seen.vms_last_seen],
             )
             self.db.executemany(
                 "INSERT INTO lease_sightings (server, ip, mac, network, starts, ends, "

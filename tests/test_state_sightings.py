@@ -87,3 +87,18 @@ def test_orphan_time_is_kept_while_unknown_and_cleared_when_live() -> None:
     assert (vm.first_seen, vm.last_seen) == (t[0], t[3])
     state.add_sightings(Observation(t[3] + keep + timedelta(seconds=1), frozenset(), ()), keep)
     assert state.vm_sightings() == [] and state.lease_sightings() == []
+
+
+def test_a_gone_vm_gets_its_last_sighting_and_time_never_goes_back() -> None:
+    """A VM recorded at t0, then seen unrecorded until t2 (the daemon's memory), then gone:
+    its last_seen becomes t2; an older last sighting written later changes nothing."""
+    state = State.memory()
+    keep = timedelta(days=30)
+    t = [NOW + timedelta(minutes=10 * i) for i in range(4)]
+    state.add_sightings(Observation(t[0], frozenset({MAC}), ()), keep)
+    state.add_sightings(Observation(t[3], frozenset(), (), ((MAC, t[2]),)), keep)
+    (vm,) = state.vm_sightings()
+    assert (vm.first_seen, vm.last_seen) == (t[0], t[2])
+    state.add_sightings(Observation(t[3], frozenset(), (), ((MAC, t[1]),)), keep)
+    (vm,) = state.vm_sightings()
+    assert vm.last_seen == t[2]

@@ -78,8 +78,13 @@ def analyse(
             unwatched += len(ips)
             continue
         rule, mac = judge.rule, leases.mac
+        seen = judge.live_macs(network)  # a MAC in here is live whatever else holds
         for ip in ips:
-            verdict, reason = rule(ip, mac(ip), network)
+            held_by = mac(ip)
+            if held_by in seen:
+                live += 1
+                continue
+            verdict, reason = rule(ip, held_by, network)
             if verdict is Verdict.LIVE:
                 live += 1
                 continue

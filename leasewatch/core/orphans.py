@@ -85,6 +85,7 @@ class Judge:
         self.fixed_ips = frozenset(int(h.ip) for h in fixed if h.ip)
         self.first_missing = first_missing
         self._covering: dict[str | None, tuple[InventorySnapshot, ...]] = {}
+        self._live: dict[str | None, frozenset[str]] = {}
 
     def covering(self, network: str | None) -> tuple[InventorySnapshot, ...]:
         if network not in self._covering:
@@ -94,6 +95,14 @@ class Judge:
                 if (not inv.networks if network is None else inv.covers(network))
             )
         return self._covering[network]
+
+    def live_macs(self, network: str | None) -> frozenset[str]:
+        """The MACs a healthy inventory covering ``network`` lists: their leases are live."""
+        if network not in self._live:
+            self._live[network] = frozenset().union(
+                *(inv.macs for inv in self.covering(network) if inv.healthy)
+            )
+        return self._live[network]
 
     def rule(self, ip: int, mac: str | None, network: str | None) -> tuple[Verdict, str]:
         """The verdict on the active lease of ``ip`` held by ``mac``, and its reason."""
