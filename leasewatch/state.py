@@ -306,7 +306,7 @@ class State:
                 "starts = excluded.starts, ends = excluded.ends, "
                 "last_seen = excluded.last_seen, orphaned_at = "
                 "CASE WHEN ? THEN lease_sightings.orphaned_at ELSE excluded.orphaned_at END",
-                [
+                (  # a generator: a first scan may record half a million leases
                     (
                         s.server,
                         str(s.ip),
@@ -320,7 +320,7 @@ class State:
                         verdict is Verdict.UNKNOWN,
                     )
                     for s, verdict in seen.leases
-                ],
+                ),
             )
             cutoff = _iso(seen.at - keep)
             self.db.execute("DELETE FROM vm_sightings WHERE last_seen < ?", (cutoff,))
