@@ -38,3 +38,7 @@ class AlertError(Error):
 
 class StateError(Error):
     """The SQLite state file could not be opened, migrated or written."""
+
+
+class MetricsError(Error):
+    """The metrics endpoint or textfile could not be set up or written."""

@@ -25,7 +25,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import Collector
 
 from leasewatch.config import Config
-from leasewatch.errors import Error
+from leasewatch.errors import Error, MetricsError
 from leasewatch.model import Outcome
 from leasewatch.reaper import kinds as reaper_kinds
 from leasewatch.scan import ScanResult
@@ -40,10 +40,6 @@ SCAN_SOURCE = "scan"
 # Outcomes counted by leasewatch_releases_total: attempts on the live server and refusals
 # under --apply. Dry runs are not releases (the orphans gauge shows what would go).
 COUNTED_OUTCOMES = tuple(o.value for o in Outcome if o is not Outcome.DRY_RUN)
-
-
-class MetricsError(Error):
-    """The metrics endpoint or textfile could not be set up or written."""
 
 
 @dataclass(frozen=True)
