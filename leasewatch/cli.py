@@ -335,10 +335,17 @@ def cmd_scan(args: argparse.Namespace, env: Env) -> ExitStatus:
             result = scan_to_textfile(args.textfile, config, run)
         else:
             result = run()
+        # the scan is in the history now: no need to add it as report does
+        window = config.state.forecast_window
+        forecasts = forecast_module.forecasts(
+            state.history(since=result.analysis.now - window),
+            now=result.analysis.now,
+            window=window,
+        )
     finally:
         state.close()
     if args.format == "json":
-        doc = json_report.document(result.analysis)
+        doc = json_report.document(result.analysis, forecasts)
         doc["applied"] = result.applied
         doc["releases"] = [_record_doc(r) for r in result.records]
         doc["plan"] = [
@@ -348,7 +355,7 @@ def cmd_scan(args: argparse.Namespace, env: Env) -> ExitStatus:
         json.dump(doc, env.stdout, indent=2)
         env.stdout.write("\n")
     else:
-        _print_scan(result, env.console())
+        _print_scan(result, env.console(), forecasts)
     for message in result.alert_errors:
         print(f"leasewatch: alert not delivered: {message}", file=env.stderr)
     status = _status(result.analysis)
@@ -357,8 +364,8 @@ def cmd_scan(args: argparse.Namespace, env: Env) -> ExitStatus:
     return status
 
 
-def _print_scan(result: ScanResult, console: Console) -> None:
-    table.render(result.analysis, console)
+def _print_scan(result: ScanResult, console: Console, forecasts: forecast_module.Forecasts) -> None:
+    table.render(result.analysis, console, forecasts)
     if not result.plan:
         return
     outcomes = {f"{r.server}/{r.ip}": r.outcome.value for r in result.records}

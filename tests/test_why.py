@@ -122,3 +122,16 @@ def test_report_shows_the_forecast(kea_setup: Setup) -> None:
     table = run("-c", str(kea_setup.config), "report", now=kea_setup.now)
     assert "dry in" in table.out
     assert "24 h" in next(x for x in table.out.splitlines() if "lab-shared" in x)
+
+
+def test_scan_shows_the_forecast_once(kea_setup: Setup) -> None:
+    """scan records this scan in the history, then forecasts from it: the same +1/h and 24 h
+    as report (the scan counted once), in its JSON and in its table's "dry in" column."""
+    result = run("-c", str(kea_setup.config), "scan", "--format", "json", now=kea_setup.now)
+    assert result.status == 0, result.err
+    shared = next(n for n in json.loads(result.out)["networks"] if n["name"] == "lab-shared")
+    assert shared["forecast"]["rate_per_hour"] == 1.0
+    assert shared["forecast"]["full_in_seconds"] == 24 * 3600
+    table = run("-c", str(kea_setup.config), "scan", now=kea_setup.now)
+    assert table.status == 0, table.err
+    assert "24 h" in next(x for x in table.out.splitlines() if "lab-shared" in x)
