@@ -8,7 +8,7 @@ DEB_PACKAGES := isc-dhcp-server isc-dhcp-client kea-dhcp4-server kea-ctrl-agent 
                 libvirt-dev pkg-config dhcpd-pools procps
 KIND ?= isc
 
-.PHONY: all deps venv lint format test demo bench check-deploy clean
+.PHONY: all deps venv promtool lint format test demo bench check-deploy clean
 
 all: test
 
@@ -31,17 +31,25 @@ $(VENV)/.installed: pyproject.toml | deps
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@
 
+# promtool (rule checks and unit tests) from Debian's prometheus package, unpacked into the
+# venv, never installed: that package is a server with a service.
+PROMTOOL := $(VENV)/opt/prometheus/usr/bin/promtool
+promtool: $(PROMTOOL)
+
+$(PROMTOOL): | venv
+	$(BIN)/python -c "import sys; from deploy.check import find_promtool; sys.exit(find_promtool(fetch=True) is None)"
+
 lint: venv
-	$(BIN)/ruff check leasewatch tests lab bench
-	$(BIN)/ruff format --check leasewatch tests lab bench
+	$(BIN)/ruff check leasewatch tests lab bench deploy
+	$(BIN)/ruff format --check leasewatch tests lab bench deploy
 	$(BIN)/mypy --strict leasewatch
 
 format: venv
-	$(BIN)/ruff format leasewatch tests lab bench
-	$(BIN)/ruff check --fix leasewatch tests lab bench
+	$(BIN)/ruff format leasewatch tests lab bench deploy
+	$(BIN)/ruff check --fix leasewatch tests lab bench deploy
 
 # A skipped test fails the run (tests/conftest.py turns skips into a failing exit status).
-test: deps venv lint
+test: deps venv promtool lint
 	$(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS)
 
 demo: deps venv
@@ -50,7 +58,7 @@ demo: deps venv
 bench: deps venv
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
-check-deploy: deps venv
+check-deploy: deps venv promtool
 	$(BIN)/python -m deploy.check
 
 clean:

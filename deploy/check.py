@@ -4,9 +4,11 @@
   every credential it names is one the unit loads.
 - leasewatch.service: the hardening the project promises, then ``systemd-analyze verify``
   (with ExecStart pointed at this checkout's leasewatch); any warning fails.
-- prometheus-rules.yml: structure and metric names, then ``promtool check rules``. promtool
-  comes from $PROMTOOL, the PATH, or Debian's ``prometheus`` package unpacked (never
-  installed: that package is a 96 MB server with a service) into .venv/opt/prometheus.
+- prometheus-rules.yml: structure and metric names, then ``promtool check rules`` and
+  ``promtool test rules prometheus-rules.test.yml`` (each alert before and after its
+  ``for``, with its exact labels and annotations). promtool comes from $PROMTOOL, the
+  PATH, or Debian's ``prometheus`` package unpacked (never installed: that package is a
+  96 MB server with a service) into .venv/opt/prometheus (``make promtool``).
 - grafana-dashboard.json: dashboard structure, variables, and metric names.
 - leasewatch.cron: five valid crontab fields, a user, and a ``scan --textfile`` command.
 
@@ -190,9 +192,11 @@ def find_promtool(fetch: bool = False) -> str | None:
 
 
 def check_rules(
-    path: Path = HERE / "prometheus-rules.yml", promtool: str | None = None
+    path: Path = HERE / "prometheus-rules.yml",
+    promtool: str | None = None,
+    tests: Path = HERE / "prometheus-rules.test.yml",
 ) -> list[str]:
-    """Rule structure and metric names; then promtool when there is one."""
+    """Rule structure and metric names; then promtool's check and unit tests, if there is one."""
     doc = yaml.safe_load(path.read_text())
     problems: list[str] = []
     exported = exported_metrics()
@@ -242,16 +246,20 @@ def check_rules(
     if promtool is None:
         notes.append("promtool not available: structure checked here only")
         return notes
-    done = subprocess.run(
-        [promtool, "check", "rules", str(path)],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    if done.returncode != 0:
-        raise CheckError([f"promtool: {line}" for line in (done.stdout + done.stderr).splitlines()])
-    notes.append(f"promtool check rules: {done.stdout.strip().splitlines()[-1].strip()}")
+    for argv in (["check", "rules", str(path)], ["test", "rules", tests.name]):
+        # test files name their rule files relative to themselves
+        done = subprocess.run(
+            [promtool, *argv],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=tests.parent,
+        )
+        out = (done.stdout + done.stderr).strip()
+        if done.returncode != 0:
+            raise CheckError([f"promtool {argv[0]}: {line}" for line in out.splitlines()])
+        notes.append(f"promtool {' '.join(argv[:2])}: {out.splitlines()[-1].strip()}")
     return notes
 
 

@@ -19,10 +19,29 @@ def test_unit_is_hardened_and_verifies() -> None:
     assert check.check_unit()
 
 
-def test_rules_are_valid() -> None:
-    """The alert rules name exported metrics and pass promtool when it is available."""
-    notes = check.check_rules(promtool=check.find_promtool())
+def test_rules_are_valid_and_pass_their_unit_tests() -> None:
+    """The alert rules name exported metrics, pass promtool check, and promtool's unit tests
+    (deploy/prometheus-rules.test.yml: every alert, before and after its ``for``)."""
+    promtool = check.find_promtool()
+    assert promtool is not None, "promtool missing: make test unpacks it (make promtool)"
+    notes = check.check_rules(promtool=promtool)
     assert notes[0].endswith("metric names all exported")
+    assert notes[1:] == [
+        "promtool check rules: SUCCESS: 8 rules found",
+        "promtool test rules: SUCCESS",
+    ]
+
+
+def test_rule_unit_tests_catch_a_changed_threshold(tmp_path: Path) -> None:
+    """promtool's unit tests fail when a rule stops matching them (here: critical at 0.99)."""
+    rules = (check.HERE / "prometheus-rules.yml").read_text()
+    (tmp_path / "prometheus-rules.yml").write_text(rules.replace(">= 0.9\n", ">= 0.99\n"))
+    tests = tmp_path / "prometheus-rules.test.yml"
+    tests.write_text((check.HERE / "prometheus-rules.test.yml").read_text())
+    promtool = check.find_promtool()
+    assert promtool is not None, "promtool missing: make test unpacks it (make promtool)"
+    with pytest.raises(check.CheckError, match="LeasewatchPoolCritical"):
+        check.check_rules(tmp_path / "prometheus-rules.yml", promtool, tests)
 
 
 def test_dashboard_is_valid() -> None:
