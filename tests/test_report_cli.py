@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_helpers import run
+from tests.cli_helpers import isc_fixture_config, run
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "isc"
 NOW = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
@@ -19,30 +19,9 @@ LIVE = ["52:54:00:00:00:0B", "52-54-00-00-01-03", "52:54:00:00:02:aa", "52:54:00
 @pytest.fixture
 def config(tmp_path: Path) -> Path:
     """A config over the fixtures with a file inventory listing four live VMs."""
-    macs = tmp_path / "macs.txt"
-    macs.write_text("# live VMs\n" + "\n".join(LIVE) + "\n")
-    path = tmp_path / "leasewatch.toml"
-    path.write_text(
-        f"""
-[[servers]]
-name = "dhcp1"
-kind = "isc"
-leases = "{FIXTURES / "dhcpd.leases"}"
-dhcpd_conf = "{FIXTURES / "dhcpd.conf"}"
-
-[[inventory]]
-name = "hv"
-kind = "file"
-path = "{macs}"
-
-[reaper]
-grace = "0s"
-
-[state]
-path = "{tmp_path / "state.db"}"
-"""
+    return isc_fixture_config(
+        tmp_path, "# live VMs\n" + "\n".join(LIVE) + "\n", '\n[reaper]\ngrace = "0s"\n'
     )
-    return path
 
 
 def test_report_json_counts_and_orphans(config: Path) -> None:

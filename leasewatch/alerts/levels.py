@@ -485,19 +485,37 @@ def _source_alert(
     else:
         text = f"source {name} is back"
         kind, level = AlertKind.SOURCE_UP, Level.OK
+    return _event(kind, name, "", level, text=text, now=now, previous=told, key=key)
+
+
+def _event(
+    kind: AlertKind,
+    server: str,
+    network: str,
+    level: Level,
+    *,
+    text: str,
+    now: datetime,
+    previous: Level | None = None,
+    orphans: int = 0,
+    addresses: tuple[str, ...] = (),
+    key: str = "",
+) -> Alert:
+    """An alert that carries no pool counts: a source, orphans, a forecast, releases."""
     return Alert(
         kind=kind,
-        server=name,
-        network="",
+        server=server,
+        network=network,
         level=level,
-        previous=told,
+        previous=previous,
         utilization=0.0,
         size=0,
         active=0,
         free=0,
-        orphans=0,
+        orphans=orphans,
         at=now,
         text=text,
+        addresses=addresses,
         key=key,
     )
 
@@ -513,19 +531,15 @@ def _orphans_alert(
     server: str, network: str, *, new: list[str], total: int, key: str, now: datetime
 ) -> Alert:
     where = network_key(server, network) if network else server
-    return Alert(
-        kind=AlertKind.ORPHANS,
-        server=server,
-        network=network,
-        level=Level.WARN,
-        previous=None,
-        utilization=0.0,
-        size=0,
-        active=0,
-        free=0,
+    text = f"{where}: {len(new)} new orphaned lease(s) ({total} in all): {_listed(new)}"
+    return _event(
+        AlertKind.ORPHANS,
+        server,
+        network,
+        Level.WARN,
+        text=text,
+        now=now,
         orphans=len(new),
-        at=now,
-        text=f"{where}: {len(new)} new orphaned lease(s) ({total} in all): {_listed(new)}",
         addresses=tuple(new),
         key=key,
     )
@@ -533,24 +547,11 @@ def _orphans_alert(
 
 def _forecast_alert(key_part: str, when: datetime, key: str, now: datetime) -> Alert:
     server, _, network = key_part.partition("/")
-    return Alert(
-        kind=AlertKind.FORECAST,
-        server=server,
-        network=network,
-        level=Level.WARN,
-        previous=None,
-        utilization=0.0,
-        size=0,
-        active=0,
-        free=0,
-        orphans=0,
-        at=now,
-        text=(
-            f"{key_part} is forecast to run out of addresses at {iso(when)}"
-            f" (in {format_duration(max(when - now, timedelta(0)))})"
-        ),
-        key=key,
+    text = (
+        f"{key_part} is forecast to run out of addresses at {iso(when)}"
+        f" (in {format_duration(max(when - now, timedelta(0)))})"
     )
+    return _event(AlertKind.FORECAST, server, network, Level.WARN, text=text, now=now, key=key)
 
 
 def _release_alerts(records: Sequence[AuditRecord], now: datetime) -> list[Alert]:
@@ -561,20 +562,16 @@ def _release_alerts(records: Sequence[AuditRecord], now: datetime) -> list[Alert
     alerts = []
     for server, ips in by_server.items():
         ips.sort(key=_ip_order)
+        text = f"{server}: released {len(ips)} orphaned lease(s): {_listed(ips)}"
         alerts.append(
-            Alert(
-                kind=AlertKind.RELEASED,
-                server=server,
-                network="",
-                level=Level.OK,
-                previous=None,
-                utilization=0.0,
-                size=0,
-                active=0,
-                free=0,
+            _event(
+                AlertKind.RELEASED,
+                server,
+                "",
+                Level.OK,
+                text=text,
+                now=now,
                 orphans=len(ips),
-                at=now,
-                text=f"{server}: released {len(ips)} orphaned lease(s): {_listed(ips)}",
                 addresses=tuple(ips),
             )
         )

@@ -9,29 +9,17 @@ from pathlib import Path
 from webhook_sink import Sink
 
 from leasewatch.cli import Env, main
+from tests.cli_helpers import isc_fixture_config
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "isc"
 NOW = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
 
 
 def config(tmp_path: Path, url: str, warn_at: float, critical_at: float) -> Path:
     """The ISC fixtures with a generic webhook whose URL comes from the environment."""
-    macs = tmp_path / "macs.txt"
-    macs.write_text("52:54:00:00:00:0b\n")
-    path = tmp_path / "leasewatch.toml"
-    path.write_text(
+    return isc_fixture_config(
+        tmp_path,
+        "52:54:00:00:00:0b\n",
         f"""
-[[servers]]
-name = "dhcp1"
-kind = "isc"
-leases = "{FIXTURES / "dhcpd.leases"}"
-dhcpd_conf = "{FIXTURES / "dhcpd.conf"}"
-
-[[inventory]]
-name = "hv"
-kind = "file"
-path = "{macs}"
-
 [alerts]
 warn_at = {warn_at}
 critical_at = {critical_at}
@@ -40,12 +28,8 @@ critical_at = {critical_at}
 name = "ops"
 format = "generic"
 url_env = "HOOK"
-
-[state]
-path = "{tmp_path / "state.db"}"
-"""
+""",
     )
-    return path
 
 
 def scan(path: Path, url: str) -> str:
