@@ -44,12 +44,11 @@ def leasewatch(conf: Path, leases: Path, now: datetime) -> dict[str, list[int]]:
     from leasewatch.config import ServerConfig
     from leasewatch.core.analysis import analyse
     from leasewatch.leases.isc import IscLeaseSource
+    from leasewatch.scan import gc_paused
 
     start = time.perf_counter()
     snap = IscLeaseSource(ServerConfig("bench", "isc", leases=leases, dhcpd_conf=conf)).read()
     parsed = time.perf_counter()
-    from leasewatch.scan import gc_paused
-
     with gc_paused():  # as Scanner.analyse runs it
         analysis = analyse([snap], [], now=now)
     SPLIT.update(parse_s=parsed - start, analyse_s=time.perf_counter() - parsed)

@@ -453,7 +453,7 @@ class LeasesParser:
     def scan(self, buf: bytes, base: int, eof: bool) -> int:
         """Consume complete items from ``buf`` (at file offset ``base``); return where the
         first incomplete one starts."""
-        return self.items(buf, self.bulk(buf), base, eof)
+        return self.items(buf, self.bulk(buf, base), base, eof)
 
     @property
     def target(self) -> dict[int, Row]:
@@ -461,18 +461,23 @@ class LeasesParser:
         j = self.journal
         return j.newer if j.shared else j.rows
 
-    def bulk(self, buf: bytes) -> int:
+    def bulk(self, buf: bytes, base: int) -> int:
         """Take every block of ``buf`` at once when all are dhcpd-written; return the end.
 
-        Returns 0 (nothing taken) when anything but whitespace stands between two fast-path
-        blocks, or a value needs Python to check (a MAC in another spelling, an unknown
-        state, a new time that does not parse): ``items`` then parses the chunk one item at
-        a time, in order, and names the line of any error. Rows stored before such a stop
-        are stored again in the same order, so the result is the same.
+        What stands before the first block (the file's header, ``host`` blocks) is parsed
+        item by item first. Returns 0 (nothing taken) when anything but whitespace stands
+        between two fast-path blocks, an item before the first runs into it, or a value
+        needs Python to check (a MAC in another spelling, an unknown state, a new time that
+        does not parse): ``items`` then parses the chunk one item at a time, in order, and
+        names the line of any error. Rows stored before such a stop are stored again in the
+        same order, so the result is the same.
         """
         parts = _FAST.split(buf)
         blocks = len(parts) // _GROUPS
-        if not blocks or b"".join(parts[0:-1:_GROUPS]).strip() or any(parts[6::_GROUPS]):
+        if not blocks or b"".join(parts[_GROUPS:-1:_GROUPS]).strip() or any(parts[6::_GROUPS]):
+            return 0
+        head = len(parts[0])
+        if parts[0].strip() and self.items(buf, 0, base, True, stop=head) != head:
             return 0
         try:
             self.target.update(
@@ -493,13 +498,15 @@ class LeasesParser:
             return 0
         return len(buf) - len(parts[-1])
 
-    def items(self, buf: bytes, pos: int, base: int, eof: bool) -> int:
-        """Consume complete items from ``buf[pos:]`` one at a time (``buf`` is at ``base``)."""
+    def items(self, buf: bytes, pos: int, base: int, eof: bool, stop: int | None = None) -> int:
+        """Consume complete items from ``buf[pos:stop]`` one at a time (``buf`` is at
+        ``base``); return where the first incomplete one starts. With ``stop``, past it
+        when an item runs beyond."""
         fast = _FAST.match
         space = _SPACE.match
         rows = self.target
         make_row = self._row
-        end = len(buf)
+        end = len(buf) if stop is None else stop
         while pos < end:
             m = fast(buf, pos)
             if m is None:
@@ -519,7 +526,7 @@ class LeasesParser:
                         self.slow_item(buf, pos, self.lines.at(base + pos))  # now with lines
                         raise
                     except _IncompleteError:
-                        if eof and buf[pos:].strip() == b"":
+                        if eof and buf[pos:end].strip() == b"":
                             return end
                         return pos
                     continue
