@@ -101,13 +101,15 @@ _STRING = rb'"[^"\\\n]*(?:\\.[^"\\\n]*)*"'
 # dhcpd's write_lease order; every line exact, so the fast path never guesses: a block it
 # does not match goes to the slow path. Time lines may carry dhcpd's "# local time" comment.
 # Possessive repeats (*+): no line they take could start what follows, and not keeping
-# backtrack points is 10% faster. The four times nobody reads are matched as "anything up
-# to the line's last ';'" (one tight loop, 19% faster than [^;\n]* then ';'). 7 groups.
+# backtrack points is 10% faster. The four times nobody reads are matched by the shape of
+# the forms dhcpd writes (10% faster than [^;\n]*;); any other text goes to the slow path,
+# which checks it. 7 groups.
 _FAST = re.compile(
     rb"lease (" + _OCTET + rb"(?:\." + _OCTET + rb"){3}) \{\n"
     rb"(?:  starts ([^;\n]*);(?: #[^\n]*)?\n)?"
     rb"(?:  ends ([^;\n]*);(?: #[^\n]*)?\n)?"
-    rb"(?:  (?:tstp|tsfp|atsfp|cltt) [^\n]*;(?: #[^\n]*)?\n)*+"
+    rb"(?:  (?:tstp|tsfp|atsfp|cltt) (?:[0-6] [0-9/]{10} [0-9:]{8}|epoch [0-9]+|never);"
+    rb"(?: #[^\n]*+)?\n)*+"
     rb"  binding state ([a-z]+);\n"
     rb"(?:  (?:next|rewind) binding state [a-z]+;\n)*+"
     rb"(?:  hardware ethernet (?:((?:[0-9a-f]{2}:){5}[0-9a-f]{2})|([0-9A-Fa-f:]+));\n)?"
@@ -212,9 +214,15 @@ RowMaker = Callable[[bytes, bytes | None, bytes | None, bytes | None, bytes | No
 
 def _row_maker(times: _Times) -> RowMaker:
     """The row of one fast-path block from its captured bytes (state, ends, starts, MAC,
-    host name). Times are read only for an active lease: nothing reads the others', as the
-    four times dhcpd writes after ``ends`` are never read. Raises KeyError for an unknown
-    state or a time that does not parse."""
+    host name). Raises KeyError for an unknown state or a time that does not parse.
+
+    Times are read only for an active lease: nothing reads the others', and reading them
+    made the parse 25 % slower (their times are mostly distinct: the cache misses). So a
+    dhcpd-written block that is not active may carry a time that does not parse, as the
+    four times dhcpd writes after ``ends`` may; a block in any other layout goes to the
+    slow path, which checks every time. Chunks end at a line's end, so which path reads a
+    block depends on its text only, never on where a chunk ends.
+    """
     states, active = _STATES, _ACTIVE
 
     def row(
@@ -355,7 +363,8 @@ class Journal:
     device: int = -1
     inode: int = -1
     offset: int = 0  # bytes consumed: the start of a cut last block, if any
-    line: int | None = 1  # line number at ``offset``; None: not counted (see _Lines)
+    # (offset, line number) of a place at or before ``offset``: where _Lines counts from
+    anchor: tuple[int, int] = (0, 1)
     tail: bytes = b""  # the bytes just before ``offset``, to prove a later read is an append
     rows: dict[int, Row] = field(default_factory=dict)  # by int(address), first-seen order
     newer: dict[int, Row] = field(default_factory=dict)  # changed since ``rows`` was shared
@@ -368,15 +377,15 @@ class Journal:
 class _Lines:
     """Line numbers on demand: counting every chunk's newlines cost 0.2 s per 370 MB.
 
-    Only errors, warnings and the token-level slow path need a line; ``at`` counts the
-    file's newlines forward from the last place it knows (reading with ``os.pread``, which
-    leaves the parse's own position alone). Going backwards counts again from the start.
+    Only errors and warnings need a line; ``at`` counts the file's newlines forward from
+    the last place it knows (reading with ``os.pread``, which leaves the parse's own
+    position alone), the first time from ``anchor``; going backwards counts again from it.
     """
 
-    def __init__(self, fd: int, offset: int, line: int | None) -> None:
+    def __init__(self, fd: int, anchor: tuple[int, int]) -> None:
         self.fd = fd
-        self.start = (offset, line) if line is not None else (0, 1)
-        self.known = self.start
+        self.start = anchor
+        self.known = anchor
 
     def at(self, offset: int) -> int:
         """The line number at byte ``offset`` of the file."""
@@ -401,14 +410,14 @@ class LeasesParser:
         self.journal = journal
         self._times = _Times()
         self._row = _row_maker(self._times)
-        self.lines = _Lines(-1, 0, 1)
+        self.lines = _Lines(-1, (0, 1))
 
     # -- the loop over chunks ---------------------------------------------------------------
     def run(self, f: BinaryIO, size: int, progress: Progress | None) -> None:
         """Parse from ``journal.offset`` to ``size`` bytes (what the file held when stat'ed)."""
         j = self.journal
         f.seek(j.offset)
-        self.lines = _Lines(f.fileno(), j.offset, j.line)
+        self.lines = _Lines(f.fileno(), j.anchor)
         j.warnings = []
         j.complete = True
         # Nothing made here is cyclic (rows of ints and bytes), yet the cyclic GC scans
@@ -423,12 +432,14 @@ class LeasesParser:
                 gc.enable()
         # the resume point: before the cut last block, so the next read parses it whole
         j.offset = base
-        j.line = None
+        known = self.lines.known
+        j.anchor = known if known[0] <= base else self.lines.start
         if carry:
-            j.line = self.lines.at(base)
+            line = self.lines.at(base)
+            j.anchor = (base, line)
             j.complete = False
             j.warnings.append(
-                f"{self.name}:{j.line}: ignored a lease block cut short at the end of the file "
+                f"{self.name}:{line}: ignored a lease block cut short at the end of the file "
                 "(dhcpd writing it, or crashed mid-write)"
             )
         f.seek(max(0, base - _TAIL))
@@ -442,7 +453,10 @@ class LeasesParser:
             chunk = f.read(want) if want > 0 else b""
             eof = base + len(carry) + len(chunk) >= size or not chunk
             buf = carry + chunk if carry else chunk
-            pos = self.scan(buf, base, eof)
+            # parse up to the last whole line: a block is then whole or not at all, never
+            # cut between its "}" and its newline (the fast path needs both)
+            cut = len(buf) if eof else buf.rfind(b"\n") + 1 or len(buf)
+            pos = self.scan(buf if cut == len(buf) else buf[:cut], base, eof)
             base += pos
             carry = buf[pos:]
             if progress is not None:
@@ -512,6 +526,8 @@ class LeasesParser:
             if m is None:
                 s = space(buf, pos)
                 if s is not None:
+                    if stop is not None and s.end() > stop:
+                        return s.end()  # a comment hides what bulk took for a block
                     if s.end() >= end:
                         # a comment may go on in the next chunk: read it again from there
                         return end if eof else pos

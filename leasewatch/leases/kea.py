@@ -401,7 +401,7 @@ def lease_from_api(server: str, item: Mapping[str, Any]) -> Lease:
     )
 
 
-_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"  # ASCII digits only
 _DOTTED = re.compile(rf"(?:{_OCTET}\.){{3}}{_OCTET}")
 
 

@@ -445,3 +445,53 @@ def test_ranges_from_conf() -> None:
     assert snap.ranges[0] == Range(
         IPv4Address("198.18.0.10"), IPv4Address("198.18.0.19"), snap.ranges[0].subnet, "campus"
     )
+
+
+ODD = {
+    "a commented-out first line": (
+        "# lease 198.18.0.10 {\n  starts 3 2025/01/01 00:00:00;\n  ends never;\n"
+        "  binding state active;\n}\n"
+    ),
+    "two statements on one line": (
+        "lease 198.18.0.11 {\n  starts 3 2025/01/01 00:00:00;\n  ends 3 2030/01/01 00:00:00;\n"
+        "  cltt 3 2025/01/01 00:00:00; ends never;\n  binding state active;\n}\n"
+    ),
+    "a bad time in a free lease": (
+        "lease 198.18.0.12 {\n  starts 3 2025/13/01 00:00:00;\n  ends 3 2025/01/01 00:00:00;\n"
+        "  binding state free;\n}\n"
+    ),
+    "a bad time in a free lease, tab-indented": (
+        "lease 198.18.0.13 {\n\tstarts 3 2025/13/01 00:00:00;\n\tends 3 2025/01/01 00:00:00;\n"
+        "\tbinding state free;\n}\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("case", ODD)
+def test_odd_blocks_read_the_same_in_any_chunks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str
+) -> None:
+    """Text dhcpd never writes gives the same result (lease or error line) however the file
+    is cut into chunks: the fast path never takes what the slow path would read otherwise."""
+    path = tmp_path / "dhcpd.leases"
+    path.write_text(ODD[case] + BLOCK.format(n=1))
+
+    def outcome() -> object:
+        try:
+            snap = read(path)
+        except LeasesError as exc:
+            return str(exc)
+        return tuple(snap.leases)
+
+    expected = outcome()
+    for chunk in range(7, len(path.read_bytes()) + 2, 3):
+        monkeypatch.setattr(isc, "CHUNK", chunk)
+        assert outcome() == expected, f"CHUNK={chunk}"
+    if case == "two statements on one line":
+        (lease, _) = expected  # type: ignore[misc]
+        assert lease.ends is None  # "ends never" is the last word on ends
+    elif case == "a bad time in a free lease":
+        # as dhcpd writes it: the times of a lease that is not active are not read
+        assert [x.state for x in expected] == [BindingState.FREE, A]  # type: ignore[attr-defined]
+    else:
+        assert isinstance(expected, str) and str(path) in expected

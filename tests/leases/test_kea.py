@@ -473,3 +473,12 @@ def test_live_memfile_after_cleanup_matches_the_api(short_tmp: Path) -> None:
         offline, _ = read_memfile(server.leases_file, "kea1")
     assert list(live) == offline
     assert len(offline) == 6
+
+
+@pytest.mark.parametrize("address", ["19\u0662.18.1.10", "198.18.1", "198.018.1.10", "x"])
+def test_a_malformed_api_address_is_one_error_line(address: str) -> None:
+    """An address Kea would never send (non-ASCII digits, three octets, a leading zero) is a
+    LeasesError naming the server, never a crash of the scan."""
+    item = {"ip-address": address, "hw-address": "52:54:00:00:01:10", "cltt": 1, "valid-lft": 1}
+    with pytest.raises(LeasesError, match="kea server 'kea1': unexpected lease entry"):
+        kea_module.lease_from_api("kea1", item)
