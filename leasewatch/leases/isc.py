@@ -23,9 +23,9 @@ anything else between blocks (hand-edited files, other versions, ``host`` blocks
 MACs) is parsed item by item instead, with the same results, and a token-level slow path
 takes any block the expression does not match. Only the current lease per address is
 kept, as a compact row (``JournalTable``); ``Lease`` objects are built only when asked.
-Measured on the 1,000,000-block bench file: the parse takes 3.2 s (1.5 s of it inside
-the regular expression engine, the floor for Python) and the whole report 3.8 s and
-205 MB, where one ``Lease`` per address took 10.3 s and 410 MB.
+Measured on the 1,000,000-block bench file: the parse takes 3.4 s (1.5 s of it inside
+the regular expression engine, the floor for Python) and the whole report 3.9 s and
+214 MB, where one ``Lease`` per address took 10.3 s and 410 MB.
 tests/leases/test_isc_differential.py compares every address with isc-dhcp-leases'
 ``get(include_backups=True)`` replayed per address, on generated journals.
 
@@ -37,7 +37,7 @@ every rewrite it makes; a hand edit that keeps the inode, the length and those l
 would go unnoticed until dhcpd's next rewrite. A re-read writes its rows to a small
 overlay (``Journal.newer``), folded into a new table once it holds a quarter as many
 rows: a snapshot already returned never changes, and nothing copies a million rows
-(7 ms for 1,000 appended blocks on the 1M file, 0.2 % of a full parse).
+(8 ms for 1,000 appended blocks on the 1M file, 0.2 % of a full parse).
 """
 
 from __future__ import annotations
