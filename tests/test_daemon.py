@@ -201,6 +201,11 @@ def _start(tmp_path: Path, webhook_port: int) -> Running:
     config.write_text(
         _config(d, metrics_port=metrics_port, omapi_port=omapi_port, webhook_port=webhook_port)
     )
+    return launch(d, config, metrics_port)
+
+
+def launch(d: Path, config: Path, metrics_port: int) -> Running:
+    """``leasewatch -c CONFIG daemon`` in the background, logging to ``d/daemon.log``."""
     log = d / "daemon.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(

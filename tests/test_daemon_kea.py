@@ -8,8 +8,6 @@ back with its memfile, the next scans read it again and the reaper releases the 
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from lab.kea import running_kea
-from tests.test_daemon import ROOT, Running, _free_port
+from tests.test_daemon import Running, _free_port, launch
 
 LIVE = "52:54:00:12:35:01"
 GONE = "52:54:00:12:35:02"
@@ -60,16 +58,7 @@ def _daemon(d: Path, socket_path: Path) -> Running:
     metrics_port = _free_port()
     config = d / "leasewatch.toml"
     config.write_text(_config(d, socket_path, metrics_port))
-    log = d / "daemon.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "leasewatch", "-c", str(config), "daemon"],
-            cwd=ROOT,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    return Running(proc, d, config, log, metrics_port)
+    return launch(d, config, metrics_port)
 
 
 def _released(daemon: Running) -> float:
