@@ -8,14 +8,13 @@ out of use until the pool runs dry) are counted apart; ``free`` is what remains.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from leasewatch.model import (
     Level,
     NetworkUsage,
     PoolUsage,
-    Range,
     ServerSnapshot,
     Thresholds,
 )
@@ -36,22 +35,6 @@ def level_for(size: int, active: int, free: int, thresholds: Thresholds) -> Leve
     return Level.OK
 
 
-class RangeIndex:
-    """Finds the range holding an address in O(log n): ranges sorted by first address."""
-
-    def __init__(self, ranges: Iterable[Range]) -> None:
-        self.ranges = sorted(ranges, key=lambda r: int(r.first))
-        self._firsts = [int(r.first) for r in self.ranges]
-        self._lasts = [int(r.last) for r in self.ranges]
-
-    def find(self, ip: int) -> int | None:
-        """Index into ``ranges`` of the range holding ``ip`` (an int), or None."""
-        i = bisect_right(self._firsts, ip) - 1
-        if i >= 0 and ip <= self._lasts[i]:
-            return i
-        return None
-
-
 def count(
     server: ServerSnapshot,
     thresholds_for: ThresholdsFor,
@@ -65,7 +48,7 @@ def count(
 
     Counting is a bisection of the census's sorted addresses per range, never a loop over
     the leases: each range takes the addresses from its first to its last, or to the next
-    range's first, as ``RangeIndex.find`` assigns them.
+    range's first when ranges overlap (a configuration dhcpd refuses anyway).
     """
     census = server.leases.census(now)
     ranges = sorted(server.ranges, key=lambda r: int(r.first))

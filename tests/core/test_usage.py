@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from ipaddress import IPv4Address, IPv4Network
 
-from leasewatch.core.usage import RangeIndex, count, level_for
+from leasewatch.core.usage import count, level_for
 from leasewatch.model import BindingState, Lease, Level, Range, ServerSnapshot, Thresholds
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -35,14 +35,21 @@ def test_level_ratio_and_free_count() -> None:
     assert level_for(0, 0, 0, t) is Level.OK
 
 
-def test_range_index_finds_edges() -> None:
-    """First and last addresses belong to the range; neighbours do not."""
-    index = RangeIndex([rng("198.18.1.202", "198.18.1.222"), rng("198.18.1.194", "198.18.1.195")])
-    assert index.find(int(IPv4Address("198.18.1.202"))) == 1
-    assert index.find(int(IPv4Address("198.18.1.222"))) == 1
-    assert index.find(int(IPv4Address("198.18.1.223"))) is None
-    assert index.find(int(IPv4Address("198.18.1.196"))) is None
-    assert index.find(int(IPv4Address("198.18.1.194"))) == 0
+def test_range_edges() -> None:
+    """First and last addresses belong to the range; neighbours do not (they are outside)."""
+    ips = ("198.18.1.202", "198.18.1.222", "198.18.1.223", "198.18.1.196", "198.18.1.194")
+    server = ServerSnapshot(
+        server="dhcp1",
+        kind="isc",
+        ranges=(rng("198.18.1.202", "198.18.1.222"), rng("198.18.1.194", "198.18.1.195")),
+        leases=tuple(lease(ip) for ip in ips),
+    )
+    (net,), active = count(server, lambda _n: Thresholds(), NOW)
+    assert [p.active for p in net.pools] == [1, 2]  # .194; .202 and .222
+    assert [(n, [str(IPv4Address(ip)) for ip in group]) for n, group in active][-1] == (
+        None,
+        ["198.18.1.196", "198.18.1.223"],
+    )
 
 
 def test_count_states_and_expired_active() -> None:
