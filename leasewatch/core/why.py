@@ -103,10 +103,15 @@ def explain(
     planned = {(r.finding.lease.server, r.finding.lease.ip): r for r in plan}
     vm_by_mac = {v.mac: v for v in vms}
     out = []
+    wanted = None if ip is None else int(ip)
     for snap in analysis.servers:
-        for lease in snap.leases.active(now):
-            if not ((ip is not None and lease.ip == ip) or (mac is not None and lease.mac == mac)):
-                continue
+        leases = snap.leases
+        matching = (
+            i
+            for i in leases.census(now).active
+            if i == wanted or (mac is not None and leases.mac(i) == mac)
+        )  # by address and MAC first: a Lease is built only for what matches
+        for lease in filter(None, map(leases.get, matching)):
             key = (snap.server, lease.ip)
             finding = judged.get(key) or judge.judge(
                 _named(lease, snap.server), _network(analysis, snap.server, lease.ip)
