@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from ipaddress import IPv4Address
 
 from leasewatch import alerts
 from leasewatch.config import Config, ServerConfig
@@ -269,7 +270,7 @@ class Scanner:
         analysis = analyse(servers, inventories, now=now, first_missing=state.first_missing())
         findings = [
             f
-            for f in (*analysis.orphans, *analysis.unknown, *self._live(analysis))
+            for f in (*analysis.orphans, *analysis.unknown, *self._live(analysis, mac, ip))
             if (mac is not None and f.lease.mac == mac)
             or (ip is not None and str(f.lease.ip) == ip)
         ]
@@ -323,8 +324,8 @@ class Scanner:
         return records
 
     @staticmethod
-    def _live(analysis: Analysis) -> list[Finding]:
-        """Live findings are not kept in the analysis; rebuild them for ``release``."""
+    def _live(analysis: Analysis, mac: str | None, ip: str | None) -> list[Finding]:
+        """Live findings (not kept in the analysis) of the leases ``release`` names."""
         judge = Judge(
             analysis.inventories,
             [h for s in analysis.servers for h in s.fixed],
@@ -332,15 +333,33 @@ class Scanner:
             analysis.now,
         )
         seen = {(f.lease.server, f.lease.ip) for f in (*analysis.orphans, *analysis.unknown)}
+        wanted = _address(ip)
         out = []
         for server in analysis.servers:
-            for lease in server.leases.active(analysis.now):
+            leases = server.leases
+            named = (  # by address and MAC on the rows: a Lease only for what matches
+                i
+                for i in leases.census(analysis.now).active
+                if i == wanted or (mac is not None and leases.mac(i) == mac)
+            )
+            for lease in filter(None, map(leases.get, named)):
                 if (server.server, lease.ip) not in seen:
                     lease = (
                         lease if lease.server else dataclasses.replace(lease, server=server.server)
                     )
                     out.append(judge.judge(lease, _network_of(analysis, server.server, lease)))
         return out
+
+
+def _address(text: str | None) -> int | None:
+    """The address ``release --ip`` names, as written in reports (else it names nothing)."""
+    if text is None:
+        return None
+    try:
+        address = IPv4Address(text)
+    except ValueError:
+        return None
+    return int(address) if str(address) == text else None
 
 
 def _network_of(analysis: Analysis, server: str, lease: Lease) -> str | None:

@@ -91,3 +91,14 @@ def test_unreadable_leases_is_one_line_partial(config: Path, tmp_path: Path) -> 
     assert result.err.startswith(f"leasewatch: error: {bad}:7: ")
     assert result.err.count("\n") == 1
     assert "Traceback" not in result.err
+
+
+def test_release_finds_a_live_lease_by_address_only_as_written(config: Path) -> None:
+    """``release --ip`` names a live VM's lease (refused: the VM exists); an address written
+    otherwise, or not an address at all, names nothing (exit 1, one line)."""
+    live = run("-c", str(config), "release", "--ip", "198.18.0.11", "--dry-run", now=NOW)
+    assert live.status == 1, live.err
+    assert "198.18.0.11" in live.out and "the VM still exists" in live.out
+    for text in ("198.018.0.11", "not-an-ip"):
+        none = run("-c", str(config), "release", "--ip", text, "--dry-run", now=NOW)
+        assert (none.status, none.err.strip()) == (1, "leasewatch: no active lease matches")
