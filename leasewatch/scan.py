@@ -336,13 +336,7 @@ class Scanner:
         wanted = _address(ip)
         out = []
         for server in analysis.servers:
-            leases = server.leases
-            named = (  # by address and MAC on the rows: a Lease only for what matches
-                i
-                for i in leases.census(analysis.now).active
-                if i == wanted or (mac is not None and leases.mac(i) == mac)
-            )
-            for lease in filter(None, map(leases.get, named)):
+            for lease in server.leases.find_active(analysis.now, ip=wanted, mac=mac):
                 if (server.server, lease.ip) not in seen:
                     lease = (
                         lease if lease.server else dataclasses.replace(lease, server=server.server)

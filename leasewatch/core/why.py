@@ -105,13 +105,7 @@ def explain(
     out = []
     wanted = None if ip is None else int(ip)
     for snap in analysis.servers:
-        leases = snap.leases
-        matching = (
-            i
-            for i in leases.census(now).active
-            if i == wanted or (mac is not None and leases.mac(i) == mac)
-        )  # by address and MAC first: a Lease is built only for what matches
-        for lease in filter(None, map(leases.get, matching)):
+        for lease in snap.leases.find_active(now, ip=wanted, mac=mac):
             key = (snap.server, lease.ip)
             finding = judged.get(key) or judge.judge(
                 _named(lease, snap.server), _network(analysis, snap.server, lease.ip)

@@ -258,7 +258,7 @@ class JournalTable(Leases):
 
     ``rows`` is what a full parse built, ``newer`` what re-reads of the appended journal
     changed since (it wins): a re-read never copies or changes the big dict a snapshot
-    holds. ``Lease`` objects are built on demand (``get``, iteration, ``active``); the
+    holds. ``Lease`` objects are built on demand (``get``, iteration, ``find_active``); the
     census and the judge's MAC lookups read the rows directly.
     """
 
