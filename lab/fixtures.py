@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import shutil
 import signal
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 from types import FrameType
 
 import pytest
 
 from lab.isc import IscLab
+from lab.kea import KeaServer, running_kea
 from lab.netns import CLEANUP
 
 
@@ -45,3 +49,20 @@ def small_isc_lab() -> Iterator[IscLab]:
         yield lab
     finally:
         lab.close()
+
+
+@pytest.fixture
+def short_tmp() -> Iterator[Path]:
+    """A short temporary directory: a UNIX socket path must fit in 107 bytes."""
+    path = Path(tempfile.mkdtemp(prefix="lwkea-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def kea(short_tmp: Path) -> Iterator[KeaServer]:
+    """A real kea-dhcp4 with lease_cmds and stat_cmds, serving no interface (API only)."""
+    with running_kea(short_tmp / "kea") as server:
+        yield server

@@ -5,10 +5,8 @@ from __future__ import annotations
 import shutil
 import signal
 import socket
-import tempfile
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from ipaddress import IPv4Address, IPv4Network
@@ -25,23 +23,6 @@ from leasewatch.leases.kea import KeaClient, KeaLeaseSource, read_memfile
 from leasewatch.model import BindingState, FixedHost, Range
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "kea"
-
-
-@pytest.fixture
-def short_tmp() -> Iterator[Path]:
-    """A short temporary directory: a UNIX socket path must fit in 107 bytes."""
-    path = Path(tempfile.mkdtemp(prefix="lwkea-"))
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
-
-
-@pytest.fixture
-def kea(short_tmp: Path) -> Iterator[KeaServer]:
-    """A real kea-dhcp4 with lease_cmds and stat_cmds, serving no interface."""
-    with running_kea(short_tmp / "kea") as server:
-        yield server
 
 
 def socket_config(server: KeaServer, **changes: Any) -> ServerConfig:

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import shutil
 import signal
-import tempfile
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from ipaddress import IPv4Address
 from pathlib import Path
@@ -22,23 +19,6 @@ from leasewatch.reaper import kinds
 from leasewatch.reaper.kea import KeaReleaseBackend
 
 MAC = "52:54:00:00:01:0a"
-
-
-@pytest.fixture
-def short_tmp() -> Iterator[Path]:
-    """A short temporary directory: a UNIX socket path must fit in 107 bytes."""
-    path = Path(tempfile.mkdtemp(prefix="lwkea-"))
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
-
-
-@pytest.fixture
-def kea(short_tmp: Path) -> Iterator[KeaServer]:
-    """A real kea-dhcp4 with lease_cmds, serving no interface (API only)."""
-    with running_kea(short_tmp / "kea") as server:
-        yield server
 
 
 def config_for(server: KeaServer) -> ServerConfig:
