@@ -11,6 +11,7 @@ parser (``leasewatch.leases.isc``), since dhcpd.leases uses the same syntax.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
@@ -220,7 +221,9 @@ class _Parser:
             self.skip_block()
         # any other ``word ... ;`` (option, key, omapi-port, failover peer "x";): not needed
 
-    def skip_block(self) -> None:
+    def block_heads(self) -> Iterator[tuple[list[Token], Token]]:
+        """The head of each statement up to this block's closing brace (consumed), stray
+        semicolons skipped; a nested block's body is the caller's to read or skip."""
         while True:
             token = self.peek()
             if token.kind == "eof":
@@ -231,7 +234,10 @@ class _Parser:
             if token.kind == "punct" and token.text == ";":
                 self.next()
                 continue
-            _, end = self.head()
+            yield self.head()
+
+    def skip_block(self) -> None:
+        for _words, end in self.block_heads():
             if end.text == "{":
                 self.skip_block()
 
@@ -298,17 +304,7 @@ class _Parser:
         name = words[1].text
         mac: str | None = None
         addresses: list[IPv4Address | None] = []
-        while True:
-            token = self.peek()
-            if token.kind == "eof":
-                raise self.error(token, "'}'")
-            if token.kind == "punct" and token.text == "}":
-                self.next()
-                break
-            if token.kind == "punct" and token.text == ";":
-                self.next()
-                continue
-            inner, inner_end = self.head()
+        for inner, inner_end in self.block_heads():
             key = inner[0].text.lower()
             if inner_end.text == "{":
                 self.skip_block()
