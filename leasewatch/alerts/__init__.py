@@ -13,6 +13,7 @@ One scan, as ``scan.py`` calls it::
 
 from leasewatch.alerts.deliver import Delivery, Policy, deliver, deliver_plan, failures
 from leasewatch.alerts.formats import FORMATS, payload
+from leasewatch.alerts.interface import Format, WebhookFormat
 from leasewatch.alerts.levels import (
     Alert,
     AlertKind,
@@ -33,10 +34,12 @@ __all__ = [
     "Alert",
     "AlertKind",
     "Delivery",
+    "Format",
     "Memory",
     "Plan",
     "Policy",
     "Step",
+    "WebhookFormat",
     "deliver",
     "deliver_plan",
     "dump_memory",

@@ -17,30 +17,38 @@ Every key is always present (null when it does not apply)::
       "text": "dhcp1/lab is CRITICAL: ..."   # one human-readable line
     }
 
-It is POSTed as ``application/json``; any 2xx answer counts as delivered.
+It is POSTed as ``application/json``; any 2xx answer counts as delivered. Values are the
+alert's own, uncut and unescaped (JSON escapes control characters): a script decides how to
+show them.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from leasewatch.alerts.interface import Format, WebhookFormat
 from leasewatch.alerts.levels import Alert, iso
 
 
-def payload(alert: Alert) -> dict[str, Any]:
-    """The JSON body to POST to a generic webhook for ``alert``."""
-    return {
-        "kind": alert.kind.value,
-        "server": alert.server,
-        "network": alert.network,
-        "level": alert.level.value,
-        "previous": alert.previous.value if alert.previous is not None else None,
-        "utilization": round(alert.utilization, 4),
-        "size": alert.size,
-        "active": alert.active,
-        "free": alert.free,
-        "orphans": alert.orphans,
-        "addresses": list(alert.addresses),
-        "time": iso(alert.at),
-        "text": alert.text,
-    }
+class Generic(Format):
+    """The flat documented object above."""
+
+    name = WebhookFormat.GENERIC
+
+    def payload(self, alert: Alert) -> dict[str, Any]:
+        """The JSON body to POST to a generic webhook for ``alert``."""
+        return {
+            "kind": alert.kind.value,
+            "server": alert.server,
+            "network": alert.network,
+            "level": alert.level.value,
+            "previous": alert.previous.value if alert.previous is not None else None,
+            "utilization": round(alert.utilization, 4),
+            "size": alert.size,
+            "active": alert.active,
+            "free": alert.free,
+            "orphans": alert.orphans,
+            "addresses": list(alert.addresses),
+            "time": iso(alert.at),
+            "text": alert.text,
+        }

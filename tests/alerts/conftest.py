@@ -3,29 +3,18 @@
 from __future__ import annotations
 
 import socket
-import threading
 from collections.abc import Iterator
-from http.server import ThreadingHTTPServer
 
 import pytest
-from webhook_sink import Handler, Sink
+
+from tests.alerts.webhook_sink import Sink, running_sink
 
 
 @pytest.fixture
 def sink() -> Iterator[Sink]:
     """A webhook receiver on a free loopback port, shut down after the test."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    sink = Sink(server)
-    server.sink = sink  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
-        yield sink
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with running_sink() as receiver:
+        yield receiver
 
 
 @pytest.fixture

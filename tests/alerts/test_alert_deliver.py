@@ -6,13 +6,13 @@ import logging
 import time
 
 import pytest
-from alert_helpers import SECRET_PATH, T0, alerts_config, analysis, at, usage, webhook
-from webhook_sink import Sink
 
 from leasewatch.alerts import deliver_plan, plan, settle
 from leasewatch.alerts.deliver import Delivery, Policy, deliver, failures
 from leasewatch.alerts.levels import AlertKind, sample_alert
 from leasewatch.errors import AlertError
+from tests.alerts.alert_helpers import SECRET_PATH, T0, alerts_config, analysis, at, usage, webhook
+from tests.alerts.webhook_sink import Sink
 
 FAST = Policy(budget=10.0, attempts=3, backoff=0.05, retry_after_cap=5.0)
 SECRET = SECRET_PATH.rsplit("/", 1)[1]

@@ -1,18 +1,22 @@
-"""Each format's exact payload, as a real HTTP server on loopback receives it."""
+"""The format map, and each format's exact payload as a real HTTP server on loopback receives it.
+
+Whether the payloads are what each platform accepts is tests/alerts/test_alert_schemas.py.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from alert_helpers import T0, webhook
-from webhook_sink import Sink
+import pytest
 
-from leasewatch.alerts import discord, slack
 from leasewatch.alerts.deliver import deliver
-from leasewatch.alerts.formats import FORMATS
-from leasewatch.alerts.levels import Alert, AlertKind, sample_alert
+from leasewatch.alerts.formats import FORMATS, payload
+from leasewatch.alerts.interface import Format, WebhookFormat
+from leasewatch.alerts.levels import Alert, AlertKind
 from leasewatch.config import WEBHOOK_FORMATS
 from leasewatch.model import Level
+from tests.alerts.alert_helpers import T0, webhook
+from tests.alerts.webhook_sink import Sink
 
 ALERT = Alert(
     kind=AlertKind.LEVEL,
@@ -131,10 +135,20 @@ EXPECTED: dict[str, dict[str, Any]] = {
 }
 
 
-def test_every_configurable_format_has_a_payload_module() -> None:
-    """config.WEBHOOK_FORMATS and the format map name exactly the same formats."""
-    assert set(FORMATS) == set(WEBHOOK_FORMATS)
-    assert set(EXPECTED) == set(WEBHOOK_FORMATS)
+def test_every_format_enum_value_has_an_adapter() -> None:
+    """WebhookFormat, the format map and config's accepted values name the same formats."""
+    assert set(FORMATS) == set(WebhookFormat)
+    assert set(WebhookFormat) == set(WEBHOOK_FORMATS)
+    assert set(EXPECTED) == set(WebhookFormat)
+    for fmt, adapter in FORMATS.items():
+        assert isinstance(adapter, Format)
+        assert adapter.name is fmt
+
+
+def test_unknown_format_is_a_key_error() -> None:
+    """``payload`` for a format nobody maps raises KeyError (config rejects it before)."""
+    with pytest.raises(KeyError, match="irc"):
+        payload("irc", ALERT)
 
 
 def test_each_format_posts_its_documented_payload(sink: Sink) -> None:
@@ -149,62 +163,3 @@ def test_each_format_posts_its_documented_payload(sink: Sink) -> None:
         assert post.headers["Content-Type"] == "application/json"
         assert post.headers["User-Agent"].startswith("leasewatch/")
         assert post.json == EXPECTED[fmt], fmt
-
-
-def test_sample_alert_renders_in_every_format() -> None:
-    """The alert-test message is a valid payload in every format, saying it is a test."""
-    alert = sample_alert(T0)
-    for fmt, render in FORMATS.items():
-        body = render(alert)
-        assert "test" in str(body).lower(), fmt
-
-
-def test_slack_escapes_control_characters() -> None:
-    """A name like <!channel> is shown, not obeyed: Slack's &, <, > are escaped."""
-    alert = Alert(
-        AlertKind.SOURCE_DOWN,
-        "<!channel>&co",
-        "",
-        Level.CRITICAL,
-        Level.OK,
-        0.0,
-        0,
-        0,
-        0,
-        0,
-        T0,
-        "source <!channel>&co is down: x",
-    )
-    body = slack.payload(alert)
-    assert body["text"] == "source &lt;!channel&gt;&amp;co is down: x"
-    assert "<!channel>" not in str(body["blocks"][1:])
-
-
-def test_discord_respects_its_limits() -> None:
-    """A huge alert is cut to 2000 characters of content, 25 fields, 6000 in the embed."""
-    many = tuple(f"198.18.{i // 256}.{i % 256}" for i in range(5000))
-    alert = Alert(
-        AlertKind.ORPHANS,
-        "dhcp1",
-        "x" * 5000,
-        Level.WARN,
-        None,
-        0.0,
-        0,
-        0,
-        0,
-        len(many),
-        T0,
-        "y" * 10000,
-        addresses=many,
-    )
-    body = discord.payload(alert)
-    assert len(body["content"]) <= 2000
-    (embed,) = body["embeds"]
-    assert len(embed["title"]) <= 256
-    assert len(embed["description"]) <= 4096
-    assert len(embed["fields"]) <= 25
-    assert all(len(f["name"]) <= 256 and len(f["value"]) <= 1024 for f in embed["fields"])
-    total = len(embed["title"]) + len(embed["description"]) + len(embed["footer"]["text"])
-    total += sum(len(f["name"]) + len(f["value"]) for f in embed["fields"])
-    assert total <= 6000

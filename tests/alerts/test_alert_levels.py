@@ -8,7 +8,6 @@ from datetime import timedelta
 from ipaddress import IPv4Address
 
 import pytest
-from alert_helpers import T0, THRESHOLDS, alerts_config, analysis, at, usage, webhook
 
 from leasewatch.alerts.levels import (
     Alert,
@@ -36,6 +35,7 @@ from leasewatch.model import (
     Thresholds,
     Verdict,
 )
+from tests.alerts.alert_helpers import T0, THRESHOLDS, alerts_config, analysis, at, usage, webhook
 
 CONFIG = alerts_config()
 
@@ -386,7 +386,7 @@ def test_memory_of_all_webhooks_dumps_and_loads_dropping_bad_rows() -> None:
     }
     assert load_memory(rows) == memory
     rows["ops"]["source:x"] = {"level": "nope"}
-    rows["ops"]["dhcp1/other"] = "garbage"  # type: ignore[assignment]
+    rows["ops"]["dhcp1/other"] = "garbage"
     assert load_memory(rows) == memory
 
 

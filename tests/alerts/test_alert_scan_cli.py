@@ -6,9 +6,8 @@ import io
 from datetime import UTC, datetime
 from pathlib import Path
 
-from webhook_sink import Sink
-
 from leasewatch.cli import Env, main
+from tests.alerts.webhook_sink import Sink
 from tests.cli_helpers import isc_fixture_config
 
 NOW = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -48,13 +50,20 @@ class Sink:
             return [r for r in self.received if r.path == path]
 
 
-class Handler(BaseHTTPRequestHandler):
+class _Server(ThreadingHTTPServer):
+    """The HTTP server, holding the sink its handler records into."""
+
+    daemon_threads = True
     sink: Sink
+
+
+class Handler(BaseHTTPRequestHandler):
+    server: _Server
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length", "0"))
         body = self.rfile.read(length)
-        sink = self.server.sink  # type: ignore[attr-defined]
+        sink = self.server.sink
         with sink.lock:
             sink.received.append(Received(self.path, dict(self.headers.items()), body))
             answers = sink.scripts.get(self.path) or []
@@ -68,3 +77,19 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         """Keep the test output quiet."""
+
+
+@contextlib.contextmanager
+def running_sink() -> Iterator[Sink]:
+    """A webhook receiver on a free loopback port, shut down on exit."""
+    server = _Server(("127.0.0.1", 0), Handler)
+    sink = Sink(server)
+    server.sink = sink
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield sink
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
