@@ -156,6 +156,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("alert-test", help="send a sample message to every webhook")
     p.set_defaults(handler=cmd_alert_test)
 
+    p = sub.add_parser("mac", help="the MAC pool: take a MAC for a new VM, give it back, list")
+    mac = p.add_subparsers(dest="mac_command", metavar="ACTION", required=True)
+    m = mac.add_parser("take", help="print a free MAC from [macpool] (reusing a held lease)")
+    m.add_argument("--vm", help="the VM's name, shown by mac list")
+    m.add_argument("--format", choices=("text", "json"), default="text")
+    m = mac.add_parser("give", help="return a MAC to the pool (exit 0 if already free)")
+    m.add_argument("mac", metavar="MAC")
+    m = mac.add_parser("list", help="every pool MAC taken, live or leased")
+    m.add_argument("--format", choices=("table", "json"), default="table")
+    p.set_defaults(handler=cmd_mac)
+
     p = sub.add_parser("check-config", help="validate the config; print it with secrets redacted")
     p.set_defaults(handler=cmd_check_config)
     return parser
@@ -513,16 +524,61 @@ def cmd_inventory(args: argparse.Namespace, env: Env) -> ExitStatus:
     return ExitStatus.OK if all(s.healthy for s in snapshots) else ExitStatus.PARTIAL
 
 
+def cmd_mac(args: argparse.Namespace, env: Env) -> ExitStatus:
+    from leasewatch.macpool import commands, render
+
+    config = load_config(args, env)
+    commands.require(config)
+    state = open_state(config, write=args.mac_command != "list")
+    try:
+        if args.mac_command == "give":
+            given = commands.give(config, state, args.mac)
+            done = f"was taken by {given.was.vm or 'an unnamed VM'}" if given.was else "was free"
+            print(f"{given.mac} returned to the pool ({done})", file=env.stderr)
+            return ExitStatus.OK
+        analysis = _analyse(config, env, state)
+        if args.mac_command == "take":
+            choice = commands.take(config, state, analysis, args.vm)
+            if args.format == "json":
+                json.dump(render.take_doc(choice), env.stdout)
+            else:
+                env.stdout.write(choice.mac)
+            env.stdout.write("\n")
+            return ExitStatus.OK
+        entries = commands.listing(config, state, analysis)
+    finally:
+        state.close()
+    if args.format == "json":
+        json.dump([render.entry_doc(e) for e in entries], env.stdout, indent=2)
+        env.stdout.write("\n")
+    else:
+        render.table(entries, env.console())
+    return _status(analysis)
+
+
 def cmd_check_config(args: argparse.Namespace, env: Env) -> ExitStatus:
     config = load_config(args, env)
     json.dump(config_module.redacted(config), env.stdout, indent=2, default=str)
     env.stdout.write("\n")
+    if config.macpool is not None:
+        from leasewatch.inventory import kinds
+        from leasewatch.macpool import commands, store
+
+        state = open_state(config, write=False)
+        try:
+            taken = {t.mac for t in store.taken(state)}
+        finally:
+            state.close()
+        inventories = [kinds.build(i).fetch() for i in config.inventory]
+        for warning in commands.check(config, inventories, taken):
+            print(f"leasewatch: warning: {warning}", file=env.stderr)
     print(f"{config.path}: ok", file=env.stderr)
     return ExitStatus.OK
 
 
 def cmd_why(args: argparse.Namespace, env: Env) -> ExitStatus:
     from leasewatch.core.why import explain
+    from leasewatch.macpool import commands as macpool_commands
     from leasewatch.reaper import kinds as reaper_kinds
     from leasewatch.reaper.plan import plan
 
@@ -543,6 +599,7 @@ def cmd_why(args: argparse.Namespace, env: Env) -> ExitStatus:
         analysis = _analyse(config, env, state)
         audit = state.audit()
         vms = state.vm_sightings()
+        pool = macpool_commands.holds(config, state, analysis)
     finally:
         state.close()
     releasable = [s.name for s in config.servers if reaper_kinds.can_release(s)]
@@ -554,7 +611,7 @@ def cmd_why(args: argparse.Namespace, env: Env) -> ExitStatus:
         grace=policy.grace,
         protect_macs=policy.protect_macs,
         protect_networks=policy.protect_networks,
-        plan=plan(analysis, policy, analysis.now, releasable),
+        plan=plan(analysis, policy, analysis.now, releasable, pool=pool),
         audit=audit,
         vms=vms,
     )

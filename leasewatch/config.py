@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from leasewatch.errors import ConfigError
+from leasewatch.macpool import pool as macpool_pool
 from leasewatch.model import Thresholds, normalize_mac, parse_duration
 
 DEFAULT_PATH = Path("/etc/leasewatch/leasewatch.toml")
@@ -142,6 +143,15 @@ class StateConfig:
 
 
 @dataclass(frozen=True)
+class MacPoolConfig:
+    """``[macpool]``: the MACs ``leasewatch mac take`` hands out (leasewatch.macpool)."""
+
+    pool: macpool_pool.MacPool
+    hold: timedelta = timedelta(minutes=10)
+    networks: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     servers: tuple[ServerConfig, ...] = ()
@@ -150,6 +160,7 @@ class Config:
     alerts: AlertsConfig = AlertsConfig()
     daemon: DaemonConfig = DaemonConfig()
     state: StateConfig = StateConfig()
+    macpool: MacPoolConfig | None = None
 
 
 SERVER_KINDS = ("isc", "kea")
@@ -351,6 +362,7 @@ def parse(path: Path, text: str, data: Mapping[str, Any], environ: Mapping[str, 
     alerts = _one(top, "alerts", _alerts, AlertsConfig(), loader)
     daemon = _one(top, "daemon", _daemon, DaemonConfig(), loader)
     state = _one(top, "state", _state, StateConfig(), loader)
+    macpool = _one(top, "macpool", _macpool, None, loader)
     top.finish()
     _unique(loader, "servers", [s.name for s in servers])
     _unique(loader, "inventory", [i.name for i in inventory])
@@ -365,6 +377,7 @@ def parse(path: Path, text: str, data: Mapping[str, Any], environ: Mapping[str, 
         alerts=alerts,
         daemon=daemon,
         state=state,
+        macpool=macpool,
     )
 
 
@@ -645,6 +658,36 @@ def _state(s: _Section) -> StateConfig:
     return StateConfig(path=path, keep=keep, forecast_window=window or StateConfig.forecast_window)
 
 
+def _macpool(s: _Section) -> MacPoolConfig | None:
+    given = [key for key in ("prefix", "range", "macs") if s.has(key)]
+    prefix = s.string("prefix")
+    ends = s.strings("range")
+    macs = s.strings("macs")
+    hold = s.duration("hold", MacPoolConfig.hold) or MacPoolConfig.hold
+    networks = s.strings("networks")
+    if not given:
+        s.error("prefix", "missing; give one of prefix, range or macs")
+        return None
+    if len(given) > 1:
+        s.error(given[1], f"give only one of prefix, range, macs (got {', '.join(given)})")
+        return None
+    if given == ["prefix"] and prefix is None:
+        return None  # not a string: already reported
+    try:
+        if prefix is not None:
+            pool = macpool_pool.from_prefix(prefix)
+        elif given == ["range"]:
+            if len(ends) != 2:
+                raise ValueError(f"expected [first, last], two MACs, got {list(ends)!r}")
+            pool = macpool_pool.from_range(*ends)
+        else:
+            pool = macpool_pool.from_list(macs)
+    except ValueError as exc:
+        s.error(given[0], str(exc))
+        return None
+    return MacPoolConfig(pool=pool, hold=hold, networks=networks)
+
+
 def redacted(config: Config) -> dict[str, Any]:
     """The resolved config as plain data for display, every secret shown as ``<redacted>``."""
     return _plain(config)  # type: ignore[no-any-return]
@@ -666,4 +709,6 @@ def _plain(value: Any) -> Any:
         return format_duration(value)
     if isinstance(value, Path | IPv4Network):
         return str(value)
+    if isinstance(value, macpool_pool.MacPool):
+        return value.describe()
     return value

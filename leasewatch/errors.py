@@ -42,3 +42,7 @@ class StateError(Error):
 
 class MetricsError(Error):
     """The metrics endpoint or textfile could not be set up or written."""
+
+
+class MacPoolError(Error):
+    """The MAC pool cannot do what was asked (exhausted, a MAC not in the pool)."""

@@ -371,6 +371,13 @@ class Action(enum.StrEnum):
     KEEP = "keep"
 
 
+class PoolHold(enum.StrEnum):
+    """Why the reaper keeps an orphan whose MAC is in the MAC pool (``leasewatch.macpool``)."""
+
+    TAKEN = "taken"  # handed out by ``mac take``: its VM may still be booting
+    KEPT = "kept"  # free in the pool: the next ``mac take`` hands it out, the lease with it
+
+
 @dataclass(frozen=True, slots=True)
 class Release:
     """One line of the reaper's plan: an orphan, and whether (and why) it may go."""

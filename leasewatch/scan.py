@@ -27,6 +27,7 @@ from leasewatch.inventory import kinds as inventory_kinds
 from leasewatch.inventory.interface import InventorySource
 from leasewatch.leases import kinds as lease_kinds
 from leasewatch.leases.interface import LeaseSource
+from leasewatch.macpool import commands as macpool
 from leasewatch.model import (
     Analysis,
     AuditRecord,
@@ -190,7 +191,8 @@ class Scanner:
     ) -> ScanResult:
         apply = self.config.reaper.apply if apply is None else apply
         releasable = [s.name for s in self.config.servers if reaper_kinds.can_release(s)]
-        releases = plan(analysis, self.config.reaper, analysis.now, releasable)
+        pool = macpool.holds(self.config, state, analysis)
+        releases = plan(analysis, self.config.reaper, analysis.now, releasable, pool=pool)
         if should_stop is not None and should_stop():
             raise ScanStopped("stopping before any release")
         backends: Mapping[str, ReleaseBackend] = {}
@@ -201,6 +203,7 @@ class Scanner:
             next_missing(analysis.orphans, analysis.unknown, state.first_missing(), analysis.now)
         )
         state.save_inventory_sizes(analysis.inventories, analysis.now)
+        macpool.settle(self.config, state, analysis, self.config.reaper.grace)
         if apply:
             state.add_audit(r for r in records if r.outcome.value != "dry-run")
         state.add_history(analysis, records, self.config.state.keep)

@@ -12,6 +12,7 @@ loses or misreads old state. Times are stored as ISO 8601 UTC text.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -52,6 +53,11 @@ MIGRATIONS: tuple[str, ...] = (
                                   first_seen TEXT NOT NULL, last_seen TEXT NOT NULL,
                                   orphaned_at TEXT, PRIMARY KEY (server, ip, mac));
     CREATE INDEX lease_sightings_last ON lease_sightings (last_seen);
+    """,
+    # 3: the MAC pool's taken MACs (leasewatch.macpool.store): one row while taken
+    """
+    CREATE TABLE macpool_taken (mac TEXT PRIMARY KEY, vm TEXT, taken_at TEXT NOT NULL,
+                                seen_at TEXT, missing_since TEXT);
     """,
 )
 
@@ -134,6 +140,11 @@ class State:
                     if statement.strip():
                         self.db.execute(statement)
                 self.db.execute(f"PRAGMA user_version = {number}")
+
+    def transaction(self) -> contextlib.AbstractContextManager[None]:
+        """``BEGIN IMMEDIATE`` .. ``COMMIT``: one writer at a time across processes
+        (``mac take``: twenty parallel callers get twenty distinct MACs)."""
+        return self._transaction()
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:

@@ -7,15 +7,22 @@ in words that end up in the report and the audit log.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 
 from leasewatch.config import ReaperConfig
-from leasewatch.model import Action, Analysis, Finding, Release, format_duration
+from leasewatch.model import Action, Analysis, Finding, PoolHold, Release, format_duration
 
 # Reasons that are worth an audit record when applying (an operator asked for them);
 # waiting out the grace period is not.
 LIMIT_REASONS = ("protected", "max_per_run")
+
+POOL_REASONS = {
+    PoolHold.TAKEN: "MAC taken from the pool (leasewatch mac take): its VM may still be booting",
+    PoolHold.KEPT: (
+        "MAC pool: lease kept for the next leasewatch mac take (the VM gets this address back)"
+    ),
+}
 
 
 def plan(
@@ -23,8 +30,12 @@ def plan(
     policy: ReaperConfig,
     now: datetime,
     releasable_servers: Collection[str],
+    pool: Mapping[str, PoolHold] | None = None,
 ) -> tuple[Release, ...]:
-    """Decide, for every orphan, release or keep. Oldest-missing orphans go first."""
+    """Decide, for every orphan, release or keep. Oldest-missing orphans go first.
+
+    ``pool`` (leasewatch.macpool) names the orphans' MACs that are in the MAC pool: kept.
+    """
     incomplete = {s.server for s in analysis.servers if not s.complete}
     ordered: Sequence[Finding] = sorted(
         analysis.orphans,
@@ -33,7 +44,7 @@ def plan(
     out: list[Release] = []
     budget = policy.max_per_run
     for finding in ordered:
-        reason = _keep_reason(finding, policy, now, incomplete, releasable_servers)
+        reason = _keep_reason(finding, policy, now, incomplete, releasable_servers, pool=pool or {})
         if reason is None and budget <= 0:
             reason = f"max_per_run ({policy.max_per_run}) reached for this run"
         if reason is None:
@@ -50,6 +61,8 @@ def _keep_reason(
     now: datetime,
     incomplete: Collection[str],
     releasable_servers: Collection[str],
+    *,
+    pool: Mapping[str, PoolHold],
 ) -> str | None:
     lease = finding.lease
     if lease.server in incomplete:
@@ -61,6 +74,9 @@ def _keep_reason(
     for net in policy.protect_networks:
         if lease.ip in net:
             return f"protected network {net} ([reaper] protect)"
+    hold = pool.get(lease.mac) if lease.mac is not None else None
+    if hold is not None:
+        return POOL_REASONS[hold]
     grace = policy.grace
     if lease.starts is not None and now - lease.starts < grace:
         return f"lease is younger than grace ({format_duration(grace)})"

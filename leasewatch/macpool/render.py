@@ -1,0 +1,63 @@
+"""The pool's results in words and JSON (README, "JSON: leasewatch mac")."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from leasewatch.macpool.choose import Choice, Entry, Why
+
+
+def _when(t: datetime | None) -> str | None:
+    return None if t is None else t.isoformat(timespec="seconds")
+
+
+def why(choice: Choice) -> str:
+    """One sentence: why this MAC, and what address the VM will get."""
+    lease = choice.lease
+    if choice.why is Why.NEVER_USED or lease is None:
+        return "never used: the VM takes a new lease"
+    ends = f", ends {_when(lease.ends)}" if lease.ends is not None else ""
+    if choice.why is Why.ACTIVE_LEASE:
+        return (
+            f"{lease.server} still holds an active lease on {lease.ip} for it{ends}: "
+            "the VM gets this address back, no new lease is used"
+        )
+    return (
+        f"its lease on {lease.ip} at {lease.server} ended{ends.replace(', ends', '')}: "
+        "the server gives the address back unless another MAC took it"
+    )
+
+
+def take_doc(choice: Choice) -> dict[str, Any]:
+    return {
+        "mac": choice.mac,
+        "vm": choice.vm,
+        "ip": None if choice.ip is None else str(choice.ip),
+        "why": why(choice),
+    }
+
+
+def entry_doc(entry: Entry) -> dict[str, Any]:
+    lease = entry.lease
+    return {
+        "mac": entry.mac,
+        "state": entry.state.value,
+        "vm": entry.vm,
+        "ip": None if lease is None else str(lease.ip),
+        "lease_ends": None if lease is None else _when(lease.ends),
+        "seen": _when(entry.seen),
+    }
+
+
+def table(entries: list[Entry], console: Console) -> None:
+    t = Table(title=f"MAC pool ({len(entries)} MACs taken, live or leased)", title_justify="left")
+    for name in ("mac", "state", "vm", "ip", "lease ends", "seen"):
+        t.add_column(name, no_wrap=name in ("mac", "ip"))
+    for e in entries:
+        doc = entry_doc(e)
+        t.add_row(*(str(doc[k]) if doc[k] is not None else "-" for k in doc))
+    console.print(t)
