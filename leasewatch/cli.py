@@ -599,7 +599,7 @@ def cmd_why(args: argparse.Namespace, env: Env) -> ExitStatus:
         analysis = _analyse(config, env, state)
         audit = state.audit()
         vms = state.vm_sightings()
-        pool = macpool_commands.holds(config, state, analysis)
+        pool = macpool_commands.holds(config, state, analysis, config.reaper.grace)
     finally:
         state.close()
     releasable = [s.name for s in config.servers if reaper_kinds.can_release(s)]

@@ -191,7 +191,7 @@ class Scanner:
     ) -> ScanResult:
         apply = self.config.reaper.apply if apply is None else apply
         releasable = [s.name for s in self.config.servers if reaper_kinds.can_release(s)]
-        pool = macpool.holds(self.config, state, analysis)
+        pool = macpool.holds(self.config, state, analysis, self.config.reaper.grace)
         releases = plan(analysis, self.config.reaper, analysis.now, releasable, pool=pool)
         if should_stop is not None and should_stop():
             raise ScanStopped("stopping before any release")

@@ -78,27 +78,33 @@ def listing(config: Config, state: State, analysis: Analysis) -> list[choose.Ent
     return choose.entries(seen, store.taken(state), last_seen, analysis.now)
 
 
+def _returns(
+    mp: MacPoolConfig, rows: list[choose.Taken], analysis: Analysis, grace: timedelta
+) -> choose.Returns:
+    return choose.returns(
+        rows, analysis.inventories, mp.networks, hold=mp.hold, grace=grace, now=analysis.now
+    )
+
+
 def settle(config: Config, state: State, analysis: Analysis, grace: timedelta) -> choose.Returns:
     """The scan's part: note which taken MACs an inventory lists, return the gone ones."""
     mp = config.macpool
     if mp is None:
         return choose.Returns()
-    inventories = analysis.inventories
-    return store.settle(
-        state,
-        lambda rows: choose.returns(
-            rows, inventories, mp.networks, hold=mp.hold, grace=grace, now=analysis.now
-        ),
-        analysis.now,
-    )
+    return store.settle(state, lambda rows: _returns(mp, rows, analysis, grace), analysis.now)
 
 
-def holds(config: Config, state: State, analysis: Analysis) -> dict[str, PoolHold]:
-    """For the reaper's plan: the orphans whose MACs are in the pool, taken or kept."""
+def holds(
+    config: Config, state: State, analysis: Analysis, grace: timedelta
+) -> dict[str, PoolHold]:
+    """For the reaper's plan: the orphans whose MACs are in the pool, taken or kept. A MAC
+    this scan's ``settle`` will return counts as kept already (the plan comes first)."""
     mp = config.macpool
     if mp is None:
         return {}
-    taken = {t.mac for t in store.taken(state)}
+    rows = store.taken(state)
+    going = {t.mac for t in _returns(mp, rows, analysis, grace).returned}
+    taken = {t.mac for t in rows} - going
     return choose.holds(mp.pool, (f.lease.mac for f in analysis.orphans), taken)
 
 
