@@ -46,3 +46,7 @@ class MetricsError(Error):
 
 class MacPoolError(Error):
     """The MAC pool cannot do what was asked (exhausted, a MAC not in the pool)."""
+
+
+class UsageError(Error):
+    """The command line names something that cannot be (exit 2, as argparse's own errors)."""

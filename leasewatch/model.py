@@ -272,6 +272,13 @@ class InventorySnapshot:
         return not self.networks or network in self.networks
 
 
+def free_of(size: int, active: int, backup: int, abandoned: int) -> int:
+    """The one definition of free: addresses that are neither active, nor held by the
+    failover peer (backup), nor abandoned/declined. Table, JSON, CSV, metrics, alerts and
+    the forecast all count free this way."""
+    return max(size - active - backup - abandoned, 0)
+
+
 @dataclass(frozen=True, slots=True)
 class Thresholds:
     """When a network is warn or critical: ratio of active/size, or fewest free addresses."""
@@ -280,6 +287,36 @@ class Thresholds:
     critical_at: float = 0.9
     warn_free: int | None = None
     critical_free: int | None = None
+
+    def level(
+        self,
+        size: int,
+        active: int,
+        free: int,
+        *,
+        ratio_margin: float = 0.0,
+        free_margin: int = 0,
+    ) -> Level:
+        """The one threshold rule (report, check, metrics and alerts): the ratio or the free
+        count, whichever trips first; an empty pool is never full.
+
+        Positive margins make every threshold stricter (the alerts' hysteresis): utilization
+        counts from ``threshold - ratio_margin``, free addresses up to ``fewest + free_margin``.
+        """
+        if not size:
+            return Level.OK
+        ratio = active / size
+
+        def trips(at: float, fewest: int | None) -> bool:
+            return ratio >= at - ratio_margin or (
+                fewest is not None and free <= fewest + free_margin
+            )
+
+        if trips(self.critical_at, self.critical_free):
+            return Level.CRITICAL
+        if trips(self.warn_at, self.warn_free):
+            return Level.WARN
+        return Level.OK
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,7 +336,7 @@ class PoolUsage:
 
     @property
     def free(self) -> int:
-        return max(self.size - self.active - self.backup - self.abandoned, 0)
+        return free_of(self.size, self.active, self.backup, self.abandoned)
 
     @property
     def utilization(self) -> float:
@@ -325,7 +362,7 @@ class NetworkUsage:
 
     @property
     def free(self) -> int:
-        return max(self.size - self.active - self.backup - self.abandoned, 0)
+        return free_of(self.size, self.active, self.backup, self.abandoned)
 
     @property
     def utilization(self) -> float:

@@ -20,7 +20,7 @@ from leasewatch import alerts
 from leasewatch.config import Config, ServerConfig
 from leasewatch.core.advice import REFRESH, SightingMemory, observe
 from leasewatch.core.analysis import analyse
-from leasewatch.core.forecast import exhaustion_times, forecasts
+from leasewatch.core.forecast import Forecasts, exhaustion_times, outlook_of
 from leasewatch.core.orphans import Judge, next_missing
 from leasewatch.errors import LeasesError, ReleaseError
 from leasewatch.inventory import kinds as inventory_kinds
@@ -87,6 +87,7 @@ class ScanResult:
     records: tuple[AuditRecord, ...] = ()
     applied: bool = False
     alert_errors: tuple[str, ...] = field(default=())
+    forecasts: Forecasts = field(default_factory=dict)
 
     @property
     def released(self) -> int:
@@ -190,9 +191,7 @@ class Scanner:
         should_stop: Callable[[], bool] | None = None,
     ) -> ScanResult:
         apply = self.config.reaper.apply if apply is None else apply
-        releasable = [s.name for s in self.config.servers if reaper_kinds.can_release(s)]
-        pool = macpool.holds(self.config, state, analysis, self.config.reaper.grace)
-        releases = plan(analysis, self.config.reaper, analysis.now, releasable, pool=pool)
+        releases = self.plan(analysis, state)
         if should_stop is not None and should_stop():
             raise ScanStopped("stopping before any release")
         backends: Mapping[str, ReleaseBackend] = {}
@@ -211,13 +210,25 @@ class Scanner:
         observation, sighted = observe(analysis, self._sighted, refresh=min(REFRESH, keep / 4))
         state.add_sightings(observation, keep)
         self._sighted = sighted  # only once recorded
+        outlook_now = outlook(self.config, state, analysis)
         alert_errors: tuple[str, ...] = ()
         if send_alerts:
-            alert_errors = self.notify(analysis, records, state)
-        return ScanResult(analysis, releases, records, apply, alert_errors)
+            alert_errors = self.notify(analysis, records, state, outlook_now)
+        return ScanResult(analysis, releases, records, apply, alert_errors, outlook_now)
+
+    def plan(self, analysis: Analysis, state: State) -> tuple[Release, ...]:
+        """The reaper's plan for this analysis (``scan`` acts on it, ``why`` explains it);
+        orphans whose MACs the MAC pool holds are kept."""
+        releasable = [s.name for s in self.config.servers if reaper_kinds.can_release(s)]
+        pool = macpool.holds(self.config, state, analysis, self.config.reaper.grace)
+        return plan(analysis, self.config.reaper, analysis.now, releasable, pool=pool)
 
     def notify(
-        self, analysis: Analysis, records: Sequence[AuditRecord], state: State
+        self,
+        analysis: Analysis,
+        records: Sequence[AuditRecord],
+        state: State,
+        outlook_now: Forecasts | None = None,
     ) -> tuple[str, ...]:
         """Send the alerts this scan calls for; return delivery errors (never raises).
 
@@ -231,9 +242,9 @@ class Scanner:
         memory = alerts.load_memory(state.alert_memory())
         exhaustion = None
         if config.on_forecast is not None:
-            window = self.config.state.forecast_window
-            outlook = forecasts(state.history(since=now - window), now=now, window=window)
-            exhaustion = exhaustion_times(outlook, now)
+            if outlook_now is None:
+                outlook_now = outlook(self.config, state, analysis)
+            exhaustion = exhaustion_times(outlook_now, now)
         step = alerts.plan(analysis, memory, config, now, releases=records, exhaustion=exhaustion)
         results = alerts.deliver_plan(step, config.webhooks)
         state.save_alert_memory(alerts.dump_memory(alerts.settle(step, results, now)))
@@ -346,6 +357,14 @@ class Scanner:
                     )
                     out.append(judge.judge(lease, _network_of(analysis, server.server, lease)))
         return out
+
+
+def outlook(config: Config, state: State, analysis: Analysis) -> Forecasts:
+    """Every network's forecast: the stored history of the window, plus this analysis as
+    the newest sample when it is not recorded yet (``report``), free counted as the table
+    counts it. The one place forecasts are made (``report``, ``scan``, alerts)."""
+    window = config.state.forecast_window
+    return outlook_of(state.history(since=analysis.now - window), analysis, window)
 
 
 def _address(text: str | None) -> int | None:

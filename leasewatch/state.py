@@ -136,6 +136,10 @@ class State:
             )
         for number, script in enumerate(MIGRATIONS[current:], start=current + 1):
             with self._transaction():
+                # another process may have migrated while this one waited for the lock
+                # (twenty parallel `mac take` on a new state file): re-read under it
+                if self.version >= number:
+                    continue
                 for statement in script.split(";"):
                     if statement.strip():
                         self.db.execute(statement)

@@ -121,7 +121,7 @@ def test_report_shows_the_forecast(kea_setup: Setup) -> None:
     assert lone["forecast"]["confidence"] == "none"
     table = run("-c", str(kea_setup.config), "report", now=kea_setup.now)
     assert "dry in" in table.out
-    assert "24 h" in next(x for x in table.out.splitlines() if "lab-shared" in x)
+    assert "24h" in next(x for x in table.out.splitlines() if "lab-shared" in x)
 
 
 def test_scan_shows_the_forecast_once(kea_setup: Setup) -> None:
@@ -134,4 +134,4 @@ def test_scan_shows_the_forecast_once(kea_setup: Setup) -> None:
     assert shared["forecast"]["full_in_seconds"] == 24 * 3600
     table = run("-c", str(kea_setup.config), "scan", now=kea_setup.now)
     assert table.status == 0, table.err
-    assert "24 h" in next(x for x in table.out.splitlines() if "lab-shared" in x)
+    assert "24h" in next(x for x in table.out.splitlines() if "lab-shared" in x)

@@ -168,32 +168,12 @@ def source_key(name: str) -> str:
 
 
 def classify(
-    usage: NetworkUsage,
-    thresholds: Thresholds,
-    *,
-    ratio_margin: float = 0.0,
-    free_margin: int = 0,
+    usage: NetworkUsage, thresholds: Thresholds, *, ratio_margin: float = 0.0, free_margin: int = 0
 ) -> Level:
-    """The level of ``usage``; with margins, the level it must fall below to come down.
-
-    Positive margins make every threshold stricter: utilization counts from
-    ``threshold - ratio_margin``, free addresses up to ``threshold + free_margin``.
-    """
-    utilization = usage.utilization
-    free = usage.free
-
-    def trips(ratio: float, fewest: int | None) -> bool:
-        if not usage.size:  # an empty network is never full (as core.usage.level_for)
-            return False
-        if utilization >= ratio - ratio_margin:
-            return True
-        return fewest is not None and free <= fewest + free_margin
-
-    if trips(thresholds.critical_at, thresholds.critical_free):
-        return Level.CRITICAL
-    if trips(thresholds.warn_at, thresholds.warn_free):
-        return Level.WARN
-    return Level.OK
+    """The level of ``usage`` by the one rule (``Thresholds.level``); margins make it stricter."""
+    return thresholds.level(
+        usage.size, usage.active, usage.free, ratio_margin=ratio_margin, free_margin=free_margin
+    )
 
 
 def settled_level(usage: NetworkUsage, previous: Level | None, thresholds: Thresholds) -> Level:

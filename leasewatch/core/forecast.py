@@ -63,9 +63,31 @@ class Point:
 
 
 def with_current(samples: Iterable[Sample], analysis: Analysis) -> list[Sample]:
-    """The stored samples plus this analysis' counts as the newest sample."""
-    now = [Point(analysis.now, n.server, n.name, n.size, n.active) for n in analysis.networks]
-    return [*samples, *now]
+    """The stored samples plus this analysis' counts as the newest sample (unless the
+    history already holds this scan's, as after ``scan`` recorded it)."""
+    rows = list(samples)
+    recorded = {(s.server, s.network) for s in rows if s.at == analysis.now}
+    now = [
+        Point(analysis.now, n.server, n.name, n.size, n.active)
+        for n in analysis.networks
+        if (n.server, n.name) not in recorded
+    ]
+    return [*rows, *now]
+
+
+def outlook_of(
+    samples: Iterable[Sample], analysis: Analysis, window: timedelta
+) -> dict[tuple[str, str], Forecast]:
+    """A forecast for every network of ``analysis``: the trend from the history and this
+    analysis, the free addresses as the analysis counts them (``NetworkUsage.free``: backup
+    and abandoned addresses are not free, so "dry in" agrees with the table)."""
+    rows = with_current(samples, analysis)
+    free = {(n.server, n.name): n.free for n in analysis.networks}
+    return {
+        key: forecast(rows, server=key[0], network=key[1], now=analysis.now, window=window,
+                      free=free[key])
+        for key in sorted(free)
+    }  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,8 +116,13 @@ def forecast(
     network: str,
     now: datetime,
     window: timedelta,
+    free: int | None = None,
 ) -> Forecast:
-    """The forecast for one network from its samples (other networks' samples are ignored)."""
+    """The forecast for one network from its samples (other networks' samples are ignored).
+
+    ``free``: the addresses free now, as the analysis counts them; without it, the newest
+    sample's size minus active (a sample does not hold backup and abandoned counts).
+    """
     start = now - window
     points = sorted(
         (
@@ -108,6 +135,8 @@ def forecast(
     span = (points[-1].at - points[0].at) if points else timedelta(0)
     coverage = span / window if window.total_seconds() > 0 else 0.0
     window_text = _human(window)
+    if free == 0:
+        return Forecast(network, server, 0.0, timedelta(0), "high", "no address is free")
     if len(points) < MIN_SAMPLES or span <= timedelta(0):
         return Forecast(
             network, server, 0.0, None, "none",
@@ -124,7 +153,6 @@ def forecast(
     xs = [(p.at - t0).total_seconds() / 3600 for p in points]
     ys = [float(p.active) for p in points]
     rate, r2 = _least_squares(xs, ys)
-    last = points[-1]
     facts = f"{len(points)} scans over {_human(span)}, r² {r2:.2f}"
     if r2 < NOISY_R2:
         confidence = "low"
@@ -137,7 +165,8 @@ def forecast(
         quality = facts
     if rate <= FLAT_RATE:
         return Forecast(network, server, rate, None, confidence, f"not filling up; {quality}")
-    free = max(last.size - last.active, 0)
+    if free is None:
+        free = max(points[-1].size - points[-1].active, 0)
     full_in = timedelta(hours=free / rate)
     return Forecast(
         network,

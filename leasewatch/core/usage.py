@@ -17,22 +17,15 @@ from leasewatch.model import (
     PoolUsage,
     ServerSnapshot,
     Thresholds,
+    free_of,
 )
 
 ThresholdsFor = Callable[[str], Thresholds]
 
 
 def level_for(size: int, active: int, free: int, thresholds: Thresholds) -> Level:
-    """The level a pool or network is at: the ratio or the free count, whichever trips first."""
-    ratio = active / size if size else 0.0
-    t = thresholds
-    if size and (
-        ratio >= t.critical_at or (t.critical_free is not None and free <= t.critical_free)
-    ):
-        return Level.CRITICAL
-    if size and (ratio >= t.warn_at or (t.warn_free is not None and free <= t.warn_free)):
-        return Level.WARN
-    return Level.OK
+    """The level a pool or network is at (``Thresholds.level``, the one rule)."""
+    return thresholds.level(size, active, free)
 
 
 def count(
@@ -78,7 +71,7 @@ def count(
     pools_by_network: dict[str, list[PoolUsage]] = {}
     for i, r in enumerate(ranges):
         t = thresholds_for(r.network)
-        free = max(r.size - active[i] - backup[i] - abandoned[i], 0)
+        free = free_of(r.size, active[i], backup[i], abandoned[i])
         pools_by_network.setdefault(r.network, []).append(
             PoolUsage(
                 server=server.server,
@@ -99,7 +92,7 @@ def count(
         act = sum(p.active for p in pools)
         bu = sum(p.backup for p in pools)
         ab = sum(p.abandoned for p in pools)
-        free = max(size - act - bu - ab, 0)
+        free = free_of(size, act, bu, ab)
         networks.append(
             NetworkUsage(
                 server=server.server,

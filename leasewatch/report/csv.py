@@ -1,11 +1,16 @@
-"""``report --format csv``: one row per pool, then (after a blank line) one per orphan."""
+"""``report --format csv``: one row per pool, then (after a blank line) one per orphan.
+
+Values are exact (a hostname keeps its control characters; ``csv`` quotes them).
+"""
 
 from __future__ import annotations
 
 import csv
 from typing import TextIO
 
+from leasewatch.app.results import Report
 from leasewatch.model import Analysis
+from leasewatch.report.interface import Output, nothing_to_show
 
 POOL_COLUMNS = ("server", "network", "subnet", "first", "last", "size", "active", "backup",
                 "abandoned", "free", "utilization", "level")  # fmt: skip
@@ -35,3 +40,8 @@ def render(analysis: Analysis, out: TextIO) -> None:
                 f.missing_since.isoformat(timespec="seconds") if f.missing_since else "",
             )
         )
+
+
+def report(result: Report, output: Output) -> None:
+    if not nothing_to_show(result.analysis, output):
+        render(result.analysis, output.out)

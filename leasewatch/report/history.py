@@ -15,10 +15,12 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from leasewatch.app.results import Advising
+from leasewatch.app.results import History as HistoryResult
 from leasewatch.core.advice import Advice
 from leasewatch.core.forecast import Sample
-from leasewatch.core.usage import level_for
 from leasewatch.model import Level, Thresholds, format_duration
+from leasewatch.report.interface import Output
 from leasewatch.report.table import LEVEL_STYLE
 
 BLOCKS = "▁▂▃▄▅▆▇█"
@@ -66,7 +68,8 @@ def series(
             current = peaks[i]
             if current is None or u > current:
                 peaks[i] = u
-                levels[i] = level_for(s.size, s.active, max(s.size - s.active, 0), t)
+                # a sample holds no backup/abandoned counts: free here is size - active
+                levels[i] = t.level(s.size, s.active, max(s.size - s.active, 0))
         ratios = [_ratio(s) for s in rows]
         last = rows[-1]
         out.append(
@@ -78,7 +81,7 @@ def series(
                 low=min(ratios),
                 high=max(ratios),
                 last=ratios[-1],
-                last_level=level_for(last.size, last.active, max(last.size - last.active, 0), t),
+                last_level=t.level(last.size, last.active, max(last.size - last.active, 0)),
                 scans=len(rows),
             )
         )
@@ -187,3 +190,25 @@ def advice_table(advice: Sequence[Advice], console: Console) -> None:
             )
             for line in a.settings():
                 console.print(Text(f"    {line}", style="bold"))
+
+
+def history(result: HistoryResult, output: Output) -> None:
+    """``leasewatch history``."""
+    render(
+        result.samples,
+        output.console,
+        now=result.now,
+        since=result.since,
+        buckets=result.buckets,
+        thresholds_for=result.thresholds_for,
+    )
+
+
+def advising(result: Advising, output: Output) -> None:
+    """``leasewatch advise`` (the table, then the lines to use and why)."""
+    advice_table(result.advice, output.console)
+    if not result.advice:
+        output.error(
+            "no leases recorded in the window: run `leasewatch scan` (or the daemon) "
+            "for a while first"
+        )

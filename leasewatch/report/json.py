@@ -1,4 +1,7 @@
-"""``report --format json``: the documented, stable schema (see README, "JSON schema")."""
+"""``--format json``: the documented, stable schemas (see README, "JSON schema").
+
+Values are exact (a hostname keeps its control characters; ``json`` escapes them).
+"""
 
 from __future__ import annotations
 
@@ -6,8 +9,18 @@ import json
 from datetime import datetime
 from typing import Any, TextIO
 
+from leasewatch.app import results
 from leasewatch.core.forecast import Forecasts, as_dict
-from leasewatch.model import Analysis, Finding, Lease, NetworkUsage, PoolUsage
+from leasewatch.model import (
+    Analysis,
+    AuditRecord,
+    Finding,
+    InventorySnapshot,
+    Lease,
+    NetworkUsage,
+    PoolUsage,
+)
+from leasewatch.report.interface import Output, nothing_to_show
 
 SCHEMA_VERSION = 2
 
@@ -88,22 +101,86 @@ def document(analysis: Analysis, forecasts: Forecasts | None = None) -> dict[str
         "live": analysis.live,
         "unwatched": analysis.unwatched,
         "outside": [lease(x) for x in analysis.outside],
-        "inventories": [
-            {
-                "source": i.source,
-                "kind": i.kind,
-                "healthy": i.healthy,
-                "reason": i.reason,
-                "vms": len(i.macs),
-                "duration": round(i.duration, 3),
-            }
-            for i in analysis.inventories
-        ],
+        "inventories": [inventory(i) for i in analysis.inventories],
         "errors": list(analysis.errors),
         "warnings": list(analysis.warnings),
     }
 
 
-def render(analysis: Analysis, out: TextIO, forecasts: Forecasts | None = None) -> None:
-    json.dump(document(analysis, forecasts), out, indent=2)
+def inventory(i: InventorySnapshot, *, macs: bool = False) -> dict[str, Any]:
+    return {
+        "source": i.source,
+        "kind": i.kind,
+        "healthy": i.healthy,
+        "reason": i.reason,
+        "vms": len(i.macs),
+        "duration": round(i.duration, 3),
+        **({"macs": sorted(i.macs)} if macs else {}),
+    }
+
+
+def record(r: AuditRecord) -> dict[str, Any]:
+    return {
+        "at": _time(r.at),
+        "server": r.server,
+        "ip": str(r.ip),
+        "mac": r.mac,
+        "hostname": r.hostname,
+        "reason": r.reason,
+        "outcome": r.outcome.value,
+        "detail": r.detail,
+    }
+
+
+def dump(doc: object, out: TextIO) -> None:
+    json.dump(doc, out, indent=2, default=str)
     out.write("\n")
+
+
+def render(analysis: Analysis, out: TextIO, forecasts: Forecasts | None = None) -> None:
+    dump(document(analysis, forecasts), out)
+
+
+def report(result: results.Report, output: Output) -> None:
+    if nothing_to_show(result.analysis, output):
+        return
+    dump(document(result.analysis, result.forecasts), output.out)
+
+
+def scan(result: results.Scan, output: Output) -> None:
+    doc = document(result.analysis, result.forecasts)
+    doc["applied"] = result.applied
+    doc["releases"] = [record(r) for r in result.records]
+    doc["plan"] = [
+        {**finding(r.finding), "action": r.action.value, "why": r.reason} for r in result.plan
+    ]
+    dump(doc, output.out)
+    for message in result.alert_errors:
+        output.error(f"alert not delivered: {message}")
+
+
+def released(result: results.Released, output: Output) -> None:
+    dump([record(r) for r in result.records], output.out)
+
+
+def audit(result: results.Audit, output: Output) -> None:
+    dump([record(r) for r in result.records], output.out)
+
+
+def inventories(result: results.Inventory, output: Output) -> None:
+    dump([inventory(s, macs=result.macs) for s in result.snapshots], output.out)
+    if not result.snapshots:
+        output.error("no [[inventory]] sources configured")
+
+
+def advising(result: results.Advising, output: Output) -> None:
+    from leasewatch.core.advice import as_dict as advice_dict
+
+    dump([advice_dict(a) for a in result.advice], output.out)
+
+
+def config_check(result: results.ConfigCheck, output: Output) -> None:
+    dump(result.redacted, output.out)
+    for warning in result.warnings:
+        output.error(f"warning: {warning}")
+    print(f"{result.path}: ok", file=output.err)

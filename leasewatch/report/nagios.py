@@ -1,26 +1,16 @@
 """``leasewatch check``: one Nagios/Icinga plugin line with perfdata, exit 0/1/2/3.
 
 Modelled on dhcpd-pools' alarm mode (``--warning``/``--critical``): the worst network
-decides the status; an unreadable server or unhealthy inventory is UNKNOWN unless a network
-is already CRITICAL.
+decides the status (``Check.status``); what could not be read is UNKNOWN unless a network
+is already CRITICAL, and a configured server that yields no pool is never OK.
 """
 
 from __future__ import annotations
 
-import enum
-
+from leasewatch.app.results import Check, NagiosStatus, unreadable_errors
 from leasewatch.model import Analysis, Level
-
-
-class NagiosStatus(enum.IntEnum):
-    OK = 0
-    WARNING = 1
-    CRITICAL = 2
-    UNKNOWN = 3
-
-
-_BY_LEVEL = {Level.OK: NagiosStatus.OK, Level.WARN: NagiosStatus.WARNING,
-             Level.CRITICAL: NagiosStatus.CRITICAL}  # fmt: skip
+from leasewatch.printable import printable
+from leasewatch.report.interface import Output
 
 
 def _label(text: str) -> str:
@@ -28,13 +18,16 @@ def _label(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def check(analysis: Analysis) -> tuple[NagiosStatus, str]:
-    """The status and the single output line (text | perfdata)."""
-    status = NagiosStatus.OK
-    for n in analysis.networks:
-        status = max(status, _BY_LEVEL[n.level])
-    if analysis.errors and status is not NagiosStatus.CRITICAL:
-        status = NagiosStatus.UNKNOWN
+def line(result: Check) -> str:
+    """The single output line (text | perfdata)."""
+    status = result.status
+    analysis = result.analysis
+    if analysis is None:
+        return f"DHCP {NagiosStatus.UNKNOWN.name}: {printable(result.error or 'no analysis')}"
+    return f"DHCP {status.name}: {_text(analysis)} | {_perfdata(analysis)}"
+
+
+def _text(analysis: Analysis) -> str:
     bad = [n for n in analysis.networks if n.level is not Level.OK]
     if bad:
         summary = ", ".join(
@@ -43,20 +36,33 @@ def check(analysis: Analysis) -> tuple[NagiosStatus, str]:
         )
     elif analysis.networks:
         top = max(analysis.networks, key=lambda n: n.utilization)
-        summary = f"{len(analysis.networks)} networks ok, fullest {top.name} {top.utilization:.0%}"
+        many = len(analysis.networks)
+        summary = (
+            f"{many} network{'s' if many != 1 else ''} ok, fullest {top.name} {top.utilization:.0%}"
+        )
     else:
         summary = "no pools found"
-    parts = [f"DHCP {status.name}: {summary}"]
+    parts = [summary]
     if analysis.orphans:
-        parts.append(f"{len(analysis.orphans)} orphaned leases")
-    if analysis.errors:
-        parts.append("; ".join(analysis.errors))
+        count = len(analysis.orphans)
+        parts.append(f"{count} orphaned lease{'s' if count != 1 else ''}")
+    problems = list(analysis.errors)
+    problems += [e for e in unreadable_errors(analysis) if e not in problems]
+    if problems:
+        parts.append("; ".join(problems))
+    return printable("; ".join(parts))
+
+
+def _perfdata(analysis: Analysis) -> str:
     perf = []
+    one_server = len({x.server for x in analysis.networks}) == 1
     for n in analysis.networks:
-        label = (
-            n.name if len({x.server for x in analysis.networks}) == 1 else f"{n.server}/{n.name}"
-        )
+        label = n.name if one_server else f"{n.server}/{n.name}"
         perf.append(f"{_label(label)}={n.active};;;0;{n.size}")
         perf.append(f"{_label(label + ' util')}={n.utilization * 100:.1f}%;;;0;100")
     perf.append(f"orphans={len(analysis.orphans)};;;0")
-    return status, "; ".join(parts) + " | " + " ".join(perf)
+    return " ".join(perf)
+
+
+def check(result: Check, output: Output) -> None:
+    print(line(result), file=output.out)
