@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from rich import box
+from rich.cells import cell_len
 from rich.console import Console, Group, RenderableType
 from rich.measure import Measurement
 from rich.table import Table
@@ -35,13 +36,28 @@ def new_table(title: str | None = None, **kwargs: object) -> Table:
         title=title,
         title_justify="left",
         box=box.SIMPLE_HEAD,
-        pad_edge=False,
+        show_edge=False,
+        padding=0,
         **kwargs,  # type: ignore[arg-type]
     )
 
 
+def pin(table: Table) -> Table:
+    """Give every no-wrap column the width of its widest cell, so rich never cuts one: it
+    measures text by its longest word and would otherwise shrink a column with an ellipsis."""
+    for column in table.columns:
+        if column.no_wrap:
+            cells = [column.header, *column.cells]
+            column.min_width = max(
+                (c.cell_len if isinstance(c, Text) else cell_len(c) if isinstance(c, str) else 0)
+                for c in cells
+            )
+    return table
+
+
 def fits(table: Table, console: Console, width: int) -> bool:
     """Whether ``table`` fits ``width`` columns without cutting a no-wrap column."""
+    pin(table)
     options = console.options.update_width(width)
     measured = Measurement.get(console, options, table)
     return measured.minimum <= width
