@@ -233,7 +233,9 @@ class ServerSnapshot:
 
     ``complete`` is False when the data are good enough to report but not to act on (the
     leases file ended mid-block): the reaper releases nothing from such a snapshot.
-    ``error`` is set when the server could not be read at all.
+    ``error`` is set when the server could not be read at all; ``read_errors`` name the
+    parts that could not be read (a lease block read in part, an item skipped) while the
+    rest is reported: they count as errors (``report`` exits 4), not as warnings.
     """
 
     server: str
@@ -244,6 +246,7 @@ class ServerSnapshot:
     complete: bool = True
     warnings: tuple[str, ...] = ()
     error: str | None = None
+    read_errors: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # a tuple or list of Lease objects is accepted, and held as a LeaseList

@@ -77,7 +77,8 @@ def test_check_nagios_line(config: Path) -> None:
 
 
 def test_unreadable_leases_is_one_line_partial(config: Path, tmp_path: Path) -> None:
-    """Garbage in the leases file: one error line naming file and line; exit 1, no traceback."""
+    """Garbage in the leases file: the rest is reported, one error line names file and line;
+    exit 4 (partial), no traceback."""
     bad = tmp_path / "bad.leases"
     bad.write_text(
         "lease 198.18.0.11 {\n  starts 3 2025/01/01 09:00:00;\n  ends 3 2025/01/02 09:00:00;\n"
@@ -85,11 +86,13 @@ def test_unreadable_leases_is_one_line_partial(config: Path, tmp_path: Path) -> 
         "what is this;\nlease 198.18.0.12 {\n"
     )
     config.write_text(config.read_text().replace(str(FIXTURES / "dhcpd.leases"), str(bad)))
-    result = run("-c", str(config), "report", now=NOW)
-    assert result.status == 1
-    assert result.out == ""
-    assert result.err.startswith(f"leasewatch: error: {bad}:7: ")
-    assert result.err.count("\n") == 1
+    result = run("-c", str(config), "report", "--format", "json", now=NOW)
+    assert result.status == 4
+    doc = json.loads(result.out)
+    assert doc["errors"] == [
+        f"{bad}:7: expected a top-level statement (lease, host, failover peer, server-duid, "
+        "...), got 'what'"
+    ]
     assert "Traceback" not in result.err
 
 

@@ -47,6 +47,7 @@ def analyse(
         if server.error is not None:
             errors.append(server.error)
             continue
+        errors.extend(server.read_errors)
         warnings.extend(server.warnings)
         server_networks, groups = count(server, thresholds_for, now)
         networks.extend(server_networks)

@@ -17,6 +17,7 @@ from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 
 from leasewatch.errors import LeasesError
+from leasewatch.leases.dhcpd_syntax import decode_string, parse_ipv4
 from leasewatch.model import FixedHost, Range, normalize_mac
 
 # One token per match; the pattern covers every character, so nothing is silently skipped.
@@ -33,27 +34,6 @@ _TOKEN = re.compile(
     """,
     re.VERBOSE,
 )
-
-_OCTAL = re.compile(r"\\([0-7]{1,3}|.)")
-
-
-def unescape(body: str) -> str:
-    r"""Decode a dhcpd quoted string's body: ``\"``, ``\\``, octal ``\NNN`` (as dhcpd writes them).
-
-    dhcpd prints unprintable bytes of uids and hostnames as three-digit octal escapes
-    (``print_hex_or_string`` / ``quotify_string`` in common/print.c); other escaped
-    characters stand for themselves.
-    """
-    if "\\" not in body:
-        return body
-
-    def one(m: re.Match[str]) -> str:
-        text = m.group(1)
-        if text[0] in "01234567":
-            return chr(int(text, 8) & 0xFF)
-        return {"n": "\n", "t": "\t", "r": "\r"}.get(text, text)
-
-    return _OCTAL.sub(one, body)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,29 +63,15 @@ def tokenize(text: str, filename: str, first_line: int = 1) -> list[Token]:
         elif kind in ("space", "comment"):
             continue
         elif kind == "string":
-            tokens.append(Token("string", unescape(m.group()[1:-1]), line))
+            # the text was read with surrogateescape: its bytes come back as they were
+            body = m.group()[1:-1].encode("utf-8", "surrogateescape")
+            tokens.append(Token("string", decode_string(body), line))
         elif kind == "bad_string":
             raise LeasesError(f"{filename}:{line}: expected a closing '\"' on the same line")
         else:
             tokens.append(Token(kind or "word", m.group(), line))
     tokens.append(Token("eof", "", line))
     return tokens
-
-
-def parse_ipv4(text: str) -> IPv4Address | None:
-    """A dotted quad as dhcpd reads it: octets with leading zeros are decimal (``010`` is 10).
-
-    Python's ``ipaddress`` refuses leading zeros and C's ``inet_aton`` would read them as
-    octal; dhcpd's own parser (``parse_numeric_aggregate`` in common/parse.c, base 10) takes
-    each octet as a decimal number, so ``198.018.000.010`` is 198.18.0.10.
-    """
-    parts = text.split(".")
-    if len(parts) != 4 or not all(p.isdigit() and p.isascii() and len(p) <= 3 for p in parts):
-        return None
-    octets = [int(p, 10) for p in parts]
-    if any(o > 255 for o in octets):
-        return None
-    return IPv4Address(bytes(octets))
 
 
 @dataclass(frozen=True, slots=True)

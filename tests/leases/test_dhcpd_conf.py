@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from leasewatch.errors import LeasesError
-from leasewatch.leases import dhcpd_conf
+from leasewatch.leases import dhcpd_conf, dhcpd_syntax
 from leasewatch.model import FixedHost
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "isc"
@@ -44,10 +44,10 @@ def test_fixture_fixed_hosts_and_include() -> None:
 
 def test_leading_zero_octets_are_decimal() -> None:
     """198.018.000.010 is 198.18.0.10, as dhcpd reads it (not octal, not an error)."""
-    assert dhcpd_conf.parse_ipv4("198.018.000.010") == IPv4Address("198.18.0.10")
-    assert dhcpd_conf.parse_ipv4("198.019.001.009") == IPv4Address("198.19.1.9")
-    assert dhcpd_conf.parse_ipv4("1.2.3.256") is None
-    assert dhcpd_conf.parse_ipv4("1.2.3") is None
+    assert dhcpd_syntax.parse_ipv4("198.018.000.010") == IPv4Address("198.18.0.10")
+    assert dhcpd_syntax.parse_ipv4("198.019.001.009") == IPv4Address("198.19.1.9")
+    assert dhcpd_syntax.parse_ipv4("1.2.3.256") is None
+    assert dhcpd_syntax.parse_ipv4("1.2.3") is None
 
 
 def test_include_is_relative_to_including_file(tmp_path: Path) -> None:
@@ -150,3 +150,30 @@ def test_unreadable_conf(tmp_path: Path) -> None:
     """A missing dhcpd.conf is one line naming it."""
     with pytest.raises(LeasesError, match=r"nope\.conf: cannot read: No such file"):
         dhcpd_conf.parse(tmp_path / "nope.conf")
+
+
+def test_conf_strings_decode_like_the_journal(tmp_path: Path) -> None:
+    """A quoted host name with octal escapes is UTF-8 text, as in dhcpd.leases (was mojibake)."""
+    conf = tmp_path / "dhcpd.conf"
+    conf.write_bytes(
+        b'host "caf\\303\\251" { hardware ethernet 52:54:00:00:00:01; fixed-address 198.18.0.5; }\n'
+        b'host "\\xff\\x41" { hardware ethernet 52:54:00:00:00:02; fixed-address 198.18.0.6; }\n'
+    )
+    assert [h.name for h in dhcpd_conf.parse(conf).fixed] == ["café", "\\xffA"]
+
+
+@pytest.mark.parametrize(
+    ("body", "text"),
+    [
+        (b"plain", "plain"),
+        (b"caf\\303\\251", "café"),
+        (b"caf\xc3\xa9", "café"),
+        (b"\\377x", "\\xffx"),
+        (b'say \\"hi\\" \\\\ \\t', 'say "hi" \\ \t'),
+        (b"\\x41\\x4a", "AJ"),
+        (b"\\q\\4", "q4"),
+    ],
+)
+def test_one_decoder_for_dhcpd_strings(body: bytes, text: str) -> None:
+    """dhcpd's escapes (octal and hex bytes, \\t \\r \\n \\b, any other char as itself)."""
+    assert dhcpd_syntax.decode_string(body) == text

@@ -17,7 +17,7 @@ import isc_dhcp_leases
 import pytest
 
 from leasewatch.config import ServerConfig
-from leasewatch.leases import isc
+from leasewatch.leases import isc, isc_journal
 from leasewatch.leases.isc import IscLeaseSource
 from leasewatch.model import normalize_mac
 
@@ -124,7 +124,7 @@ def test_bulk_chunks_agree_with_isc_dhcp_leases(
     conf = tmp_path / "dhcpd.conf"
     conf.write_text(CONF)
     _journal(leases, 7, 3000, odd=0.03)
-    monkeypatch.setattr(isc, "CHUNK", chunk)
+    monkeypatch.setattr(isc_journal, "CHUNK", chunk)
     taken: list[int] = []
     bulk = isc.LeasesParser.bulk
 
