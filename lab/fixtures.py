@@ -1,4 +1,13 @@
-"""pytest fixtures for the real-server lab, loaded as a plugin by tests/conftest.py."""
+"""pytest fixtures for the real-server lab, loaded as a plugin by tests/conftest.py.
+
+The ``lab`` marker (registered in pyproject.toml) is on every test that starts a real server
+(dhcpd, dhclient, kea-dhcp4, kea-ctrl-agent, or anything else in a namespace of ours):
+
+- a test that uses one of this plugin's server fixtures gets it at collection;
+- any other test must carry it itself (``pytestmark = pytest.mark.lab`` or a decorator);
+  ``lab_marker_is_honest`` fails a test that started something the lab cleans up
+  (``CLEANUP``) without it, so ``-m lab`` / ``-m "not lab"`` select exactly.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +23,29 @@ import pytest
 from lab.isc import IscLab
 from lab.kea import KeaServer, running_kea
 from lab.netns import CLEANUP
+
+# The fixtures below that start a real server.
+SERVER_FIXTURES = frozenset({"isc_lab", "small_isc_lab", "kea"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark ``lab`` every test that uses a server fixture (directly or through another)."""
+    for item in items:
+        if SERVER_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.lab)
+
+
+@pytest.fixture(autouse=True)
+def lab_marker_is_honest(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail a test that started a lab server or namespace without the ``lab`` marker."""
+    before = CLEANUP.pushes
+    yield
+    if CLEANUP.pushes > before and request.node.get_closest_marker("lab") is None:
+        pytest.fail(
+            f"{request.node.nodeid} started a real server (lab/) but is not marked lab: "
+            "add `pytestmark = pytest.mark.lab` to its module or @pytest.mark.lab to it",
+            pytrace=False,
+        )
 
 
 @pytest.fixture(scope="session", autouse=True)

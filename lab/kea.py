@@ -222,6 +222,7 @@ def running_kea(
         argv, env=_env(root), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
     )
     out.close()
+    token = CLEANUP.push(f"kea-dhcp4 in {root}", lambda: _stop(process))
     server = KeaServer(
         root=root,
         socket_path=root / "kea4.sock",
@@ -235,6 +236,7 @@ def running_kea(
         yield server
     finally:
         _stop(process)
+        CLEANUP.discard(token)
         with contextlib.suppress(FileNotFoundError):
             server.socket_path.unlink()
 
@@ -309,6 +311,7 @@ def running_agent(
         start_new_session=True,
     )
     out.close()
+    token = CLEANUP.push(f"kea-ctrl-agent in {root}", lambda: _stop(process))
     handle = KeaAgent(
         url=f"http://127.0.0.1:{port}/",
         username=username,
@@ -321,6 +324,7 @@ def running_agent(
         yield handle
     finally:
         _stop(process)
+        CLEANUP.discard(token)
 
 
 def _wait_for_agent(agent: KeaAgent, root: Path, timeout: float) -> None:

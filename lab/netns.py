@@ -60,10 +60,14 @@ class Cleanup:
         self._lock = threading.RLock()
         self._actions: dict[int, tuple[str, Callable[[], None]]] = {}
         self._ids = itertools.count(1)
+        # every push ever made: the lab fixtures compare it before and after a test to
+        # check that a test which started a server carries the ``lab`` marker
+        self.pushes = 0
 
     def push(self, what: str, action: Callable[[], None]) -> int:
         """Register ``action``; returns a token for ``run``/``discard``."""
         with self._lock:
+            self.pushes += 1
             token = next(self._ids)
             self._actions[token] = (what, action)
             return token

@@ -17,6 +17,8 @@ import pytest
 from lab.kea import running_kea
 from tests.test_daemon import Running, _free_port, launch
 
+pytestmark = pytest.mark.lab  # a real kea-dhcp4 in every test
+
 LIVE = "52:54:00:12:35:01"
 GONE = "52:54:00:12:35:02"
 

@@ -23,6 +23,8 @@ from leasewatch.model import Analysis, AuditRecord, Level, NetworkUsage, Outcome
 from leasewatch.state import State
 from tests.cli_helpers import run
 
+pytestmark = pytest.mark.lab  # a real kea-dhcp4 in every test
+
 A, X, P = "52:54:00:00:01:0a", "52:54:00:00:01:0b", "52:54:00:00:01:0c"
 
 

@@ -143,6 +143,7 @@ def test_an_empty_server_gives_no_leases(kea: KeaServer) -> None:
     assert snapshot.complete
 
 
+@pytest.mark.lab
 def test_a_large_answer_arriving_in_many_chunks_is_read_whole(
     short_tmp: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -173,6 +174,7 @@ def test_a_large_answer_arriving_in_many_chunks_is_read_whole(
     assert len(reads) > 2  # config-get, then the big page in several pieces
 
 
+@pytest.mark.lab
 def test_a_server_without_lease_cmds_names_the_hook_to_load(short_tmp: Path) -> None:
     """Without libdhcp_lease_cmds.so Kea answers result 2; the error names the library."""
     with (
@@ -441,6 +443,7 @@ def test_memfile_missing_is_one_line(short_tmp: Path) -> None:
         KeaLeaseSource(ServerConfig(name="kea1", kind="kea", leases=path)).read()
 
 
+@pytest.mark.lab
 def test_live_memfile_after_cleanup_matches_the_api(short_tmp: Path) -> None:
     """A running Kea with LFC every second: the replayed files equal lease4-get-page's answer."""
     from lab.kea import wait_for_lfc

@@ -89,6 +89,7 @@ def test_the_backend_connects_only_when_it_releases(short_tmp: Path) -> None:
     )
 
 
+@pytest.mark.lab
 def test_a_server_without_lease_cmds_cannot_release(short_tmp: Path) -> None:
     """Without the hook, the error names libdhcp_lease_cmds.so."""
     with (
