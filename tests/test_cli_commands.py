@@ -32,6 +32,7 @@ DRIVEN = {
     "history": "tests/test_history_cli.py",
     "alert-test": "test_alert_test_*",
     "check-config": "tests/test_cli.py",
+    "mac": "tests/macpool/test_mac_cli.py",
 }
 
 MACS = "52:54:00:00:00:0b\n52:54:00:00:00:0c\n"
