@@ -19,17 +19,23 @@ def test_missing_config_is_one_line_exit_3(tmp_path: Path) -> None:
     assert "Traceback" not in result.err
 
 
+# a config names at least one server (report-only: a Kea memfile)
+SERVER = '[[servers]]\nname = "dhcp1"\nkind = "kea"\nleases = "/var/lib/kea/l.csv"\n'
+
+
 def test_check_config_lists_all_errors_and_redacts(tmp_path: Path) -> None:
     """check-config reports every bad key, and prints secrets redacted when valid."""
     bad = tmp_path / "bad.toml"
-    bad.write_text('[reaper]\ngrace = "soon"\nmax_per_run = "many"\n[daemon]\nevry = "5m"\n')
+    bad.write_text(
+        '[reaper]\ngrace = "soon"\nmax_per_run = "many"\n[daemon]\nevry = "5m"\n' + SERVER
+    )
     result = run("-c", str(bad), "check-config")
     assert result.status == 3
     assert len(result.err.strip().splitlines()) == 3
     assert f"{bad}:5: daemon.evry: unknown key" in result.err
     good = tmp_path / "good.toml"
     good.write_text(
-        '[[alerts.webhooks]]\nformat = "generic"\nurl = "http://127.0.0.1:9/hook/s3cr3t"\n'
+        '[[alerts.webhooks]]\nformat = "generic"\nurl = "http://127.0.0.1:9/hook/s3cr3t"\n' + SERVER
     )
     result = run("-c", str(good), "check-config")
     assert result.status == 0, result.err
@@ -45,7 +51,7 @@ def test_bad_command_line_exit_2(tmp_path: Path) -> None:
 def test_audit_on_empty_state(tmp_path: Path) -> None:
     """audit works (empty) on a fresh state file."""
     cfg = tmp_path / "c.toml"
-    cfg.write_text(f'[state]\npath = "{tmp_path / "state.db"}"\n')
+    cfg.write_text(f'[state]\npath = "{tmp_path / "state.db"}"\n' + SERVER)
     result = run("-c", str(cfg), "audit", "--format", "json")
     assert result.status == 0, result.err
     assert json.loads(result.out) == []
@@ -54,7 +60,7 @@ def test_audit_on_empty_state(tmp_path: Path) -> None:
 def test_debug_shows_traceback_and_module_entry_point(tmp_path: Path) -> None:
     """``python -m leasewatch --debug`` shows the traceback; without it, one line."""
     cfg = tmp_path / "c.toml"
-    cfg.write_text("[state]\npath = 42\n")
+    cfg.write_text("[state]\npath = 42\n" + SERVER)
     plain = subprocess.run(
         [sys.executable, "-m", "leasewatch", "-c", str(cfg), "report"],
         capture_output=True,

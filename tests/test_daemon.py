@@ -324,6 +324,15 @@ def test_daemon_serves_metrics_survives_faults_and_stops(daemon: Running) -> Non
     )
     assert "daemon.every" in daemon.logs()
     daemon.wait_scans(2)  # still scanning every second on the old config
+
+    # --- SIGHUP with a non-UTF-8 byte: one line, the old config, metrics still served ----
+    refused = daemon.logs().count("reload failed")
+    daemon.config.write_bytes(good.encode() + b"# caf\xe9\n")
+    daemon.proc.send_signal(signal.SIGHUP)
+    daemon.wait_for("the reload to be refused", lambda: "is not UTF-8" in daemon.logs())
+    assert daemon.logs().count("reload failed") == refused + 1
+    daemon.wait_scans(2)
+    assert daemon.value("leasewatch_server_up", server="dhcp1") == 1
     daemon.config.write_text(good)
 
     # --- SIGTERM: exit 0 within 5 s -----------------------------------------------------

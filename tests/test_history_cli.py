@@ -42,7 +42,8 @@ def test_history_draws_the_peak_of_each_hour(recorded: Path) -> None:
 def test_history_without_records_says_how_to_get_some(tmp_path: Path) -> None:
     """A fresh state: one line that says to scan first, exit 0."""
     cfg = tmp_path / "c.toml"
-    cfg.write_text(f'[state]\npath = "{tmp_path / "state.db"}"\n')
+    server = '[[servers]]\nname = "dhcp1"\nkind = "kea"\nleases = "/var/lib/kea/l.csv"\n'
+    cfg.write_text(f'[state]\npath = "{tmp_path / "state.db"}"\n' + server)
     result = run("-c", str(cfg), "history")
     assert result.status == 0, result.err
     assert "No history in the last 1d" in result.out

@@ -31,7 +31,9 @@ def test_example_loads_and_builds(example: str, tmp_path: Path) -> None:
     example = example.replace("/etc/leasewatch/pve-token", str(tmp_path / "pve-token"))
     (tmp_path / "pve-token").write_text("0b4c-token\n")
     path = tmp_path / "leasewatch.toml"
-    path.write_text(example, encoding="utf-8")
+    # a config names at least one server; the examples show only their inventory
+    server = '[[servers]]\nname = "dhcp1"\nkind = "kea"\nleases = "/var/lib/kea/l.csv"\n\n'
+    path.write_text(server + example, encoding="utf-8")
     loaded = config.load(path, environ={"LEASEWATCH_XEN_PASSWORD": "pw"})
     (inventory,) = loaded.inventory
     source = build(inventory)

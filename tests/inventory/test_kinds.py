@@ -26,6 +26,11 @@ def test_build_from_toml(tmp_path: Path) -> None:
     path = tmp_path / "leasewatch.toml"
     path.write_text(
         f"""
+[[servers]]
+name = "dhcp1"
+kind = "kea"
+leases = "/var/lib/kea/kea-leases4.csv"
+
 [[inventory]]
 name = "scripts"
 kind = "command"
