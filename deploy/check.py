@@ -1,6 +1,7 @@
 """``make check-deploy``: validate the files in deploy/ with the tools that read them.
 
-- leasewatch.toml: leasewatch's own config loader (credential files faked in a temp dir);
+- leasewatch.toml: leasewatch's own config loader, as shipped (report-only, no credential)
+  and with every optional setting uncommented (credential files faked in a temp dir);
   every credential it names is one the unit loads.
 - leasewatch.service: the hardening the project promises, then ``systemd-analyze verify``
   (with ExecStart pointed at this checkout's leasewatch); any warning fails.
@@ -84,35 +85,64 @@ def unit_credentials(unit: Path = HERE / "leasewatch.service") -> set[str]:
     }
 
 
-def check_config(path: Path = HERE / "leasewatch.toml") -> list[str]:
-    """Load the example with leasewatch's loader, credentials faked in a temp dir."""
-    text = path.read_text()
+def uncommented(text: str) -> str:
+    """The example with every optional setting switched on (``#key =`` and ``#[table]``)."""
+    return re.sub(r"^#(?=\[|\w+ *=)", "", text, flags=re.MULTILINE)
+
+
+def _load_with_fake_credentials(text: str, name: str) -> tuple[Config | None, list[str]]:
+    """Load ``text`` with leasewatch's loader, each credential it names faked in a temp dir."""
     live = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
     named = set(re.findall(re.escape(CREDENTIALS) + r"([\w.-]+)", live))
     problems = [
-        f"{path.name}: credential {name!r} is not in the unit's LoadCredential="
-        for name in sorted(named - unit_credentials())
+        f"{name}: credential {cred!r} is not in the unit's LoadCredential="
+        for cred in sorted(named - unit_credentials())
     ]
     with tempfile.TemporaryDirectory() as tmp:
-        for name in named:
-            # an OMAPI key is base64; any text does for the others
-            (Path(tmp) / name).write_text("c2VjcmV0LWtleS1mb3ItY2hlY2s=\n")
-        copy = Path(tmp) / path.name
+        for cred in named:
+            # a URL for the webhook, base64 for the OMAPI key; any text does for the others
+            fake = "https://hooks.example/check" if "url" in cred else "c2VjcmV0LWtleQ=="
+            (Path(tmp) / cred).write_text(fake + "\n")
+        copy = Path(tmp) / "leasewatch.toml"
         copy.write_text(text.replace(CREDENTIALS, tmp + "/"))
         try:
-            config = config_module.load(copy, environ={})
+            return config_module.load(copy, environ={}), problems
         except ConfigError as exc:
-            problems.extend(m.replace(str(copy), path.name) for m in exc.messages)
-            raise CheckError(problems) from None
-    if config.daemon.metrics is None or config.daemon.metrics.endswith(":" + STORK_PORT):
+            problems.extend(m.replace(str(copy), name) for m in exc.messages)
+            return None, problems
+
+
+def check_config(path: Path = HERE / "leasewatch.toml") -> list[str]:
+    """The example loads as shipped (report-only: no credential needed) and with every
+    optional setting uncommented (credentials faked, each one the unit passes)."""
+    text = path.read_text()
+    shipped, problems = _load_with_fake_credentials(text, path.name)
+    if shipped is not None and re.search(re.escape(CREDENTIALS), _live(text)):
+        problems.append(f"{path.name}: as shipped it must need no credential (report-only)")
+    full, more = _load_with_fake_credentials(uncommented(text), path.name + " (uncommented)")
+    problems += more
+    if problems or shipped is None or full is None:
+        raise CheckError(problems)
+    if full.daemon.metrics is None or full.daemon.metrics.endswith(":" + STORK_PORT):
         problems.append(f"{path.name}: [daemon] metrics should show 127.0.0.1:9967 (not 9547)")
+    if shipped.reaper.apply or any(s.omapi for s in shipped.servers):
+        problems.append(f"{path.name}: as shipped it must release nothing")
     if problems:
         raise CheckError(problems)
     sections = sorted({"servers", "inventory", "reaper", "alerts", "daemon", "state"})
-    missing = [s for s in sections if not re.search(rf"^\[+{s}[\].]", text, re.MULTILINE)]
+    every = uncommented(text)
+    missing = [s for s in sections if not re.search(rf"^\[+{s}[\].]", every, re.MULTILINE)]
     if missing:
         raise CheckError([f"{path.name}: no [{s}] section" for s in missing])
-    return [f"loads with leasewatch's config loader ({len(config.servers)} servers)"]
+    return [
+        f"loads with leasewatch's config loader as shipped ({len(shipped.servers)} server,"
+        f" report-only) and uncommented ({len(full.servers)} servers,"
+        f" {len(full.inventory)} inventories)"
+    ]
+
+
+def _live(text: str) -> str:
+    return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
 
 
 # --- leasewatch.service ---------------------------------------------------------------------
@@ -143,7 +173,7 @@ def check_unit(path: Path = HERE / "leasewatch.service") -> list[str]:
     ]
     if "yes" not in values.get("DynamicUser", []) and not values.get("User"):
         problems.append(f"{path.name}: expected DynamicUser=yes or User=")
-    if not any(v.startswith("/var/lib/dhcp") for v in values.get("ReadOnlyPaths", [])):
+    if not any(v.lstrip("-").startswith("/var/lib/dhcp") for v in values.get("ReadOnlyPaths", [])):
         problems.append(f"{path.name}: expected ReadOnlyPaths= for the leases file's directory")
     if problems:
         raise CheckError(problems)
