@@ -12,10 +12,14 @@ from leasewatch.errors import ConfigError
 from leasewatch.macpool import pool as mp
 
 
+# a config names at least one server (report-only: a Kea memfile)
+SERVER = '\n[[servers]]\nname = "dhcp1"\nkind = "kea"\nleases = "/var/lib/kea/l.csv"\n'
+
+
 def config(tmp_path: Path, body: str) -> Path:
     """A config file with ``body`` as its [macpool] table."""
     path = tmp_path / "leasewatch.toml"
-    path.write_text(f"[reaper]\nprotect = ['52:54:00:5e:00:07']\n\n[macpool]\n{body}\n")
+    path.write_text(f"[reaper]\nprotect = ['52:54:00:5e:00:07']\n\n[macpool]\n{body}\n" + SERVER)
     return path
 
 
@@ -89,7 +93,7 @@ def test_good_pool_config(tmp_path: Path) -> None:
 def test_no_pool_configured_is_none(tmp_path: Path) -> None:
     """Without [macpool] the config has no pool (and mac take says so)."""
     path = tmp_path / "leasewatch.toml"
-    path.write_text("[reaper]\n")
+    path.write_text("[reaper]\n" + SERVER)
     assert load(path, {}).macpool is None
 
 
