@@ -11,7 +11,6 @@ from leasewatch.config import load
 from leasewatch.errors import ConfigError
 from leasewatch.macpool import pool as mp
 
-
 # a config names at least one server (report-only: a Kea memfile)
 SERVER = '\n[[servers]]\nname = "dhcp1"\nkind = "kea"\nleases = "/var/lib/kea/l.csv"\n'
 
