@@ -385,7 +385,7 @@ def cmd_alert_test(args: argparse.Namespace, env: Env) -> object:
 def cmd_mac(args: argparse.Namespace, env: Env) -> object:
     config = load_config(args, env)
     if args.mac_command == "give":
-        return commands.mac_give(config, args.mac)
+        return commands.mac_give(config, env.clock, args.mac)
     if args.mac_command == "take":
         return commands.mac_take(config, env.clock, vm=args.vm)
     return commands.mac_list(config, env.clock)

@@ -54,10 +54,12 @@ MIGRATIONS: tuple[str, ...] = (
                                   orphaned_at TEXT, PRIMARY KEY (server, ip, mac));
     CREATE INDEX lease_sightings_last ON lease_sightings (last_seen);
     """,
-    # 3: the MAC pool's taken MACs (leasewatch.macpool.store): one row while taken
+    # 3: the MAC pool (leasewatch.macpool.store): a row per taken MAC while taken, and
+    # when each MAC last came back (no VM of ours holds it since)
     """
     CREATE TABLE macpool_taken (mac TEXT PRIMARY KEY, vm TEXT, taken_at TEXT NOT NULL,
                                 seen_at TEXT, missing_since TEXT);
+    CREATE TABLE macpool_returned (mac TEXT PRIMARY KEY, at TEXT NOT NULL);
     """,
 )
 

@@ -279,13 +279,13 @@ def mac_take(
         return results.MacTaken(macpool.take(config, state, analysis, vm))
 
 
-def mac_give(config: Config, mac: str) -> results.MacGiven:
+def mac_give(config: Config, clock: Clock, mac: str) -> results.MacGiven:
     """``leasewatch mac give MAC``: return a MAC to the pool."""
     from leasewatch.macpool import commands as macpool
 
     macpool.require(config)
     with opened_state(config, write=True) as state:
-        return results.MacGiven(macpool.give(config, state, mac))
+        return results.MacGiven(macpool.give(config, state, mac, clock()))
 
 
 def mac_list(config: Config, clock: Clock, *, sources: Sources = REAL) -> results.MacList:

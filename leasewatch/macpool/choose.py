@@ -93,6 +93,7 @@ class View:
     live: frozenset[str]  # pool MACs a healthy inventory lists
     blocked: frozenset[str]  # pool MACs never handed out: protected, fixed-address hosts
     cautious: tuple[str, ...]  # unhealthy inventories: an active lease may be a live VM
+    returned: frozenset[str] = frozenset()  # came back (give, scan): no VM of ours has it
 
 
 def _rank(lease: PoolLease) -> tuple[bool, float]:
@@ -162,6 +163,8 @@ def build_view(
     inventories: Iterable[InventorySnapshot],
     blocked: Iterable[str],
     networks: Collection[str],
+    *,
+    returned: frozenset[str] = frozenset(),
 ) -> View:
     """The view ``take`` and ``list`` decide on. Every healthy inventory counts for live (a
     MAC is a MAC, whatever network it is on); an unhealthy one that may cover the pool's
@@ -179,6 +182,7 @@ def build_view(
         live=frozenset(live),
         blocked=frozenset(mac for mac in blocked if mac in pool),
         cautious=tuple(cautious),
+        returned=returned,
     )
 
 
@@ -190,7 +194,10 @@ def choose(view: View, taken: Collection[str], vm: str | None) -> Choice | None:
     no new lease is used; a MAC no inventory lists with a lease left by VMs cloned before the
     pool existed counts too: reusing them drains that backlog), then the most recently
     ended lease, then the lowest MAC with no lease. While an inventory is unhealthy, a MAC
-    with an active lease may belong to a VM it cannot list: only MACs without one are given.
+    with an active lease may belong to a VM it cannot list: only those that came back to the
+    pool (no VM of ours has them) and MACs without a lease are given. (An inventory that
+    lists no VM while leases are active counts as unhealthy: that is every sequential
+    clone-and-destroy test run, which the returned MACs keep working.)
     """
     unavailable = view.live | view.blocked | frozenset(taken)
     ranked = sorted(
@@ -198,7 +205,7 @@ def choose(view: View, taken: Collection[str], vm: str | None) -> Choice | None:
         key=lambda lease: (*_rank(lease), lease.mac),
     )
     for lease in ranked:
-        if lease.active and view.cautious:
+        if lease.active and view.cautious and lease.mac not in view.returned:
             continue
         why = Why.ACTIVE_LEASE if lease.active else Why.EXPIRED_LEASE
         return Choice(lease.mac, vm, why, lease)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from leasewatch.config import Config, MacPoolConfig
 from leasewatch.errors import ConfigError, MacPoolError
@@ -33,7 +33,9 @@ def view(config: Config, state: State, analysis: Analysis) -> choose.View:
     )
     fixed = {h.mac for s in analysis.servers for h in s.fixed if h.mac}
     blocked = config.reaper.protect_macs | fixed
-    return choose.build_view(mp.pool, leases, analysis.inventories, blocked, mp.networks)
+    return choose.build_view(
+        mp.pool, leases, analysis.inventories, blocked, mp.networks, returned=store.returned(state)
+    )
 
 
 def take(config: Config, state: State, analysis: Analysis, vm: str | None) -> choose.Choice:
@@ -59,13 +61,14 @@ class Given:
     was: choose.Taken | None
 
 
-def give(config: Config, state: State, text: str) -> Given:
-    """Return a MAC to the pool; returning a free one is not an error."""
+def give(config: Config, state: State, text: str, now: datetime) -> Given:
+    """Return a MAC to the pool; returning a free one is not an error. Either way the
+    pool notes that no VM of ours holds it (see ``choose.choose``)."""
     mp = require(config)
     mac = normalize_mac(text)
     if mac is None:
         raise MacPoolError(f"{text!r} is not a MAC address")
-    was = store.give(state, mac)
+    was = store.give(state, mac, now, in_pool=mac in mp.pool)
     if was is None and mac not in mp.pool:
         raise MacPoolError(f"{mac} is not in the MAC pool ({mp.pool.describe()})")
     return Given(mac, was)

@@ -45,6 +45,15 @@ def taken(state: State) -> list[Taken]:
     return _rows(state)
 
 
+def returned(state: State) -> frozenset[str]:
+    """MACs that came back to the pool (``give`` or a scan) and were not taken since."""
+    try:
+        rows = state.db.execute("SELECT mac FROM macpool_returned").fetchall()
+    except sqlite3.Error as exc:
+        raise StateError(f"{state.path}: state file error: {exc}") from None
+    return frozenset(mac for (mac,) in rows)
+
+
 def take(
     state: State, pick: Callable[[frozenset[str]], Choice | None], now: datetime
 ) -> Choice | None:
@@ -56,14 +65,25 @@ def take(
                 f"INSERT INTO macpool_taken ({_COLUMNS}) VALUES (?, ?, ?, NULL, NULL)",
                 (choice.mac, choice.vm, _iso(now)),
             )
+            state.db.execute("DELETE FROM macpool_returned WHERE mac = ?", (choice.mac,))
     return choice
 
 
-def give(state: State, mac: str) -> Taken | None:
-    """Return ``mac``; the row it had, or None when it was not taken."""
+def _returned(state: State, macs: list[str], now: datetime) -> None:
+    state.db.executemany("DELETE FROM macpool_taken WHERE mac = ?", [(mac,) for mac in macs])
+    state.db.executemany(
+        "INSERT INTO macpool_returned (mac, at) VALUES (?, ?) "
+        "ON CONFLICT(mac) DO UPDATE SET at = excluded.at",
+        [(mac, _iso(now)) for mac in macs],
+    )
+
+
+def give(state: State, mac: str, now: datetime, *, in_pool: bool) -> Taken | None:
+    """Return ``mac`` (when taken, or ``in_pool``); the row it had, or None when free."""
     with state.transaction():
         found = [t for t in _rows(state) if t.mac == mac]
-        state.db.execute("DELETE FROM macpool_taken WHERE mac = ?", (mac,))
+        if found or in_pool:
+            _returned(state, [mac], now)
     return found[0] if found else None
 
 
@@ -81,7 +101,5 @@ def settle(state: State, decide: Callable[[list[Taken]], Returns], now: datetime
             "UPDATE macpool_taken SET missing_since = ? WHERE mac = ?",
             [(_iso(since), mac) for mac, since in sorted(result.missing.items())],
         )
-        db.executemany(
-            "DELETE FROM macpool_taken WHERE mac = ?", [(t.mac,) for t in result.returned]
-        )
+        _returned(state, [t.mac for t in result.returned], now)
     return result

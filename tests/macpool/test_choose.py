@@ -155,6 +155,17 @@ def test_unhealthy_inventory_gives_no_mac_with_an_active_lease() -> None:
     assert choose.choose(v, set(), None) == choose.Choice(mac(1), None, Why.NEVER_USED)
 
 
+def test_returned_mac_is_reused_even_while_an_inventory_is_unhealthy() -> None:
+    """A MAC given back is known free: its active lease is reused despite an unhealthy
+    inventory (an empty hypervisor between two test runs looks unhealthy)."""
+    leases = choose.pool_leases(POOL, (server(lease(210, mac(4))),), (), (), NOW)
+    v = choose.build_view(
+        POOL, leases, (inventory(healthy=False),), (), (), returned=frozenset({mac(4)})
+    )
+    choice = choose.choose(v, set(), None)
+    assert choice is not None and (choice.mac, choice.why) == (mac(4), Why.ACTIVE_LEASE)
+
+
 def test_exhausted_pool_chooses_nothing() -> None:
     """Every MAC of a two-MAC pool taken or live: None."""
     small = from_prefix("52:54:00:5e:00")
