@@ -26,12 +26,14 @@ from rich.rule import Rule
 
 from lab.isc import IscLab
 from lab.kea import KeaLab
+from lab.macpool import Churn, churn, pool_config
 from lab.netns import install_exit_handlers
 from lab.vm import Vm
 
 POOL = 21
 DESTROY = 15
 NEW = 3
+CLONES = 60  # the MAC pool act: VMs cloned and destroyed one after another
 
 
 # What differs between the two servers' telling of the story.
@@ -182,8 +184,44 @@ def tell(console: Console, lab: IscLab | KeaLab, story: Story, kind: str = "isc"
         raise StoryError("a live VM's lease changed")
 
 
-def run(kind: str, console: Console) -> Story:
-    """Build the lab, tell the story, always tear it down."""
+@dataclass
+class PoolStory:
+    """The MAC pool act: the same churn with random MACs, then with MACs from the pool."""
+
+    random: Churn = field(default_factory=Churn)
+    pooled: Churn = field(default_factory=Churn)
+
+
+def tell_pool(console: Console) -> PoolStory:
+    """The other way out: VMs that reuse MACs from leasewatch's pool reuse their leases."""
+    say = console.print
+    act = PoolStory()
+    say(Rule(f"[bold]Friday[/]: {CLONES} clones, one after another, nobody releases a lease"))
+    with IscLab.start(pool_size=POOL) as lab:
+        act.random = churn(lab, CLONES, None, timeout=6)
+        say(
+            f"Random MACs: {act.random.served} clones got an address, then "
+            f"[bold red]clone {len(act.random.ips):03d} got none[/]: {POOL} addresses, "
+            f"{act.random.served} leases held for three days by MACs that never come back."
+        )
+    with IscLab.start(pool_size=POOL) as lab:
+        config = pool_config(lab)
+        say("Now each clone boots with [bold]--network ...,mac=$(leasewatch mac take)[/] and")
+        say("its teardown hook runs [bold]leasewatch mac give MAC[/]:")
+        act.pooled = churn(lab, CLONES, config)
+        used = {ip for ip in act.pooled.ips if ip is not None}
+        say(
+            f"MAC pool: [bold green]{act.pooled.served} of {CLONES} clones got an address[/], "
+            f"from {len(used)} lease(s): each took the MAC whose lease dhcpd still held "
+            f"({', '.join(sorted(set(act.pooled.macs)))} -> {', '.join(map(str, sorted(used)))})."
+        )
+    if act.random.served != POOL or act.pooled.served != CLONES:
+        raise StoryError("the MAC pool act did not end as it must")
+    return act
+
+
+def run(kind: str, console: Console, *, pool_act: bool = True) -> Story:
+    """Build the lab, tell the story (and, for dhcpd, the MAC pool act), always tear down."""
     story = Story()
     started = time.monotonic()
     lab: IscLab | KeaLab
@@ -197,6 +235,8 @@ def run(kind: str, console: Console) -> Story:
             f"[dim]Lab torn down (namespaces, {WORDS[kind]['server']}, dhclients, files); "
             f"{time.monotonic() - started:.0f}s.[/]"
         )
+    if pool_act and kind == "isc":
+        tell_pool(console)
     return story
 
 

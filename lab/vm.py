@@ -97,15 +97,16 @@ class Hypervisor:
         """The inventory command: prints the live VMs' MACs, one per line."""
         return [sys.executable, str(Path(inventory.__file__)), str(self.workdir)]
 
-    def start(self, hostname: str | None = None) -> Vm:
-        """Create one VM and start its dhclient; does not wait for a lease."""
+    def start(self, hostname: str | None = None, mac: str | None = None) -> Vm:
+        """Create one VM (with ``mac``, else a random one, as a clone gets) and start its
+        dhclient; does not wait for a lease."""
         number = self._next
         self._next += 1
         name = hostname or f"vm-{number:03d}"
         iface = f"lw{self.tag}m{number}"
         if len(iface) > 15:
             raise LabError(f"too many VMs for interface name {iface!r}")
-        mac = random_mac()
+        mac = mac or random_mac()
         vmdir = self.workdir / "vms" / name
         vmdir.mkdir(parents=True)
         # Our own dhclient.conf: nothing from the host's, a hostname so reports show one,

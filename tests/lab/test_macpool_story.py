@@ -1,0 +1,45 @@
+"""The MAC pool on real dhcpd: sixty clones reuse one lease; random MACs run dry at 21."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from rich.console import Console
+
+from lab.demo import CLONES, POOL, tell_pool
+from lab.isc import IscLab
+from lab.macpool import churn, leasewatch, pool_config
+
+pytestmark = pytest.mark.lab
+
+
+def test_demo_act_pool_serves_every_clone_random_macs_run_dry() -> None:
+    """make demo's act: 60 pooled clones all get an address; random MACs stop after 21."""
+    out = io.StringIO()
+    act = tell_pool(Console(file=out, width=120))
+    assert act.random.served == POOL and len(act.random.ips) == POOL + 1
+    assert act.random.ips[-1] is None
+    assert len({ip for ip in act.random.ips if ip is not None}) == POOL
+    assert act.pooled.served == CLONES and None not in act.pooled.ips
+    assert len(set(act.pooled.ips)) == 1 and len(set(act.pooled.macs)) == 1
+    assert "60 of 60 clones got an address" in out.getvalue()
+
+
+def test_pool_lease_is_listed_and_kept_with_live_neighbours(isc_lab: IscLab) -> None:
+    """With a live VM beside the churn (a healthy inventory), every clone still reuses the
+    one lease, mac list shows it leased, and a dry-run scan keeps it for the next taker."""
+    neighbour = isc_lab.boot(1)[0]
+    assert neighbour.ip is not None
+    config = pool_config(isc_lab)
+    config.write_text(config.read_text().replace("apply = false", 'apply = false\ngrace = "0s"'))
+    done = churn(isc_lab, 5, config)
+    assert done.served == 5 and len(set(done.ips)) == 1 and neighbour.ip not in done.ips
+    (entry,) = json.loads(leasewatch(config, "mac", "list", "--format", "json"))
+    assert entry["state"] == "leased" and entry["ip"] == str(done.ips[0])
+    scan = json.loads(leasewatch(config, "scan", "--format", "json", "--no-alerts"))
+    (planned,) = scan["plan"]
+    assert planned["action"] == "keep" and "next leasewatch mac take" in planned["why"]
+    taken = json.loads(leasewatch(config, "mac", "take", "--vm", "next", "--format", "json"))
+    assert taken["ip"] == str(done.ips[0]) and "still holds an active lease" in taken["why"]
