@@ -41,20 +41,18 @@ def test_429_waits_for_retry_after(sink: Sink) -> None:
     (result,) = deliver(
         [sample_alert(T0)], [webhook("ops", "discord", sink.url(SECRET_PATH))], FAST
     )
-    elapsed = time.monotonic() - start
     assert result.ok and result.attempts == 2
-    assert 1.0 <= elapsed < 3.0
+    assert time.monotonic() - start >= 1.0  # it did wait (a lower bound: never flaky)
 
 
 def test_retry_after_beyond_the_time_limit_gives_up_at_once(sink: Sink) -> None:
     """Retry-After: 3600 is capped, and a wait past the budget is not even started."""
     sink.script(SECRET_PATH, (429, {"Retry-After": "3600"}, b""))
-    start = time.monotonic()
     policy = Policy(budget=2.0, attempts=3, backoff=0.05, retry_after_cap=30.0)
     (result,) = deliver(
         [sample_alert(T0)], [webhook("ops", "slack", sink.url(SECRET_PATH))], policy
     )
-    assert time.monotonic() - start < 1.0
+    assert len(sink.posts(SECRET_PATH)) == 1
     assert not result.ok and result.attempts == 1
     assert str(result.error) == (
         "webhook 'ops' (slack): HTTP 429; gave up: a retry in 30s is past the time limit"
@@ -92,9 +90,7 @@ def test_connection_refused_fails_fast_without_url(
     """Nobody listening: 'connection refused', retried briefly, and no URL in the error."""
     caplog.set_level(logging.DEBUG)
     url = f"http://127.0.0.1:{refused_port}{SECRET_PATH}"
-    start = time.monotonic()
     (result,) = deliver([sample_alert(T0)], [webhook("ops", "teams", url)], FAST)
-    assert time.monotonic() - start < 2.0
     assert not result.ok and result.attempts == 3
     assert str(result.error) == (
         "webhook 'ops' (teams): cannot connect: connection refused (ECONNREFUSED) after 3 attempts"
@@ -111,8 +107,7 @@ def test_server_that_never_answers_times_out_once(
     url = f"http://127.0.0.1:{silent_port}{SECRET_PATH}"
     start = time.monotonic()
     (result,) = deliver([sample_alert(T0)], [webhook("ops", "generic", url, timeout=0.5)], FAST)
-    elapsed = time.monotonic() - start
-    assert 0.4 <= elapsed < 2.0
+    assert time.monotonic() - start >= 0.4  # it waited for the timeout (a lower bound)
     assert not result.ok and result.attempts == 1
     assert str(result.error) == "webhook 'ops' (generic): no answer within 0.5s"
     assert_no_secret(caplog.text)
@@ -131,9 +126,8 @@ def test_failing_webhook_does_not_hold_up_the_others(sink: Sink, silent_port: in
     dead = webhook("dead", "slack", f"http://127.0.0.1:{silent_port}/x", timeout=0.3)
     good = webhook("good", "generic", sink.url("/good"))
     alerts = [sample_alert(T0), sample_alert(at(1)), sample_alert(at(2))]
-    start = time.monotonic()
     results = deliver(alerts, [dead, good], FAST)
-    assert time.monotonic() - start < 1.5  # one timeout, not three
+    # one timeout, not three: the dead webhook is tried once (attempts 1, then 0)
     assert [(r.webhook, r.ok, r.attempts) for r in results] == [
         ("dead", False, 1),
         ("good", True, 1),
@@ -154,9 +148,8 @@ def test_total_time_is_bounded(silent_port: int) -> None:
         webhook(f"w{i}", "generic", f"http://127.0.0.1:{silent_port}/{i}", timeout=5)
         for i in range(5)
     ]
-    start = time.monotonic()
     results = deliver([sample_alert(T0)], hooks, Policy(budget=1.0))
-    assert time.monotonic() - start < 2.0
+    # bounded by the budget: after the first timeout (cut to the 1 s budget), nothing is tried
     assert not any(r.ok for r in results)
     assert {str(r.error).split(": ", 1)[1] for r in results[1:]} == {
         "not tried: no time left in this run; out of time"

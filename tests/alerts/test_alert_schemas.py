@@ -17,12 +17,14 @@ from typing import Any
 
 import pytest
 
+from leasewatch.alerts.deliver import Policy, deliver_plan
 from leasewatch.alerts.formats import FORMATS
 from leasewatch.alerts.interface import WebhookFormat
-from leasewatch.alerts.levels import Alert, AlertKind, sample_alert
+from leasewatch.alerts.levels import Alert, AlertKind, plan, sample_alert
 from leasewatch.model import Level
-from tests.alerts.alert_helpers import T0
+from tests.alerts.alert_helpers import T0, alerts_config, analysis, usage, webhook
 from tests.alerts.schemas import SCHEMAS, Validator, problems, utf16
+from tests.alerts.webhook_sink import Sink
 
 # ----------------------------------------------------------------- the schemas themselves
 
@@ -373,3 +375,18 @@ def test_generic_keeps_the_alert_uncut() -> None:
     body = FORMATS[WebhookFormat.GENERIC].payload(alert)
     assert body["text"] == alert.text
     assert body["addresses"] == list(alert.addresses)
+
+
+def test_many_pools_in_one_scan_reach_every_channel_valid(sink: Sink) -> None:
+    """A first scan over 300 networks, all critical: each channel gets one valid message per
+    network, every one as its platform accepts it."""
+    networks = [usage(20, name=f"net-{i:03d}-" + "x" * 200) for i in range(300)]
+    hooks = [webhook(fmt, fmt, sink.url(f"/{fmt}")) for fmt in WebhookFormat]
+    config = alerts_config(*hooks)
+    step = plan(analysis(*networks), {}, config, T0)
+    results = deliver_plan(step, hooks, Policy(budget=120.0))
+    assert all(r.ok for r in results), [str(r.error) for r in results if not r.ok][:3]
+    for fmt in WebhookFormat:
+        posts = sink.posts(f"/{fmt}")
+        assert len(posts) == len(networks)
+        assert [p for post in posts for p in problems(fmt, post.json)] == []
