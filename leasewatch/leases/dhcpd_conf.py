@@ -10,13 +10,16 @@ parser (``leasewatch.leases.isc``), since dhcpd.leases uses the same syntax.
 
 from __future__ import annotations
 
+import enum
+import os
 import re
-from collections.abc import Iterator
+import stat
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 
 from leasewatch.errors import LeasesError
+from leasewatch.leases import dhcpd_names
 from leasewatch.leases.dhcpd_syntax import decode_string, parse_ipv4
 from leasewatch.model import FixedHost, Range, normalize_mac
 
@@ -83,6 +86,76 @@ class DhcpdConf:
     files: tuple[Path, ...] = ()
 
 
+class _Ctx(enum.Enum):
+    """The kind of block a statement stands in: what dhcpd allows there differs."""
+
+    ROOT = "the top level"
+    GROUP = "a group"
+    SHARED = "a shared-network"
+    SUBNET = "a subnet"
+    POOL = "a pool"
+    HOST = "a host"
+    CLASS = "a class"
+    EXEC = "an if, elsif, else or on block"
+
+
+_DECLARING = frozenset({_Ctx.ROOT, _Ctx.GROUP, _Ctx.SHARED, _Ctx.SUBNET, _Ctx.POOL})
+# statements only one kind of block takes (parse_host_declaration, parse_class_declaration,
+# parse_pool_statement in server/confpars.c)
+_ONLY_IN = {
+    _Ctx.HOST: frozenset({"dynamic", "deleted", "uid", "host-identifier", "group"}),
+    _Ctx.CLASS: frozenset({"match", "spawn", "lease", "dynamic"}),
+    _Ctx.POOL: frozenset({"no"}),
+}
+_OPTION_VERBS = frozenset({"option", "supersede", "default", "prepend", "append", "send"})
+_UNKNOWN_CODE = re.compile(r"unknown-\d+")
+_MAX_BYTES = 64 << 20  # a dhcpd.conf with 100,000 host blocks is about 10 MB
+_MAX_DEPTH = 32  # includes within includes
+_KINDS = {
+    stat.S_IFIFO: "a named pipe (FIFO)",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFDIR: "a directory",
+    stat.S_IFSOCK: "a socket",
+}
+
+
+def read_regular(path: Path, limit: int = _MAX_BYTES) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes, else one error line.
+
+    Opened without blocking and checked before reading: a FIFO would block forever, a
+    device such as /dev/zero never ends, and a symlink loop fails in ``open``.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        raise LeasesError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        st = os.fstat(fd)
+        check_regular(path, st)
+    except LeasesError:
+        os.close(fd)
+        raise
+    with os.fdopen(fd, "rb") as f:
+        if st.st_size > limit:
+            raise LeasesError(f"{path}: expected at most {limit >> 20} MiB, got a larger file")
+        try:
+            data = f.read(limit + 1)
+        except OSError as exc:
+            raise LeasesError(f"{path}: cannot read: {exc.strerror}") from None
+    if len(data) > limit:
+        raise LeasesError(f"{path}: expected at most {limit >> 20} MiB, got a larger file")
+    return data
+
+
+def check_regular(path: Path, st: os.stat_result) -> None:
+    """One error line unless ``st`` is a regular file's."""
+    kind = stat.S_IFMT(st.st_mode)
+    if kind != stat.S_IFREG:
+        got = _KINDS.get(kind, "not a regular file")
+        raise LeasesError(f"{path}: expected a regular file, got {got}")
+
+
 @dataclass
 class _Scope:
     network: str | None = None  # enclosing shared-network
@@ -90,31 +163,29 @@ class _Scope:
 
 
 @dataclass
-class _PendingRange:
-    first: IPv4Address
-    last: IPv4Address
-    scope: _Scope
-    where: str  # "file:line" for the error if no subnet holds it
-
-
-@dataclass
 class _State:
-    ranges: list[_PendingRange] = field(default_factory=list)
+    ranges: list[Range] = field(default_factory=list)
     subnets: list[tuple[IPv4Network, str | None]] = field(default_factory=list)
     fixed: list[FixedHost] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
-    including: list[Path] = field(default_factory=list)
+    including: list[str] = field(default_factory=list)
+    classes: set[str] = field(default_factory=set)  # names of classes declared so far
+    # option spaces and the names defined in them (None: any name), as dhcpd starts
+    spaces: dict[str, set[str] | None] = field(
+        default_factory=lambda: {
+            k: None if v is None else set(v) for k, v in dhcpd_names.SPACES.items()
+        }
+    )
 
 
 class _Parser:
+    """One file of the configuration, read statement by statement as dhcpd reads it."""
+
     def __init__(self, path: Path, state: _State) -> None:
         self.path = path
         self.name = str(path)
         self.state = state
-        try:
-            text = path.read_text(encoding="utf-8", errors="surrogateescape")
-        except OSError as exc:
-            raise LeasesError(f"{path}: cannot read: {exc.strerror}") from None
+        text = read_regular(path).decode("utf-8", "surrogateescape")
         self.tokens = tokenize(text, self.name)
         self.i = 0
 
@@ -132,82 +203,229 @@ class _Parser:
         return self.tokens[self.i]
 
     # -- statements ---------------------------------------------------------------------
-    def statements(self, scope: _Scope, *, nested: bool) -> None:
-        """Read statements until the closing brace (``nested``) or the end of the file."""
+    def statements(self, scope: _Scope, ctx: _Ctx, *, nested: bool) -> Token:
+        """Read statements until the closing brace (``nested``: returned) or the end of the
+        file."""
+        after_if = False
         while True:
             token = self.peek()
             if token.kind == "eof":
                 if nested:
                     raise self.error(token, "'}'")
-                return
+                return token
             if token.text == "}" and token.kind == "punct":
                 if not nested:
                     raise self.error(token, "a statement")
-                self.next()
-                return
-            if token.text == ";" and token.kind == "punct":
-                self.next()  # an empty statement: dhcpd accepts stray semicolons
-                continue
-            if token.kind not in ("word", "string"):
+                return self.next()
+            if token.kind != "word":  # a stray ';' too: dhcpd takes no empty statement
                 raise self.error(token, "a statement")
-            self.statement(scope)
+            after_if = self.statement(scope, ctx, after_if=after_if)
 
     def head(self) -> tuple[list[Token], Token]:
-        """The tokens of one statement up to its ``;`` or ``{`` (returned as the second value)."""
+        """The tokens of one statement up to its ``;`` or ``{`` (returned as the second value).
+
+        A ``{`` after ``=`` or ``of`` opens a record type in an option definition
+        (``option foo code 100 = { boolean, unsigned integer 8 };``): part of the statement.
+        """
         words: list[Token] = []
         while True:
             token = self.next()
+            if (
+                token.kind == "punct"
+                and token.text == "{"
+                and words
+                and words[-1].text in ("=", "of")
+            ):
+                words.append(token)
+                while (inner := self.next()).text != "}" or inner.kind != "punct":
+                    if inner.kind == "eof" or (inner.kind == "punct" and inner.text in ";{"):
+                        raise self.error(inner, "'}' closing the record type")
+                    words.append(inner)
+                words.append(inner)
+                continue
             if token.kind == "punct" and token.text in (";", "{"):
                 return words, token
             if token.kind == "eof" or (token.kind == "punct" and token.text == "}"):
                 raise self.error(token, "';'")
             words.append(token)
 
-    def statement(self, scope: _Scope) -> None:
+    def statement(self, scope: _Scope, ctx: _Ctx, *, after_if: bool) -> bool:
+        """Read one statement; return whether it was an ``if`` or ``elsif`` (an ``elsif``
+        or ``else`` may follow)."""
         words, end = self.head()
-        keyword = words[0].text.lower() if words[0].kind == "word" else ""
+        first = words[0]
+        kw = first.text.lower()
         block = end.text == "{"
-        if keyword == "include" and not block:
-            self.include(words, scope)
-        elif keyword == "shared-network" and block:
+        if kw in dhcpd_names.V6:
+            raise LeasesError(
+                f"{self.name}:{first.line}: expected a DHCPv4 configuration, got '{kw}' "
+                "(DHCPv6): DHCPv6 is not supported yet"
+            )
+        if kw in ("if", "elsif", "else"):
+            if kw != "if" and not after_if:
+                raise self.error(first, f"'{kw}' only after an if block")
+            self.block(words, end, "'{'")
+            self.statements(scope, _Ctx.EXEC, nested=True)
+            return kw != "else"
+        if ctx is _Ctx.EXEC:
+            self.executable(words, end, ctx)
+        elif kw == "include" and not block:
+            self.include(words, scope, ctx)
+        elif kw == "shared-network":
+            self.allowed(first, ctx, {_Ctx.ROOT, _Ctx.GROUP}, "at the top level or in a group")
+            self.block(words, end, "'{'")
             if len(words) != 2:
                 raise self.error(words[-1] if len(words) > 2 else end, "a shared-network name")
-            self.statements(_Scope(network=words[1].text), nested=True)
-        elif keyword == "subnet" and block:
-            self.statements(_Scope(scope.network, self.subnet(words, end, scope)), nested=True)
-        elif keyword in ("pool", "group") and block:
-            self.statements(scope, nested=True)
-        elif keyword == "range" and not block:
+            self.statements(_Scope(network=words[1].text), _Ctx.SHARED, nested=True)
+        elif kw == "subnet":
+            outside = {_Ctx.ROOT, _Ctx.GROUP, _Ctx.SHARED, _Ctx.POOL}
+            self.allowed(first, ctx, outside, "outside hosts, classes and other subnets")
+            self.block(words, end, "'{'")
+            subnet = self.subnet(words, end, scope)
+            self.statements(_Scope(scope.network, subnet), _Ctx.SUBNET, nested=True)
+        elif kw == "pool":
+            where = "directly in a subnet or shared-network"
+            self.allowed(first, ctx, {_Ctx.SUBNET, _Ctx.SHARED}, where)
+            self.block(words, end, "'{'")
+            before = len(self.state.ranges)
+            close = self.statements(scope, _Ctx.POOL, nested=True)
+            if len(self.state.ranges) == before:  # "Pool declaration with no address range."
+                raise self.error(close, "a range in the pool")
+        elif kw == "group":
+            if ctx is _Ctx.HOST and not block:
+                return False  # a host's ``group "name";``
+            self.allowed(first, ctx, _DECLARING, "outside hosts and classes")
+            self.block(words, end, "'{'")
+            self.statements(scope, _Ctx.GROUP, nested=True)
+        elif kw == "host":
+            self.allowed(first, ctx, _DECLARING, "outside hosts and classes")
+            self.block(words, end, "'{'")
+            self.host(words, end, scope)
+        elif kw == "range":
+            self.allowed(first, ctx, {_Ctx.SUBNET, _Ctx.POOL}, "directly in a subnet or a pool")
+            self.semicolon(words, end)
             self.range(words, end, scope)
-        elif keyword == "host" and block:
-            self.host(words, end)
-        elif block:
-            # class, subclass, if/elsif/else, key, failover peer, subnet6, on ...: nothing
-            # leasewatch needs, but the braces and semicolons inside must still balance
-            self.skip_block()
-        # any other ``word ... ;`` (option, key, omapi-port, failover peer "x";): not needed
+        elif kw in ("hardware", "fixed-address"):
+            raise self.error(first, "a host's hardware and fixed-address only in the host")
+        elif kw in ("class", "vendor-class", "user-class", "subclass"):
+            if ctx is _Ctx.CLASS:
+                raise self.error(first, "a class outside of other classes")
+            if kw != "subclass" and len(words) > 1:
+                self.state.classes.add(words[1].text)
+            if block:
+                self.statements(scope, _Ctx.CLASS, nested=True)
+            elif kw != "subclass":
+                raise self.error(end, "'{'")
+        elif kw in ("key", "zone", "switch", "define") or (kw == "failover" and block):
+            if block:  # bodies of their own grammar: balanced, not read
+                self.skip_block()
+        elif kw in _ONLY_IN.get(ctx, ()) or kw in dhcpd_names.DECLARATIONS:
+            self.semicolon(words, end)
+            if kw == "lease" and (len(words) != 3 or words[1].text.lower() != "limit"):
+                raise self.error(words[1] if len(words) > 1 else end, "'lease limit N;'")
+        elif kw in ("allow", "deny") and ctx is _Ctx.POOL:
+            self.semicolon(words, end)
+            self.permit(words)
+        else:
+            self.executable(words, end, ctx)
+        return False
 
-    def block_heads(self) -> Iterator[tuple[list[Token], Token]]:
-        """The head of each statement up to this block's closing brace (consumed), stray
-        semicolons skipped; a nested block's body is the caller's to read or skip."""
-        while True:
-            token = self.peek()
-            if token.kind == "eof":
-                raise self.error(token, "'}'")
-            if token.kind == "punct" and token.text == "}":
-                self.next()
-                return
-            if token.kind == "punct" and token.text == ";":
-                self.next()
-                continue
-            yield self.head()
+    def executable(self, words: list[Token], end: Token, ctx: _Ctx) -> None:
+        """A parameter or executable statement (``parse_executable_statement``)."""
+        first = words[0]
+        kw = first.text.lower()
+        if kw == "on":
+            self.block(words, end, "'{'")
+            self.statements(_Scope(), _Ctx.EXEC, nested=True)
+            return
+        if kw in ("key", "zone", "switch", "define") and end.text == "{":
+            self.skip_block()
+            return
+        self.semicolon(words, end)
+        if kw in _OPTION_VERBS:
+            self.option(words, ctx)
+        elif kw in dhcpd_names.EXECUTABLE or kw in dhcpd_names.SERVER_OPTIONS:
+            pass
+        elif kw.startswith("%"):
+            pass  # "%..." lines: dhcpd skips them (left for the management agent)
+        elif ctx is _Ctx.EXEC and kw in self.declaration_words:
+            raise self.error(first, f"an executable statement in {ctx.value}")
+        elif len(words) == 1 or (words[1].kind == "punct" and words[1].text == "("):
+            # dhcpd reads an unknown ``name;`` or ``name(...);`` as an expression (a
+            # variable or a function call) and accepts it; anything after the name is an
+            # error at that token ("semicolon expected"), which is where dhcpd stops
+            pass
+        else:
+            raise self.error(words[1], f"';' (no statement '{first.text}' in dhcpd.conf(5))")
+
+    declaration_words = frozenset(
+        {"include", "shared-network", "subnet", "pool", "group", "host", "range"}
+        | dhcpd_names.DECLARATIONS
+    )
+
+    def permit(self, words: list[Token]) -> None:
+        """A pool's ``allow``/``deny members of "CLASS"``: the class must be declared
+        before (dhcpd: "no such class")."""
+        members = len(words) == 4 and [w.text.lower() for w in words[1:3]] == ["members", "of"]
+        if members and words[3].text not in self.state.classes:
+            raise self.error(words[3], "a class declared before")
+
+    def option(self, words: list[Token], ctx: _Ctx) -> None:
+        """``option space NAME``, ``option NAME code N = TYPE``, or an option's value (also
+        after supersede, default, prepend, append, send): the option must exist."""
+        if len(words) < 2 or words[1].kind != "word":
+            raise self.error(words[1] if len(words) > 1 else words[0], "an option name")
+        verb, name = words[0].text.lower(), words[1]
+        spaces = self.state.spaces
+        if verb == "option" and name.text.lower() == "space":
+            if ctx is not _Ctx.ROOT:
+                raise self.error(name, "option space definitions only at the top level")
+            if len(words) < 3:
+                raise self.error(words[-1], "an option space name")
+            spaces.setdefault(words[2].text.lower(), set())
+            return
+        space, _, option = name.text.lower().rpartition(".")
+        space = space or "dhcp"
+        if space not in spaces:
+            raise self.error(name, f"an option space dhcpd knows (no space '{space}')")
+        known = spaces[space]
+        if verb == "option" and len(words) > 2 and words[2].text.lower() == "code":
+            if ctx is not _Ctx.ROOT:
+                raise self.error(name, "option definitions only at the top level")
+            if known is not None:
+                known.add(option)
+            return
+        if known is not None and option not in known and not _UNKNOWN_CODE.fullmatch(option):
+            raise self.error(name, f"an option dhcpd knows (no option '{option}' in {space})")
+
+    def allowed(
+        self, token: Token, ctx: _Ctx, where: set[_Ctx] | frozenset[_Ctx], text: str
+    ) -> None:
+        if ctx not in where:
+            raise LeasesError(
+                f"{self.name}:{token.line}: expected '{token.text}' only {text}, "
+                f"got it in {ctx.value}"
+            )
+
+    def block(self, words: list[Token], end: Token, expected: str) -> None:
+        if end.text != "{":
+            raise self.error(end, expected)
+
+    def semicolon(self, words: list[Token], end: Token) -> None:
+        if end.text != ";":
+            raise self.error(end, "';'")
 
     def skip_block(self) -> None:
-        for _words, end in self.block_heads():
-            if end.text == "{":
-                self.skip_block()
+        """Step over a block of another grammar, keeping braces and strings balanced."""
+        depth = 1
+        while depth:
+            token = self.next()
+            if token.kind == "eof":
+                raise self.error(token, "'}'")
+            if token.kind == "punct" and token.text in "{}":
+                depth += 1 if token.text == "{" else -1
 
-    def include(self, words: list[Token], scope: _Scope) -> None:
+    def include(self, words: list[Token], scope: _Scope, ctx: _Ctx) -> None:
         if len(words) != 2 or words[1].kind != "string":
             raise self.error(words[1] if len(words) > 1 else words[0], "a quoted file name")
         target = Path(words[1].text)
@@ -216,16 +434,20 @@ class _Parser:
         # including file's directory, which is what the author of the file meant.
         if not target.is_absolute():
             target = self.path.parent / target
-        if target.resolve() in self.state.including:
-            raise LeasesError(f"{self.name}:{words[1].line}: include loop through {target}")
-        self.state.including.append(target.resolve())
+        real = os.path.realpath(target)  # never raises, even on a symlink loop
+        where = f"{self.name}:{words[1].line}"
+        if real in self.state.including:
+            raise LeasesError(f"{where}: include loop through {target}")
+        if len(self.state.including) >= _MAX_DEPTH:
+            raise LeasesError(f"{where}: expected includes at most {_MAX_DEPTH} deep")
+        self.state.including.append(real)
         try:
             child = _Parser(target, self.state)
         except LeasesError as exc:
-            raise LeasesError(f"{self.name}:{words[1].line}: include: {exc}") from None
+            raise LeasesError(f"{where}: include: {exc}") from None
         self.state.files.append(target)
         # an included file holds statements of the scope it is included from
-        child.statements(scope, nested=False)
+        child.statements(scope, ctx, nested=False)
         self.state.including.pop()
 
     def address(self, token: Token, what: str = "an IPv4 address") -> IPv4Address:
@@ -261,71 +483,84 @@ class _Parser:
         high = self.address(args[1]) if len(args) == 2 else low
         if high < low:  # dhcpd swaps a reversed range (new_address_range in server/mdb.c)
             low, high = high, low
-        where = f"{self.name}:{words[0].line}"
-        self.state.ranges.append(_PendingRange(low, high, scope, where))
+        subnet, network = scope.subnet, scope.network
+        if subnet is None:
+            # a pool directly inside a shared-network: its range belongs to whichever of
+            # that network's subnets declared before it holds it (dhcpd: "address range not
+            # on network", "Be sure to place pool statement after related subnet
+            # declarations")
+            subnet = next(
+                (n for n, owner in self.state.subnets if owner == network and low in n), None
+            )
+        if subnet is None or low not in subnet or high not in subnet:
+            where = f" outside {subnet}" if subnet is not None else " in no subnet declared before"
+            raise LeasesError(
+                f"{self.name}:{words[0].line}: expected a range inside its subnet, got "
+                f"{low}-{high}{where}"
+            )
+        label = network if network is not None else str(subnet)
+        self.state.ranges.append(Range(first=low, last=high, subnet=subnet, network=label))
 
-    def host(self, words: list[Token], end: Token) -> None:
-        if len(words) != 2:
-            raise self.error(words[2] if len(words) > 2 else end, "a host name")
+    def host(self, words: list[Token], end: Token, scope: _Scope) -> None:
+        if len(words) != 2 or words[1].kind != "word":
+            # dhcpd takes a host name, not a quoted string ("expecting a name for host
+            # declaration")
+            raise self.error(words[1] if len(words) > 1 else end, "a host name")
         name = words[1].text
         mac: str | None = None
         addresses: list[IPv4Address | None] = []
-        for inner, inner_end in self.block_heads():
-            key = inner[0].text.lower()
-            if inner_end.text == "{":
-                self.skip_block()
-            elif key == "hardware":
-                if len(inner) != 3:
-                    raise self.error(inner[-1] if inner else inner_end, "'hardware ethernet MAC;'")
-                mac = normalize_mac(inner[2].text)
-                if mac is None and inner[1].text.lower() == "ethernet":
-                    raise self.error(inner[2], "a MAC address")
+        while True:
+            token = self.peek()
+            if token.kind == "punct" and token.text == "}":
+                self.next()
+                break
+            if token.kind != "word":
+                raise self.error(token, "a statement")
+            key = token.text.lower()
+            if key == "hardware":
+                inner, inner_end = self.head()
+                self.semicolon(inner, inner_end)
+                mac = self.hardware(inner, inner_end)
             elif key == "fixed-address":
+                inner, inner_end = self.head()
+                self.semicolon(inner, inner_end)
                 # a list of addresses or host names (dhcpd resolves names at start-up; we
                 # cannot know what they resolve to, so the address stays unknown)
                 for item in inner[1:]:
                     if item.kind == "punct" and item.text == ",":
                         continue
                     addresses.append(parse_ipv4(item.text))
+            else:
+                self.statement(scope, _Ctx.HOST, after_if=False)
         for ip in addresses:
             self.state.fixed.append(FixedHost(name=name, mac=mac, ip=ip))
 
+    def hardware(self, words: list[Token], end: Token) -> str | None:
+        """``hardware TYPE aa:bb:...;``: octets of one or two hex digits, colons between
+        (``parse_hardware_param``: dashes are an error); the MAC if it is an Ethernet one."""
+        if len(words) != 3:
+            raise self.error(words[-1] if len(words) > 3 else end, "'hardware ethernet MAC;'")
+        kind, text = words[1].text.lower(), words[2].text
+        if kind not in ("ethernet", "token-ring", "fddi", "infiniband"):
+            raise self.error(words[1], "a hardware type (ethernet, token-ring, fddi, infiniband)")
+        octets = text.split(":")
+        if not all(1 <= len(o) <= 2 and all(c in _HEX for c in o) for o in octets):
+            raise self.error(words[2], "a hardware address (hex octets with ':' between)")
+        if kind != "ethernet":
+            return None
+        return normalize_mac(":".join(o.rjust(2, "0") for o in octets))
+
+
+_HEX = frozenset("0123456789abcdefABCDEF")
+
 
 def parse(path: Path) -> DhcpdConf:
-    """Read dhcpd.conf (and its includes) into ranges and fixed hosts.
+    """Read dhcpd.conf (and its includes) into ranges and fixed hosts, as dhcpd reads it.
 
-    Raises ``LeasesError("FILE:LINE: expected X, got Y")`` on a syntax error, a bad address,
-    a range outside every subnet, or an unreadable file.
+    Raises ``LeasesError("FILE:LINE: expected X, got Y")`` where dhcpd would stop: a
+    statement or option dhcpd does not know, a statement where dhcpd does not allow it, a
+    bad address, a range outside its subnet, or an unreadable file.
     """
-    state = _State(files=[path], including=[path.resolve()])
-    _Parser(path, state).statements(_Scope(), nested=False)
-    return _finish(state)
-
-
-def _finish(state: _State) -> DhcpdConf:
-    ranges: list[Range] = []
-    for pending in state.ranges:
-        subnet = pending.scope.subnet
-        network = pending.scope.network
-        if subnet is None:
-            # a pool directly inside a shared-network: its range belongs to whichever of
-            # that network's subnets holds it (dhcpd's find_subnet for the pool)
-            for net, owner in state.subnets:
-                if owner == network and pending.first in net:
-                    subnet = net
-                    break
-        if subnet is None or pending.first not in subnet or pending.last not in subnet:
-            raise LeasesError(
-                f"{pending.where}: expected a range inside its subnet, got "
-                f"{pending.first}-{pending.last}"
-                + (f" outside {subnet}" if subnet is not None else " outside every subnet")
-            )
-        ranges.append(
-            Range(
-                first=pending.first,
-                last=pending.last,
-                subnet=subnet,
-                network=network if network is not None else str(subnet),
-            )
-        )
-    return DhcpdConf(ranges=tuple(ranges), fixed=tuple(state.fixed), files=tuple(state.files))
+    state = _State(files=[path], including=[os.path.realpath(path)])
+    _Parser(path, state).statements(_Scope(), _Ctx.ROOT, nested=False)
+    return DhcpdConf(ranges=tuple(state.ranges), fixed=tuple(state.fixed), files=tuple(state.files))

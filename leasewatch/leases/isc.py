@@ -120,7 +120,14 @@ class IscLeaseSource(LeaseSource):
     def _replay(self) -> Journal:
         path = self.leases_path
         try:
-            with path.open("rb") as f:
+            # not blocking: a FIFO given as the leases file must fail, not hang
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+            try:
+                dhcpd_conf.check_regular(path, os.fstat(fd))
+            except LeasesError:
+                os.close(fd)
+                raise
+            with os.fdopen(fd, "rb") as f:
                 st = os.fstat(f.fileno())
                 old = self.journal
                 if old is not None and self._is_append(f, st, old):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 
@@ -106,13 +108,13 @@ def test_range_reversed_is_swapped(tmp_path: Path) -> None:
         (
             "shared-network x {\n  pool { range 198.18.9.1 198.18.9.2; }\n}\n",
             "dhcpd.conf:2: expected a range inside its subnet, got 198.18.9.1-198.18.9.2 "
-            "outside every subnet",
+            "in no subnet declared before",
         ),
         ('option domain-name "unterminated;\n', "dhcpd.conf:1: expected a closing '\"'"),
         ("include nofile;\n", "dhcpd.conf:1: expected a quoted file name, got 'nofile'"),
         (
             "host a {\n  hardware ethernet zz:zz;\n}\n",
-            "dhcpd.conf:2: expected a MAC address, got 'zz:zz'",
+            "dhcpd.conf:2: expected a hardware address (hex octets with ':' between), got 'zz:zz'",
         ),
         ("shared-network {\n}\n", "dhcpd.conf:1: expected a shared-network name, got '{'"),
     ],
@@ -153,13 +155,16 @@ def test_unreadable_conf(tmp_path: Path) -> None:
 
 
 def test_conf_strings_decode_like_the_journal(tmp_path: Path) -> None:
-    """A quoted host name with octal escapes is UTF-8 text, as in dhcpd.leases (was mojibake)."""
+    """A quoted shared-network name with octal escapes is UTF-8 text, as in dhcpd.leases
+    (it was mojibake); a byte that is not UTF-8 shows as an escape."""
     conf = tmp_path / "dhcpd.conf"
     conf.write_bytes(
-        b'host "caf\\303\\251" { hardware ethernet 52:54:00:00:00:01; fixed-address 198.18.0.5; }\n'
-        b'host "\\xff\\x41" { hardware ethernet 52:54:00:00:00:02; fixed-address 198.18.0.6; }\n'
+        b'shared-network "caf\\303\\251" {\n'
+        b"  subnet 198.18.0.0 netmask 255.255.255.0 { range 198.18.0.10 198.18.0.20; }\n}\n"
+        b'shared-network "\\xff\\x41" {\n'
+        b"  subnet 198.18.1.0 netmask 255.255.255.0 { range 198.18.1.10 198.18.1.20; }\n}\n"
     )
-    assert [h.name for h in dhcpd_conf.parse(conf).fixed] == ["café", "\\xffA"]
+    assert [r.network for r in dhcpd_conf.parse(conf).ranges] == ["café", "\\xffA"]
 
 
 @pytest.mark.parametrize(
@@ -177,3 +182,60 @@ def test_conf_strings_decode_like_the_journal(tmp_path: Path) -> None:
 def test_one_decoder_for_dhcpd_strings(body: bytes, text: str) -> None:
     """dhcpd's escapes (octal and hex bytes, \\t \\r \\n \\b, any other char as itself)."""
     assert dhcpd_syntax.decode_string(body) == text
+
+
+def _including(tmp_path: Path, target: str) -> Path:
+    conf = tmp_path / "dhcpd.conf"
+    conf.write_text(f'include "{target}";\n')
+    return conf
+
+
+def test_include_symlink_loop_is_one_line(tmp_path: Path) -> None:
+    """A symlink loop behind an include: one error line naming the include, no traceback."""
+    (tmp_path / "a.conf").symlink_to(tmp_path / "b.conf")
+    (tmp_path / "b.conf").symlink_to(tmp_path / "a.conf")
+    with pytest.raises(LeasesError) as info:
+        dhcpd_conf.parse(_including(tmp_path, "a.conf"))
+    assert str(info.value) == (
+        f"{tmp_path / 'dhcpd.conf'}:1: include: {tmp_path / 'a.conf'}: cannot read: "
+        "Too many levels of symbolic links"
+    )
+
+
+@pytest.mark.parametrize(
+    ("make", "got"),
+    [
+        (os.mkfifo, "a named pipe (FIFO)"),
+        (lambda p: p.symlink_to("/dev/zero"), "a character device"),
+        (lambda p: p.mkdir(), "a directory"),
+    ],
+)
+def test_include_of_what_is_not_a_file_is_one_line(
+    tmp_path: Path, make: Callable[[Path], None], got: str
+) -> None:
+    """A FIFO (never blocks), a device (never read forever), a directory: one error line."""
+    make(tmp_path / "odd")
+    with pytest.raises(LeasesError) as info:
+        dhcpd_conf.parse(_including(tmp_path, "odd"))
+    assert str(info.value) == (
+        f"{tmp_path / 'dhcpd.conf'}:1: include: {tmp_path / 'odd'}: expected a regular file, "
+        f"got {got}"
+    )
+
+
+def test_include_of_a_huge_file_is_refused_before_reading(tmp_path: Path) -> None:
+    """A file over the size limit (sparse here: nothing is read) is one error line."""
+    with (tmp_path / "huge.conf").open("wb") as f:
+        f.truncate(1 << 40)
+    with pytest.raises(LeasesError) as info:
+        dhcpd_conf.parse(_including(tmp_path, "huge.conf"))
+    assert str(info.value).endswith("huge.conf: expected at most 64 MiB, got a larger file")
+
+
+def test_includes_nested_too_deep_are_one_line(tmp_path: Path) -> None:
+    """A chain of distinct includes deeper than 32 stops with one line, not a recursion error."""
+    for n in range(40):
+        (tmp_path / f"{n}.conf").write_text(f'include "{n + 1}.conf";\n')
+    with pytest.raises(LeasesError) as info:
+        dhcpd_conf.parse(tmp_path / "0.conf")
+    assert str(info.value) == f"{tmp_path / '31.conf'}:1: expected includes at most 32 deep"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -199,3 +200,19 @@ def test_report_on_a_damaged_file_exits_partial(tmp_path: Path) -> None:
     assert pools[("198.18.0.10", "198.18.0.19")]["active"] == 3
     assert "Traceback" not in result.err
     assert any(f"{leases}:12: expected a MAC address" in e for e in doc["errors"])
+
+
+@pytest.mark.parametrize("odd", ["fifo", "/dev/zero"])
+def test_leases_path_that_is_not_a_file_is_one_line(tmp_path: Path, odd: str) -> None:
+    """A FIFO or a device given as the leases file: an error, never a hang or endless read."""
+    path = tmp_path / "dhcpd.leases"
+    if odd == "fifo":
+        os.mkfifo(path)
+    else:
+        path.symlink_to(odd)
+    config = ServerConfig(
+        name="dhcp1", kind="isc", leases=path, dhcpd_conf=ISC_FIXTURES / "dhcpd.conf"
+    )
+    with pytest.raises(LeasesError) as info:
+        IscLeaseSource(config).read()
+    assert str(info.value).startswith(f"{path}: expected a regular file, got a ")
