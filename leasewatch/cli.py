@@ -30,6 +30,7 @@ from leasewatch.app.results import ExitStatus, Format
 from leasewatch.config import DEFAULT_PATH, Config
 from leasewatch.errors import ConfigError, Error, UsageError
 from leasewatch.model import parse_duration
+from leasewatch.printable import printable
 from leasewatch.report.formats import render
 from leasewatch.report.interface import Output
 
@@ -38,6 +39,13 @@ __all__ = ["Env", "ExitStatus", "build_parser", "main"]
 log = logging.getLogger("leasewatch")
 
 BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for a tool `head` stopped reading
+
+
+class _Console(Console):
+    """rich's Console, leaving a closed pipe to ``main`` (rich would exit the process)."""
+
+    def on_broken_pipe(self) -> None:
+        raise BrokenPipeError(32, "Broken pipe")
 
 
 @dataclass
@@ -53,7 +61,7 @@ class Env:
     def console(self, stream: TextIO | None = None) -> Console:
         stream = stream or self.stdout
         width = self.environ.get("COLUMNS", "")
-        return Console(
+        return _Console(
             file=stream,
             force_terminal=self.color if self.color is not None else None,
             no_color="NO_COLOR" in self.environ,
@@ -248,10 +256,19 @@ def _silence(stream: TextIO) -> None:
     os.close(devnull)
 
 
+class _PrintableFormatter(logging.Formatter):
+    """Log lines carry hostnames and file contents: control characters are shown escaped,
+    so a DHCP client cannot forge a line (a traceback, with --debug, stays as it is)."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
+        record.message = printable(record.message)
+        return super().formatMessage(record)
+
+
 def _setup_logging(args: argparse.Namespace, env: Env) -> None:
     level = logging.DEBUG if args.debug else logging.INFO if args.verbose else logging.WARNING
     handler = logging.StreamHandler(env.stderr)
-    handler.setFormatter(logging.Formatter("leasewatch: %(levelname)s: %(message)s"))
+    handler.setFormatter(_PrintableFormatter("leasewatch: %(levelname)s: %(message)s"))
     root = logging.getLogger("leasewatch")
     root.handlers[:] = [handler]
     root.setLevel(level)
