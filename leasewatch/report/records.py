@@ -8,7 +8,7 @@ from rich.text import Text
 from leasewatch.app.results import Audit, Inventory
 from leasewatch.printable import maybe, printable
 from leasewatch.report.interface import Output
-from leasewatch.report.table import ROWS, fits, more, new_table, plural
+from leasewatch.report.table import MIN_FOLD, ROWS, fits, more, new_table, plural
 
 
 def audit(result: Audit, output: Output) -> None:
@@ -20,7 +20,7 @@ def audit(result: Audit, output: Output) -> None:
         for name in ("time", "server", "ip", "mac", "outcome"):
             table.add_column(name, no_wrap=True)
         for name in optional:
-            table.add_column(name, overflow="fold", min_width=8, ratio=1)
+            table.add_column(name, overflow="fold", min_width=MIN_FOLD[name], ratio=1)
         for r in records:
             extra = {
                 "hostname": maybe(r.hostname),

@@ -28,6 +28,9 @@ LEVEL_STYLE = {Level.OK: "green", Level.WARN: "yellow", Level.CRITICAL: "bold re
 BAR_WIDTH = 20
 BAR_FROM = 100  # columns: narrower consoles show the utilization as a number
 ROWS = 20  # findings and plan lines shown before "... N more"
+# the narrowest a folding column may get before it is dropped instead: narrower, a reason
+# reads one word per line
+MIN_FOLD = {"hostname": 12, "why": 18, "reason": 18, "detail": 18}
 
 
 def new_table(title: str | None = None, **kwargs: object) -> Table:
@@ -136,7 +139,7 @@ def pools_table(
 def _pools_table(analysis: Analysis, forecasts: Forecasts | None, use_bar: bool) -> Table:
     servers = {n.server for n in analysis.networks}
     many = len(servers) > 1
-    table = new_table("DHCP pools")
+    table = new_table("DHCP pools" if many or not servers else f"DHCP pools on {min(servers)}")
     if many:
         table.add_column("server", no_wrap=True)
     table.add_column("network / range", no_wrap=True)
@@ -179,16 +182,23 @@ def ends(t: datetime | None, now: datetime) -> str:
 def findings_table(
     title: str, findings: Sequence[Finding], now: datetime, console: Console, width: int
 ) -> Table:
-    """Leases with their verdicts; hostname and reason fold, then drop, to fit ``width``."""
-    for columns in (("hostname", "why"), ("why",), ()):
+    """Leases with their verdicts; hostname and reason fold, then drop, to fit ``width``.
+    The server column only when the leases come from several servers."""
+    servers = {f.lease.server for f in findings}
+    fixed = ("ip", "mac", "server", "ends") if len(servers) > 1 else ("ip", "mac", "ends")
+    if len(servers) == 1:
+        title = f"{title} on {min(servers)}"
+    for columns in (("hostname", "why"), ("why",), ("hostname",), ()):
         table = new_table(title)
-        for name in ("ip", "mac", "server", "ends"):
+        for name in fixed:
             table.add_column(name, no_wrap=True)
         for name in columns:
-            table.add_column(name, overflow="fold", min_width=8, ratio=1)
+            table.add_column(name, overflow="fold", min_width=MIN_FOLD[name], ratio=1)
         for f in findings:
             lease = f.lease
             cells = [str(lease.ip), lease.mac or "-", lease.server, ends(lease.ends, now)]
+            if len(servers) <= 1:
+                del cells[2]
             extra = {"hostname": maybe(lease.hostname), "why": printable(f.reason)}
             table.add_row(*cells, *(extra[c] for c in columns))
         if fits(table, console, width):
@@ -199,19 +209,23 @@ def findings_table(
 def plan_table(
     releases: Sequence[Release], outcomes: dict[str, str], console: Console, width: int
 ) -> Table:
+    servers = {r.finding.lease.server for r in releases}
+    fixed = ("ip", "mac", "server", "action") if len(servers) > 1 else ("ip", "mac", "action")
+    title = "Reaper" if len(servers) != 1 else f"Reaper on {min(servers)}"
     for with_why in (True, False):
-        table = new_table("Reaper")
-        for name in ("ip", "mac", "server", "action"):
+        table = new_table(title)
+        for name in fixed:
             table.add_column(name, no_wrap=True)
         if with_why:
-            table.add_column("why", overflow="fold", min_width=8, ratio=1)
+            table.add_column("why", overflow="fold", min_width=MIN_FOLD["why"], ratio=1)
         for r in releases:
             lease = r.finding.lease
             action = outcomes.get(f"{lease.server}/{lease.ip}", r.action.value)
             style = {"released": "green", "dry-run": "cyan", "keep": "dim"}.get(action, "yellow")
-            cells: list[RenderableType] = [
-                str(lease.ip), lease.mac or "-", lease.server, Text(action, style=style)
-            ]  # fmt: skip
+            cells: list[RenderableType] = [str(lease.ip), lease.mac or "-"]
+            if len(servers) > 1:
+                cells.append(lease.server)
+            cells.append(Text(action, style=style))
             if with_why:
                 cells.append(printable(r.reason))
             table.add_row(*cells)
