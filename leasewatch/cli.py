@@ -141,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("check", "one Nagios/Icinga plugin line, exit 0/1/2/3", cmd_check)
     quick.add_flags(p)
 
-    p = command("scan", "scan, record state, alert; release orphans with --apply", cmd_scan)
+    p = command("scan", "scan, record state, alert (--apply: release orphans)", cmd_scan)
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--apply", action="store_true", default=None, help="release orphans")
     mode.add_argument(
@@ -191,7 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     command("alert-test", "send a sample message to every webhook", cmd_alert_test)
 
-    p = command("mac", "the MAC pool: take a MAC for a new VM, give it back, list", cmd_mac)
+    p = command("mac", "the MAC pool: take a MAC for a new VM, give, list", cmd_mac)
     mac = p.add_subparsers(dest="mac_command", metavar="ACTION", required=True)
     m = mac.add_parser("take", help="print a free MAC from [macpool] (reusing a held lease)")
     m.add_argument("--vm", help="the VM's name, shown by mac list")
