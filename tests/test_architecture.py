@@ -17,8 +17,6 @@ BASE = {"model", "errors", "config", "printable", "__init__", "__main__"}
 # The application layer: the only modules that may wire many rooms together.
 APPLICATION = {"app", "scan", "daemon"}
 ADAPTER_ROOMS = {"leases", "inventory", "reaper", "alerts", "state", "metrics"}
-# Modules whose owners are splitting them (issue 14); each leaves this set when it is done.
-PENDING_SPLIT = {"leases/isc.py", "config.py"}
 MAX_LINES = 600
 
 
@@ -74,13 +72,13 @@ def test_the_cli_imports_no_adapter() -> None:
 
 
 def test_every_module_is_under_600_lines() -> None:
-    """Big modules with several jobs get split (those being split are listed apart)."""
+    """Big modules with several jobs get split."""
     big = {
         name: n
         for name, path in _modules()
         if (n := len(path.read_text(encoding="utf-8").splitlines())) >= MAX_LINES
     }
-    assert set(big) <= PENDING_SPLIT, big
+    assert big == {}
 
 
 def test_every_server_kind_has_a_lease_source_and_a_release_backend() -> None:
