@@ -7,8 +7,10 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from leasewatch.macpool.choose import Choice, Entry, Why
+from leasewatch.printable import maybe
 
 
 def _when(t: datetime | None) -> str | None:
@@ -59,5 +61,6 @@ def table(entries: list[Entry], console: Console) -> None:
         t.add_column(name, no_wrap=name in ("mac", "ip"))
     for e in entries:
         doc = entry_doc(e)
-        t.add_row(*(str(doc[k]) if doc[k] is not None else "-" for k in doc))
+        # Text, not markup: a VM name is whatever `take --vm` was given
+        t.add_row(*(Text(maybe(doc[k])) for k in doc))
     console.print(t)

@@ -223,3 +223,11 @@ def test_twenty_parallel_takes_get_twenty_distinct_macs(tmp_path: Path) -> None:
     listed = json.loads(run("-c", str(config), "mac", "list", "--format", "json").out)
     assert {e["mac"] for e in listed if e["state"] == "taken"} == set(macs)
     assert {e["vm"] for e in listed if e["state"] == "taken"} == {f"vm{i}" for i in range(20)}
+
+
+def test_list_table_shows_vm_names_as_text(tmp_path: Path) -> None:
+    """A VM name with rich markup and a control character is shown, never interpreted."""
+    config = pool_config(tmp_path)
+    assert run("-c", str(config), "mac", "take", "--vm", "[red]x\x1b").status == 0
+    table = run("-c", str(config), "mac", "list")
+    assert "[red]x" in table.out and "\x1b" not in table.out, table.out
