@@ -146,7 +146,9 @@ def pool_leases(
             continue  # another MAC holds the address now
         if (s.server, int(s.ip)) in held:
             continue  # active now: already offered from the snapshot
-        offer(PoolLease(s.mac, s.server, s.ip, s.ends, s.ends is None or s.ends > now))
+        # not active on a server read just now: released or expired early, whatever its end
+        running = s.server not in read and (s.ends is None or s.ends > now)
+        offer(PoolLease(s.mac, s.server, s.ip, s.ends, running))
     return best
 
 

@@ -143,6 +143,15 @@ def test_ended_lease_whose_address_another_mac_holds_is_not_offered() -> None:
     assert v.leases == {}
 
 
+def test_sighted_lease_not_active_on_the_server_now_is_ended() -> None:
+    """A lease a scan saw with a future end, gone from the server since (released): ended."""
+    future = sighting(212, mac(7), -timedelta(days=1))
+    (got,) = view((server(),), sightings=(future,)).leases.values()
+    assert not got.active
+    (unread,) = view((), sightings=(future,)).leases.values()
+    assert unread.active  # no server read: the scan's word is all there is
+
+
 def test_networks_limit_which_leases_count() -> None:
     """With networks = ['other'], the lab's leases are not the pool's addresses."""
     assert view((server(lease(210, mac(9))),), networks=("other",)).leases == {}
