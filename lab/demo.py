@@ -198,7 +198,8 @@ def tell_pool(console: Console) -> PoolStory:
     act = PoolStory()
     say(Rule(f"[bold]Friday[/]: {CLONES} clones, one after another, nobody releases a lease"))
     with IscLab.start(pool_size=POOL) as lab:
-        act.random = churn(lab, CLONES, None, timeout=6)
+        with console.status("cloning VMs with random MACs..."):
+            act.random = churn(lab, CLONES, None, timeout=6)
         say(
             f"Random MACs: {act.random.served} clones got an address, then "
             f"[bold red]clone {len(act.random.ips):03d} got none[/]: {POOL} addresses, "
@@ -208,11 +209,13 @@ def tell_pool(console: Console) -> PoolStory:
         config = pool_config(lab)
         say("Now each clone boots with [bold]--network ...,mac=$(leasewatch mac take)[/] and")
         say("its teardown hook runs [bold]leasewatch mac give MAC[/]:")
-        act.pooled = churn(lab, CLONES, config)
+        with console.status(f"cloning {CLONES} VMs with MACs from the pool..."):
+            act.pooled = churn(lab, CLONES, config)
         used = {ip for ip in act.pooled.ips if ip is not None}
         say(
             f"MAC pool: [bold green]{act.pooled.served} of {CLONES} clones got an address[/], "
-            f"from {len(used)} lease(s): each took the MAC whose lease dhcpd still held "
+            f"from {len(used)} lease(s): each clone after the first took the MAC its "
+            "predecessor gave back, whose lease dhcpd still held "
             f"({', '.join(sorted(set(act.pooled.macs)))} -> {', '.join(map(str, sorted(used)))})."
         )
     if act.random.served != POOL or act.pooled.served != CLONES:
