@@ -86,10 +86,10 @@ def _time(t: datetime) -> str:
     return f"{(t.weekday() + 1) % 7} {t:%Y/%m/%d %H:%M:%S}"
 
 
-def _block(rng: random.Random, ip: IPv4Address, state: str, n: int) -> str:
-    starts = NOW - timedelta(seconds=rng.randrange(1, 86400))
+def _block(rng: random.Random, ip: IPv4Address, state: str, n: int, now: datetime = NOW) -> str:
+    starts = now - timedelta(seconds=rng.randrange(1, 86400))
     if state == "active":
-        ends = NOW + timedelta(seconds=rng.randrange(600, 86400))
+        ends = now + timedelta(seconds=rng.randrange(600, 86400))
     else:
         ends = starts + timedelta(seconds=rng.randrange(60, 3600))
     mac = ":".join(
@@ -124,7 +124,7 @@ def _block(rng: random.Random, ip: IPv4Address, state: str, n: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_leases(path: Path, blocks: int, seed: int = 1) -> None:
+def write_leases(path: Path, blocks: int, seed: int = 1, now: datetime = NOW) -> None:
     """A journal of ``blocks`` lease blocks, a fifth of them superseding earlier ones."""
     rng = random.Random(seed)
     distinct = int(blocks * (1 - SUPERSEDED_SHARE))
@@ -160,7 +160,7 @@ def write_leases(path: Path, blocks: int, seed: int = 1) -> None:
             else:
                 ip = addresses[written]
                 written += 1
-            chunk.append(_block(rng, ip, rng.choices(names, weights)[0], n))
+            chunk.append(_block(rng, ip, rng.choices(names, weights)[0], n, now))
             if len(chunk) >= 10000:
                 f.write("".join(chunk))
                 chunk.clear()
@@ -172,11 +172,15 @@ def write_leases(path: Path, blocks: int, seed: int = 1) -> None:
         f.write("host vm-gone {\n  dynamic;\n  deleted;\n}\n")
 
 
-def generate(directory: Path, blocks: int, seed: int = 1) -> Generated:
-    """Write ``dhcpd.conf`` and ``dhcpd-<blocks>.leases`` under ``directory``."""
+def generate(directory: Path, blocks: int, seed: int = 1, now: datetime = NOW) -> Generated:
+    """Write ``dhcpd.conf`` and ``dhcpd-<blocks>.leases`` under ``directory``.
+
+    ``now`` is when the journal's active leases are current: the fixed ``NOW`` for the
+    in-process parse bench, the real clock for the cases that run the ``leasewatch`` command.
+    """
     conf = directory / "dhcpd.conf"
     if not conf.exists():
         write_conf(conf)
     leases = directory / f"dhcpd-{blocks}.leases"
-    write_leases(leases, blocks, seed)
+    write_leases(leases, blocks, seed, now)
     return Generated(conf, leases, blocks)

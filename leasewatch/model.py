@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Set
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from ipaddress import IPv4Address, IPv4Network
@@ -265,7 +265,7 @@ class InventorySnapshot:
 
     source: str
     kind: str
-    macs: frozenset[str] = frozenset()
+    macs: Set[str] = frozenset()  # adapters hand over a compact MacSet (leasewatch.macset)
     healthy: bool = True
     reason: str | None = None
     networks: tuple[str, ...] = ()

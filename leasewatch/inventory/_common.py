@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import importlib
 import threading
+from array import array
 from collections.abc import Callable, Iterable
 from types import ModuleType
 from typing import TypeVar
 
 from leasewatch.errors import InventoryError
-from leasewatch.model import normalize_mac
+from leasewatch.macset import MacSet, line_key, mac_key
 
 T = TypeVar("T")
 
@@ -33,22 +34,33 @@ def shown(text: str) -> str:
     return repr(text if len(text) <= _MAX_SHOWN else text[:_MAX_SHOWN] + "...")
 
 
-def parse_mac_lines(lines: Iterable[str], source: str, where: str) -> frozenset[str]:
+def parse_mac_lines(lines: Iterable[bytes], source: str, where: str) -> MacSet:
     """MACs one per line, any case and separator; blank lines and ``#`` comments ignored.
 
-    A line that is not a MAC is an error naming ``where`` (a file or command) and the line
-    number: a half-written or wrong output must not silently shrink the inventory.
+    The lines are read as they come (a pipe or a file object) into 8-byte numbers: the
+    text of a 550,000-VM listing is never held whole, nor one string per MAC. A line that
+    is not a MAC is an error naming ``where`` (a file or command) and the line number: a
+    half-written or wrong output must not silently shrink the inventory.
     """
-    macs: set[str] = set()
+    keys = array("Q")
+    add = keys.append
     for number, raw in enumerate(lines, start=1):
-        text = raw.split("#", 1)[0].strip()
-        if not text:
+        key = line_key(raw)
+        if key is not None:
+            add(key)
             continue
-        mac = normalize_mac(text)
-        if mac is None:
-            raise fail(source, f"{where} line {number}: expected a MAC address, got {shown(text)}")
-        macs.add(mac)
-    return frozenset(macs)
+        # anything else: comments, other spellings, old Mac CR line ends, mistakes
+        for piece in raw.decode("utf-8", errors="replace").splitlines() or [""]:
+            text = piece.split("#", 1)[0].strip()
+            if not text:
+                continue
+            key = mac_key(text)
+            if key is None:
+                raise fail(
+                    source, f"{where} line {number}: expected a MAC address, got {shown(text)}"
+                )
+            add(key)
+    return MacSet.from_keys(keys)
 
 
 def import_sdk(module: str, extra: str, source: str) -> ModuleType:

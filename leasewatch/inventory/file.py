@@ -7,6 +7,7 @@ from pathlib import Path
 from leasewatch.config import InventoryConfig
 from leasewatch.inventory._common import fail, parse_mac_lines, with_deadline
 from leasewatch.inventory.interface import InventorySource
+from leasewatch.macset import MacSet
 
 
 class FileSource(InventorySource):
@@ -19,13 +20,13 @@ class FileSource(InventorySource):
         self.path: Path = config.path
         self.timeout = config.timeout
 
-    def macs(self) -> frozenset[str]:
+    def macs(self) -> MacSet:
         # open() can block for ever on a hung network mount or a FIFO nobody writes to
-        text = with_deadline(self.name, self.timeout, f"reading {self.path}", self._read)
-        return parse_mac_lines(text.splitlines(), self.name, str(self.path))
+        return with_deadline(self.name, self.timeout, f"reading {self.path}", self._read)
 
-    def _read(self) -> str:
+    def _read(self) -> MacSet:
         try:
-            return self.path.read_text(encoding="utf-8", errors="replace")
+            with self.path.open("rb") as lines:  # streamed: never the whole text at once
+                return parse_mac_lines(lines, self.name, str(self.path))
         except OSError as exc:
             raise fail(self.name, f"cannot read {self.path}: {exc.strerror}") from exc

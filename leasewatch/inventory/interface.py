@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Set
 
 from leasewatch.errors import InventoryError
+from leasewatch.macset import MacSet
 from leasewatch.model import InventorySnapshot
 
 
@@ -23,8 +25,9 @@ class InventorySource(ABC):
         self.networks = networks
 
     @abstractmethod
-    def macs(self) -> frozenset[str]:
-        """Return normalized MACs (``aa:bb:cc:dd:ee:ff``) of the live VMs."""
+    def macs(self) -> Set[str]:
+        """Return the MACs of the live VMs: a ``MacSet``, or normalized strings
+        (``aa:bb:cc:dd:ee:ff``) that ``fetch`` packs into one."""
 
     def fetch(self) -> InventorySnapshot:
         started = time.monotonic()
@@ -41,7 +44,7 @@ class InventorySource(ABC):
             return InventorySnapshot(
                 source=self.name,
                 kind=self.kind,
-                macs=macs,
+                macs=macs if isinstance(macs, MacSet) else MacSet(macs),
                 networks=self.networks,
                 duration=time.monotonic() - started,
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -78,3 +79,31 @@ def _alive(pid: int) -> bool:
         return False
     stat = Path(f"/proc/{pid}/stat").read_text()
     return stat.rsplit(")", 1)[1].split()[0] != "Z"  # a zombie is dead, awaiting its reaper
+
+
+def test_a_large_listing_streams_in_whole_beside_a_chatty_stderr() -> None:
+    """200,000 MACs are read as they come while 1 MB of stderr never stalls the command."""
+    script = (
+        "import sys\n"
+        "sys.stderr.write('x' * (1 << 20))\n"
+        "for n in range(200000):\n"
+        "    print(':'.join(f'{b:02x}' for b in (0x52, 0x54, 0, n >> 16, n >> 8 & 255, n & 255)))\n"
+    )
+    macs = _source(sys.executable, "-c", script).macs()
+    assert len(macs) == 200_000
+    assert "52:54:00:03:0d:3f" in macs and "52:54:00:03:0d:40" not in macs
+
+
+def test_a_bad_line_in_a_failed_command_reports_the_exit_status() -> None:
+    """The exit status explains a garbled output better than its first bad line."""
+    script = "echo 52:54:00:00:00:01; echo 'virsh: not connected'; echo boom >&2; exit 3"
+    with pytest.raises(InventoryError) as info:
+        _source("sh", "-c", script).macs()
+    assert str(info.value) == "inventory cmd: sh exited with status 3: boom"
+
+
+def test_a_bad_line_in_a_successful_command_names_its_line() -> None:
+    """A command that succeeds with a bad line fails on that line, read to the end first."""
+    script = "echo 52:54:00:00:00:01; echo oops; seq 1 100000 | sed 's/.*/52:54:00:00:00:02/'"
+    with pytest.raises(InventoryError, match=r"output of sh line 2: expected a MAC address"):
+        _source("sh", "-c", script).macs()
