@@ -1,4 +1,4 @@
-"""``python -m bench [--quick] [--runs N] [--sizes 10000,...] [--out FILE] [--no-kea]``.
+"""``python -m bench [--quick] [--runs N] [--sizes 10000,...] [--usage-blocks N] [--no-kea]``.
 
 Generates journals (bench/generate.py) under a temporary directory, then runs on the same
 files: leasewatch (parse + pool counts + analysis, in a fresh process), dhcpd-pools
@@ -6,8 +6,10 @@ files: leasewatch (parse + pool counts + analysis, in a fresh process), dhcpd-po
 takes half a minute and 3 GB at 1M). Checks that they agree on active and backup counts per
 range, prints a table (median of the runs, min-max, peak RSS from /usr/bin/time, ratios to
 dhcpd-pools and isc-dhcp-leases) and writes a JSON file. Then measures an incremental
-re-scan after 1,000 appended blocks on the biggest file, orphan matching (bench/orphans.py)
-and paging through 100,000 leases of a real kea-dhcp4 (bench/kea.py).
+re-scan after 1,000 appended blocks on the biggest file, the paths a user runs beside
+dhcpd-pools (report and cron scan with a 550,000-MAC inventory, the daemon's first scan:
+bench/usage.py), orphan matching (bench/orphans.py) and paging through 100,000 leases of a
+real kea-dhcp4 (bench/kea.py).
 """
 
 from __future__ import annotations
@@ -26,15 +28,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import kea, orphans
+from bench import kea, orphans, usage
 from bench.generate import generate
 
 DHCPD_POOLS = "/usr/bin/dhcpd-pools"
 ISC_MANY = 100_000  # above this, isc-dhcp-leases runs once (about 30 s and 3 GB at 1M)
 
 
-def timed(argv: list[str]) -> tuple[float, float, str]:
-    """Run ``argv`` under /usr/bin/time: (wall seconds, peak RSS in MB, stdout)."""
+def timed(argv: list[str], ok: tuple[int, ...] = (0,)) -> tuple[float, float, str]:
+    """Run ``argv`` under /usr/bin/time: (wall seconds, peak RSS in MB, stdout); an exit
+    status outside ``ok`` stops the bench."""
     with tempfile.NamedTemporaryFile("r") as report:
         start = time.perf_counter()
         done = subprocess.run(
@@ -44,7 +47,7 @@ def timed(argv: list[str]) -> tuple[float, float, str]:
             check=False,
         )
         wall = time.perf_counter() - start
-        if done.returncode != 0:
+        if done.returncode not in ok:
             raise SystemExit(f"{argv[0]} failed ({done.returncode}): {done.stderr.strip()}")
         rss_kb = int(report.read().split()[-1])
     return wall, rss_kb / 1024, done.stdout
@@ -140,6 +143,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("bench/results/results.json"))
     parser.add_argument("--dir", type=Path, help="where to write the files (default: a temp dir)")
     parser.add_argument("--no-kea", action="store_true", help="skip the kea-dhcp4 paging bench")
+    parser.add_argument(
+        "--usage-blocks",
+        type=int,
+        help="journal size for the user-path cases (default: the biggest size; 0 skips them)",
+    )
     args = parser.parse_args(argv)
     if shutil.which(DHCPD_POOLS) is None:
         raise SystemExit(f"{DHCPD_POOLS} is missing: apt-get install dhcpd-pools (make bench does)")
@@ -190,12 +198,18 @@ def main(argv: list[str] | None = None) -> int:
             if size == sizes[-1]:
                 results["incremental"] = incremental(gen.conf, gen.leases)
             gen.leases.unlink()
+        usage_blocks = sizes[-1] if args.usage_blocks is None else args.usage_blocks
+        if usage_blocks:
+            print(f"# user paths on {usage_blocks} blocks", file=sys.stderr, flush=True)
+            results["usage"] = usage.measure(directory, usage_blocks, args.runs)
     print("# orphan matching", file=sys.stderr, flush=True)
     results["orphans"] = orphans.measure()
     if not args.no_kea:
         print("# kea-dhcp4 paging", file=sys.stderr, flush=True)
         results["kea"] = kea.measure()
     print_table(rows, results.get("incremental"))
+    if "usage" in results:
+        usage.print_result(results["usage"])
     orphans.print_result(results["orphans"])
     if "kea" in results:
         kea.print_result(results["kea"])

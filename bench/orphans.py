@@ -36,7 +36,7 @@ def _case(leases: int, vms: int) -> tuple[ServerSnapshot, InventorySnapshot]:
     )
     ends = int(NOW.timestamp()) + 3600
     rows: dict[int, Row] = {}
-    macs = []
+    macs: list[str] = []
     for n in range(leases):
         mac = f"52:54:00:{n >> 16 & 255:02x}:{n >> 8 & 255:02x}:{n & 255:02x}"
         rows[BASE + (n // 65534 << 16) + n % 65534 + 1] = (ends, ends - 7200, mac.encode(), None)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import importlib
+import re
+import sys
 import threading
 from array import array
 from collections.abc import Callable, Iterable
 from types import ModuleType
-from typing import TypeVar
+from typing import IO, TypeVar
 
 from leasewatch.errors import InventoryError
 from leasewatch.macset import MacSet, line_key, mac_key
@@ -15,6 +17,10 @@ from leasewatch.macset import MacSet, line_key, mac_key
 T = TypeVar("T")
 
 _MAX_SHOWN = 60  # characters of a bad line or a library message shown in an error
+CHUNK = 1 << 20  # bytes of an inventory listing read at a time
+_PLAIN_BLOCK = re.compile(
+    rb"(?:[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5}\n)*+"
+)  # possessive: no backtracking stack
 
 
 def fail(source: str, reason: str) -> InventoryError:
@@ -34,17 +40,50 @@ def shown(text: str) -> str:
     return repr(text if len(text) <= _MAX_SHOWN else text[:_MAX_SHOWN] + "...")
 
 
-def parse_mac_lines(lines: Iterable[bytes], source: str, where: str) -> MacSet:
+def read_macs(stream: IO[bytes], source: str, where: str, chunk: int = CHUNK) -> MacSet:
     """MACs one per line, any case and separator; blank lines and ``#`` comments ignored.
 
-    The lines are read as they come (a pipe or a file object) into 8-byte numbers: the
-    text of a 550,000-VM listing is never held whole, nor one string per MAC. A line that
-    is not a MAC is an error naming ``where`` (a file or command) and the line number: a
-    half-written or wrong output must not silently shrink the inventory.
+    The stream (a pipe or a file) is read as it comes, ``chunk`` bytes at a time, into
+    8-byte numbers: the text of a 550,000-VM listing is never held whole, nor one string
+    per MAC. A line that is not a MAC is an error naming ``where`` (a file or command) and
+    the line number: a half-written or wrong output must not silently shrink the inventory.
     """
     keys = array("Q")
+    number = 0  # lines before the block in hand
+    rest = b""
+    while data := stream.read(chunk):
+        data = rest + data
+        cut = data.rfind(b"\n") + 1
+        block, rest = data[:cut], data[cut:]
+        if block:
+            _block(block, keys, number, source, where)
+            number += block.count(b"\n")
+    if rest:  # a last line without its newline
+        _lines([rest], keys, number, source, where)
+    return MacSet.from_keys(keys)
+
+
+def _block(block: bytes, keys: array[int], number: int, source: str, where: str) -> None:
+    """Whole lines (``block`` ends with a newline) into ``keys``.
+
+    Hand-written for speed: when every line is a plain ``aa:bb:cc:dd:ee:ff`` (what virsh or
+    a CMDB export prints), the block is converted in C in one go, 12 hex digits a line
+    padded to 16 and read as big-endian 8-byte numbers: 550,000 lines in about 30 ms
+    instead of 0.6 s line by line. Anything else goes line by line.
+    """
+    if _PLAIN_BLOCK.fullmatch(block):
+        digits = b"0000" + block[:-1].replace(b":", b"").replace(b"\n", b"0000")
+        packed = array("Q", bytes.fromhex(digits.decode("ascii")))
+        if sys.byteorder == "little":
+            packed.byteswap()
+        keys.extend(packed)
+    else:
+        _lines(block[:-1].split(b"\n"), keys, number, source, where)
+
+
+def _lines(lines: Iterable[bytes], keys: array[int], before: int, source: str, where: str) -> None:
     add = keys.append
-    for number, raw in enumerate(lines, start=1):
+    for number, raw in enumerate(lines, start=before + 1):
         key = line_key(raw)
         if key is not None:
             add(key)
@@ -60,7 +99,6 @@ def parse_mac_lines(lines: Iterable[bytes], source: str, where: str) -> MacSet:
                     source, f"{where} line {number}: expected a MAC address, got {shown(text)}"
                 )
             add(key)
-    return MacSet.from_keys(keys)
 
 
 def import_sdk(module: str, extra: str, source: str) -> ModuleType:

@@ -12,7 +12,7 @@ from typing import IO
 
 from leasewatch.config import InventoryConfig
 from leasewatch.errors import InventoryError
-from leasewatch.inventory._common import fail, one_line, parse_mac_lines
+from leasewatch.inventory._common import fail, one_line, read_macs
 from leasewatch.inventory.interface import InventorySource
 from leasewatch.macset import MacSet
 
@@ -55,7 +55,7 @@ class CommandSource(InventorySource):
             try:
                 assert proc.stdout is not None  # stdout=PIPE
                 try:
-                    found = parse_mac_lines(proc.stdout, self.name, f"output of {program}")
+                    found = read_macs(proc.stdout, self.name, f"output of {program}")
                 except InventoryError as exc:
                     bad = exc  # reported after the exit status, which explains it better
                     _drain(proc.stdout)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from leasewatch.config import InventoryConfig
-from leasewatch.inventory._common import fail, parse_mac_lines, with_deadline
+from leasewatch.inventory._common import fail, read_macs, with_deadline
 from leasewatch.inventory.interface import InventorySource
 from leasewatch.macset import MacSet
 
@@ -27,6 +27,6 @@ class FileSource(InventorySource):
     def _read(self) -> MacSet:
         try:
             with self.path.open("rb") as lines:  # streamed: never the whole text at once
-                return parse_mac_lines(lines, self.name, str(self.path))
+                return read_macs(lines, self.name, str(self.path))
         except OSError as exc:
             raise fail(self.name, f"cannot read {self.path}: {exc.strerror}") from exc
