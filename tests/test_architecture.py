@@ -33,7 +33,7 @@ def _is_module(name: str) -> bool:
 
 
 def _imported_rooms(path: Path) -> set[str]:
-    rooms = set()
+    rooms: set[str] = set()
     tree = ast.parse(path.read_text(encoding="utf-8"))
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:

@@ -298,8 +298,9 @@ def test_cli_scan_writes_textfile(tmp_path: Path) -> None:
     out.mkdir()
     argv = ["-c", str(config), "scan", "--format", "json", "--textfile", str(out)]
     for _ in range(2):
-        env = Env(stdout=io.StringIO(), stderr=io.StringIO(), environ={})
-        assert main(argv, env) == 0, env.stderr.getvalue()
+        err = io.StringIO()
+        env = Env(stdout=io.StringIO(), stderr=err, environ={})
+        assert main(argv, env) == 0, err.getvalue()
     text = (out / TEXTFILE_NAME).read_text()
     families = {f.name: f for f in text_string_to_metric_families(text)}
     assert families["leasewatch_scans"].samples[0].value == 2

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from ipaddress import IPv4Address
-from typing import cast
 
 import pytest
 
@@ -24,7 +23,7 @@ def _read(lab: IscLab) -> ServerSnapshot:
 
 def _current(snapshot: ServerSnapshot) -> dict[str, IPv4Address]:
     now = datetime.now(UTC)
-    return {cast(str, x.mac): x.ip for x in snapshot.leases if x.mac and x.is_active(now)}
+    return {x.mac: x.ip for x in snapshot.leases if x.mac and x.is_active(now)}
 
 
 def test_active_leases_match_the_vms(isc_lab: IscLab) -> None:
