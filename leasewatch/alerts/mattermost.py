@@ -12,6 +12,10 @@ Limits: a post's message is at most 16383 characters on a server whose database 
 for long posts (Mattermost 5.0+), 4000 otherwise; servers before 5.0 also refused attachments
 longer than 7900 characters in all ("Maximum attachments length is 7900 characters"). We keep
 within the smallest of each, so that every server takes the message.
+
+Mattermost turns ``@channel``, ``@all``, ``@here`` and ``@user`` in a post's text and in an
+attachment's text into notifications; a name or a server's error message is never meant as
+one, so every ``@`` is followed by a zero-width space (shown as is, never a mention).
 """
 
 from __future__ import annotations
@@ -29,6 +33,11 @@ TITLE_MAX = 256  # not a Mattermost limit: a title longer than a line says nothi
 FIELD_NAME_MAX = 256
 FIELD_VALUE_MAX = 1024
 FIELDS_MAX = 25
+
+
+def _no_mention(text: str) -> str:
+    """``text`` with no ``@`` Mattermost could read as a mention."""
+    return text.replace("@", "@\u200b")
 
 
 def _attachments_size(body: dict[str, Any]) -> int:
@@ -52,12 +61,12 @@ class Mattermost(Format):
 
     def _body(self, alert: Alert, budget: int) -> dict[str, Any]:
         """The body with at most ``budget`` characters of text in its attachment."""
-        text = render.clip(render.text(alert), TEXT_MAX)
-        title = render.clip(render.title(alert), min(TITLE_MAX, budget // 4))
+        text = render.clip(_no_mention(render.text(alert)), TEXT_MAX)
+        title = render.clip(_no_mention(render.title(alert)), min(TITLE_MAX, budget // 4))
         # the fallback repeats the text: half of the budget, the rest for title and fields
         fallback = render.clip(text, budget // 2)
         fields = render.fit(
-            render.facts(alert),
+            [(name, _no_mention(value)) for name, value in render.facts(alert)],
             count=FIELDS_MAX,
             name_max=FIELD_NAME_MAX,
             value_max=FIELD_VALUE_MAX,

@@ -351,12 +351,17 @@ def test_hostile_names_are_shown_not_obeyed(fmt: WebhookFormat) -> None:
 
 def test_mentions_cannot_ping() -> None:
     """``<!channel>`` is escaped in Slack's parsed text (the schema checks every mrkdwn text;
-    plain_text is never parsed); Discord parses no mention at all."""
+    plain_text is never parsed); Discord parses no mention at all; Mattermost sees no
+    ``@`` mention."""
     alert = dict(ALERTS)["hostile names"]
     slack = FORMATS[WebhookFormat.SLACK].payload(alert)
     assert "&lt;!channel&gt;" in slack["text"]
     assert "<!channel>" not in slack["text"]
     assert FORMATS[WebhookFormat.DISCORD].payload(alert)["allowed_mentions"] == {"parse": []}
+    mattermost = FORMATS[WebhookFormat.MATTERMOST].payload(alert)
+    for mention in ("@everyone", "@here", "@channel", "@all"):
+        assert mention not in json.dumps(mattermost, ensure_ascii=False)
+    assert "@\u200beveryone" in mattermost["text"]
 
 
 @pytest.mark.parametrize("fmt", CHAT)
