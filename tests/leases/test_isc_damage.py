@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from leasewatch.config import ServerConfig
+from leasewatch.alerts.levels import AlertKind, plan
+from leasewatch.config import AlertsConfig, Secret, ServerConfig, WebhookConfig
 from leasewatch.core.analysis import analyse
 from leasewatch.errors import LeasesError
 from leasewatch.leases.isc import IscLeaseSource
-from leasewatch.model import BindingState, InventorySnapshot, ServerSnapshot, Verdict
+from leasewatch.model import BindingState, InventorySnapshot, Level, ServerSnapshot, Verdict
 from tests.cli_helpers import ISC_FIXTURES, isc_fixture_config, run
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -216,3 +217,44 @@ def test_leases_path_that_is_not_a_file_is_one_line(tmp_path: Path, odd: str) ->
     with pytest.raises(LeasesError) as info:
         IscLeaseSource(config).read()
     assert str(info.value).startswith(f"{path}: expected a regular file, got a ")
+
+
+def test_alerts_still_fire_on_a_server_with_a_damaged_block(tmp_path: Path) -> None:
+    """The daemon's alert plan still sees a full pool when one of its blocks is damaged."""
+    campus = [block(n) for n in range(10, 20)]  # 198.18.0.10-19 and 198.18.1.100-109: full
+    campus += [block(n).replace("198.18.0.", "198.18.1.10") for n in range(10)]
+    campus[3] = campus[3].replace("52:54:00:00:00:0d", "52:54:00:00:zz:0d")
+    snap = read(tmp_path, HEADER + "".join(campus))
+    assert len(snap.read_errors) == 1
+    config = AlertsConfig(
+        webhooks=(WebhookConfig(name="ops", format="generic", url=Secret("http://127.0.0.1:9/")),)
+    )
+    step = plan(analyse([snap], [], now=NOW), {}, config, NOW)
+    assert [(a.kind, a.network, a.level) for a in step.alerts["ops"]] == [
+        (AlertKind.LEVEL, "campus", Level.CRITICAL)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        (HEADER + block(10) + block(11, mac="52:54:zz"), "expected a MAC address"),
+        ('ia-na "x" {\n  cltt 3 2025/01/01 08:00:00;\n}\n', "DHCPv6 is not supported yet"),
+        ("subnet6", "DHCPv6 is not supported yet"),
+    ],
+)
+def test_check_is_never_ok_on_what_it_could_not_read(tmp_path: Path, text: str, says: str) -> None:
+    """``check`` on a damaged or DHCPv6 leases file, or a DHCPv6 dhcpd.conf: UNKNOWN (3)."""
+    config = isc_fixture_config(tmp_path, "52:54:00:00:00:0a\n")
+    if text == "subnet6":
+        conf = tmp_path / "dhcpd6.conf"
+        conf.write_text("subnet6 2001:db8::/64 {\n  range6 2001:db8::10 2001:db8::20;\n}\n")
+        target = str(ISC_FIXTURES / "dhcpd.conf")
+    else:
+        conf = tmp_path / "dhcpd.leases"
+        conf.write_text(text)
+        target = str(ISC_FIXTURES / "dhcpd.leases")
+    config.write_text(config.read_text().replace(target, str(conf)))
+    result = run("-c", str(config), "check", now=NOW)
+    assert result.status == 3, (result.out, result.err)
+    assert result.out.startswith("DHCP UNKNOWN: ") and says in result.out
