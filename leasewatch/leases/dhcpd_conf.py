@@ -19,7 +19,7 @@ from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 
 from leasewatch.errors import LeasesError
-from leasewatch.leases import dhcpd_names
+from leasewatch.leases import dhcpd_names, dhcpd_values
 from leasewatch.leases.dhcpd_syntax import decode_string, parse_ipv4
 from leasewatch.model import FixedHost, Range, normalize_mac
 
@@ -170,6 +170,8 @@ class _State:
     files: list[Path] = field(default_factory=list)
     including: list[str] = field(default_factory=list)
     classes: set[str] = field(default_factory=set)  # names of classes declared so far
+    peers: set[str] = field(default_factory=set)  # names of failover peers declared so far
+    formats: dict[str, str] = field(default_factory=lambda: dict(dhcpd_values.DHCP_FORMATS))
     # option spaces and the names defined in them (None: any name), as dhcpd starts
     spaces: dict[str, set[str] | None] = field(
         default_factory=lambda: {
@@ -317,8 +319,15 @@ class _Parser:
             elif kw != "subclass":
                 raise self.error(end, "'{'")
         elif kw in ("key", "zone", "switch", "define") or (kw == "failover" and block):
+            if kw == "failover" and len(words) > 2:
+                self.state.peers.add(words[2].text)
             if block:  # bodies of their own grammar: balanced, not read
                 self.skip_block()
+        elif kw == "failover" and ctx is _Ctx.POOL:
+            self.semicolon(words, end)
+            if len(words) != 3 or words[2].text not in self.state.peers:
+                # dhcpd: "failover peer NAME: not found"
+                raise self.error(words[-1], "'failover peer NAME;' naming a peer declared before")
         elif kw in _ONLY_IN.get(ctx, ()) or kw in dhcpd_names.DECLARATIONS:
             self.semicolon(words, end)
             if kw == "lease" and (len(words) != 3 or words[1].text.lower() != "limit"):
@@ -343,8 +352,10 @@ class _Parser:
             return
         self.semicolon(words, end)
         if kw in _OPTION_VERBS:
-            self.option(words, ctx)
-        elif kw in dhcpd_names.EXECUTABLE or kw in dhcpd_names.SERVER_OPTIONS:
+            self.option(words, end, ctx)
+        elif kw in dhcpd_names.SERVER_OPTIONS:
+            self.value(dhcpd_values.SERVER_FORMATS.get(kw), words[1:], end)
+        elif kw in dhcpd_names.EXECUTABLE:
             pass
         elif kw.startswith("%"):
             pass  # "%..." lines: dhcpd skips them (left for the management agent)
@@ -370,7 +381,14 @@ class _Parser:
         if members and words[3].text not in self.state.classes:
             raise self.error(words[3], "a class declared before")
 
-    def option(self, words: list[Token], ctx: _Ctx) -> None:
+    def value(self, fmt: str | None, values: list[Token], end: Token) -> None:
+        """An option's or parameter's value, checked when its format is one dhcpd_values
+        knows."""
+        wrong = None if fmt is None else dhcpd_values.check(fmt, values)
+        if wrong is not None:
+            raise self.error(wrong[0] or end, wrong[1])
+
+    def option(self, words: list[Token], end: Token, ctx: _Ctx) -> None:
         """``option space NAME``, ``option NAME code N = TYPE``, or an option's value (also
         after supersede, default, prepend, append, send): the option must exist."""
         if len(words) < 2 or words[1].kind != "word":
@@ -394,9 +412,13 @@ class _Parser:
                 raise self.error(name, "option definitions only at the top level")
             if known is not None:
                 known.add(option)
+            if space == "dhcp":
+                self.state.formats.pop(option, None)  # a type of the config's own now
             return
         if known is not None and option not in known and not _UNKNOWN_CODE.fullmatch(option):
             raise self.error(name, f"an option dhcpd knows (no option '{option}' in {space})")
+        if space == "dhcp":
+            self.value(self.state.formats.get(option), words[2:], end)
 
     def allowed(
         self, token: Token, ctx: _Ctx, where: set[_Ctx] | frozenset[_Ctx], text: str
