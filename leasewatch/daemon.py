@@ -35,6 +35,7 @@ from leasewatch.config import Config, DaemonConfig
 from leasewatch.errors import ConfigError, Error
 from leasewatch.metrics import ALERTS_SOURCE, MetricsError, ScanMetrics, parse_listen
 from leasewatch.model import Action, format_duration
+from leasewatch.printable import printable
 from leasewatch.scan import Scanner, ScanResult, ScanStopped
 from leasewatch.state import State
 
@@ -329,7 +330,7 @@ class TextFormatter(logging.Formatter):
         self.journald = journald
 
     def format(self, record: logging.LogRecord) -> str:
-        message = record.getMessage()
+        message = printable(record.getMessage())  # a hostname cannot forge a log line
         if record.exc_info:
             message += "\n" + self.formatException(record.exc_info)
         line = f"{record.levelname.lower()} {record.name}: {message}"

@@ -11,15 +11,19 @@ from __future__ import annotations
 
 import re
 
-# C0 controls (including ESC, CR, LF, BEL, TAB), DEL, and the C1 range (U+0080-U+009F,
-# which some terminals take as CSI and friends). The backslash is escaped too, so an escaped
-# string cannot be mistaken for an already-escaped one.
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\\]")
+# C0 controls (including ESC, CR, LF, BEL, TAB), DEL, the C1 range (U+0080-U+009F, which
+# some terminals take as CSI and friends), and the bidirectional overrides and isolates that
+# make text display as something else (CVE-2021-42574, "Trojan Source"). The backslash is
+# escaped too, so an escaped string cannot be mistaken for an already-escaped one.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\\\\]")
 
 
 def _escape(match: re.Match[str]) -> str:
     char = match.group()
-    return "\\\\" if char == "\\" else f"\\x{ord(char):02x}"
+    if char == "\\":
+        return "\\\\"
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def printable(text: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -107,6 +108,18 @@ def test_printable_escapes_c0_c1_and_del_and_keeps_the_rest() -> None:
         "a\\x1bb\\x0dc\\x0ad\\x07e\\x09f\\x7fg\\x9bh"
     )
     assert printable("back\\slash") == "back\\\\slash"
+    assert printable("vm\u202egnp.exe") == "vm\\u202egnp.exe"  # a right-to-left override
+
+
+def test_daemon_log_lines_escape_control_characters() -> None:
+    """The daemon's text log format shows a forged line's CR/LF escaped, on one line."""
+    from leasewatch.daemon import TextFormatter
+
+    record = logging.LogRecord(
+        "leasewatch.scan", logging.INFO, __file__, 1, "lease %s", ("vm\r\ninfo forged",), None
+    )
+    line = TextFormatter().format(record)
+    assert line == "info leasewatch.scan: lease vm\\x0d\\x0ainfo forged"
 
 
 class _ClosedPipe(io.StringIO):
