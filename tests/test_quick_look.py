@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from lab.kea import KeaServer
 from leasewatch import config as config_module
 from leasewatch.cli import build_parser
 from tests.cli_helpers import ISC_FIXTURES, run
@@ -131,3 +132,26 @@ def test_every_subcommand_and_option_has_help() -> None:
             elif not action.help:
                 missing.append(f"{name} {action.dest}")
     assert missing == []
+
+
+@pytest.mark.lab
+def test_quick_look_on_a_real_kea_matches_the_config_file(kea: KeaServer, tmp_path: Path) -> None:
+    """`report --kea-socket PATH` against a running kea-dhcp4 says what a config naming the
+    same socket says, in every format, and `check` agrees."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    expire = int((now + timedelta(hours=1)).timestamp())
+    kea.add_lease("198.18.1.10", "52:54:00:00:01:0a", **{"valid-lft": 7200, "expire": expire})
+    config = tmp_path / "leasewatch.toml"
+    config.write_text(
+        f'[[servers]]\nname = "kea"\nkind = "kea"\ncontrol_socket = "{kea.socket_path}"\n'
+        f'[state]\npath = "{tmp_path / "state.db"}"\n'
+    )
+    for argv in (("report",), ("report", "--format", "json"), ("report", "--format", "csv"),
+                 ("check",)):  # fmt: skip
+        quick = run(*argv, "--kea-socket", str(kea.socket_path), environ=NOWHERE, now=now)
+        configured = run("-c", str(config), *argv, now=now)
+        assert quick.status == configured.status, quick.err
+        assert quick.out == configured.out
+    doc = json.loads(run("report", "--format", "json", "--kea-socket", str(kea.socket_path),
+                         environ=NOWHERE, now=now).out)  # fmt: skip
+    assert sum(n["active"] for n in doc["networks"]) == 1
