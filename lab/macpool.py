@@ -12,6 +12,7 @@ from ipaddress import IPv4Address
 from pathlib import Path
 
 from lab.isc import IscLab
+from lab.kea import KeaLab
 from lab.netns import LabError
 from leasewatch.cli import Env, main
 
@@ -39,7 +40,7 @@ def leasewatch(config: Path, *args: str) -> str:
     return out.getvalue()
 
 
-def pool_config(lab: IscLab) -> Path:
+def pool_config(lab: IscLab | KeaLab) -> Path:
     """The lab's leasewatch config with ``[macpool]`` and the reaper off (dry run)."""
     config = lab.workdir / "leasewatch-macpool.toml"
     text = lab.leasewatch_toml(lab.workdir / "macpool-state.db", reaper="apply = false")
@@ -48,11 +49,12 @@ def pool_config(lab: IscLab) -> Path:
 
 
 def churn(
-    lab: IscLab,
+    lab: IscLab | KeaLab,
     cycles: int,
     config: Path | None,
     *,
     timeout: float = 20.0,
+    prefix: str = "clone",
     each: Callable[[int, str, IPv4Address | None], None] | None = None,
 ) -> Churn:
     """Clone a VM, wait for its lease, destroy it without a release; ``cycles`` times.
@@ -63,7 +65,7 @@ def churn(
     """
     done = Churn()
     for number in range(1, cycles + 1):
-        name = f"clone-{number:03d}"
+        name = f"{prefix}-{number:03d}"
         mac = leasewatch(config, "mac", "take", "--vm", name).strip() if config else None
         vm = lab.hypervisor.start(name, mac)
         lab.hypervisor.wait([vm], timeout=timeout)

@@ -10,6 +10,7 @@ from rich.console import Console
 
 from lab.demo import CLONES, POOL, tell_pool
 from lab.isc import IscLab
+from lab.kea import KeaLab
 from lab.macpool import churn, leasewatch, pool_config
 
 pytestmark = pytest.mark.lab
@@ -43,3 +44,14 @@ def test_pool_lease_is_listed_and_kept_with_live_neighbours(isc_lab: IscLab) -> 
     assert planned["action"] == "keep" and "next leasewatch mac take" in planned["why"]
     taken = json.loads(leasewatch(config, "mac", "take", "--vm", "next", "--format", "json"))
     assert taken["ip"] == str(done.ips[0]) and "still holds an active lease" in taken["why"]
+
+
+def test_kea_gives_pooled_clones_one_lease_and_random_ones_new_leases() -> None:
+    """Real kea-dhcp4: ten pooled clones reuse one address; ten random clones take ten."""
+    with KeaLab.start(pool_size=POOL) as lab:
+        pooled = churn(lab, 10, pool_config(lab))
+        assert pooled.served == 10 and len(set(pooled.ips)) == 1
+        assert len(set(pooled.macs)) == 1
+        randomly = churn(lab, 10, None, prefix="random")
+        assert randomly.served == 10 and len(set(randomly.ips)) == 10
+        assert not set(randomly.ips) & set(pooled.ips)
