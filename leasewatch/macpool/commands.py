@@ -6,6 +6,7 @@ nothing here prints or reads a clock.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,7 +16,10 @@ from leasewatch.errors import ConfigError, MacPoolError
 from leasewatch.macpool import choose, store
 from leasewatch.macpool import pool as pool_module
 from leasewatch.model import Analysis, InventorySnapshot, PoolHold, normalize_mac
+from leasewatch.printable import printable
 from leasewatch.state import State
+
+log = logging.getLogger(__name__)
 
 
 def require(config: Config) -> MacPoolConfig:
@@ -94,7 +98,12 @@ def settle(config: Config, state: State, analysis: Analysis, grace: timedelta) -
     mp = config.macpool
     if mp is None:
         return choose.Returns()
-    return store.settle(state, lambda rows: _returns(mp, rows, analysis, grace), analysis.now)
+    done = store.settle(state, lambda rows: _returns(mp, rows, analysis, grace), analysis.now)
+    for t in done.returned:
+        why = "its VM is gone" if t.seen_at is not None else "never seen in an inventory"
+        vm = printable(t.vm) if t.vm else "an unnamed VM"  # a name is any text
+        log.info("MAC pool: %s returned (%s; taken for %s)", t.mac, why, vm)
+    return done
 
 
 def holds(
