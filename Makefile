@@ -5,7 +5,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 DEB_PACKAGES := isc-dhcp-server isc-dhcp-client kea-dhcp4-server kea-ctrl-agent iproute2 \
-                libvirt-dev pkg-config dhcpd-pools procps libvirt-clients virtinst
+                libvirt-dev pkg-config dhcpd-pools procps libvirt-clients virtinst \
+                dnsmasq-base dnsmasq-utils libvirt-daemon
 KIND ?= isc
 
 .PHONY: all deps venv promtool lint format test demo bench check-deploy clean

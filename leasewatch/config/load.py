@@ -177,7 +177,57 @@ def _server(s: Section) -> ServerConfig | None:
             timeout=timeout,
             page_size=page_size,
         )
+    if kind == "dnsmasq":
+        return _dnsmasq_server(s, name, timeout)
     return None
+
+
+_IFNAME = re.compile(r"[^\s/:]{1,15}")  # Linux: IFNAMSIZ - 1 bytes, no '/', ':' or space
+_DBUS_NAME = re.compile(r"[A-Za-z_-][\w-]*(?:\.[A-Za-z_-][\w-]*)+")  # a well-known bus name
+
+
+def _dnsmasq_server(s: Section, name: str | None, timeout: float) -> ServerConfig | None:
+    """A dnsmasq server: its lease file, libvirt's status file or a libvirt network."""
+    leases = s.path("leases")
+    conf = s.path("dnsmasq_conf")
+    status = s.path("status")
+    network = s.string("libvirt_network")
+    uri = s.string("uri")
+    interface = s.string("interface")
+    netns = s.string("netns")
+    dbus = s.string("dbus")
+    sources = {"leases": leases, "status": status, "libvirt_network": network}
+    given = [key for key, value in sources.items() if value is not None]
+    if len(given) != 1:
+        s.error("leases", "give exactly one of leases, status, libvirt_network")
+        return None
+    if network is None and conf is None:
+        s.error("dnsmasq_conf", f"missing; {given[0]} needs the dhcp-range lines of dnsmasq.conf")
+    if network is not None and conf is not None:
+        s.error("dnsmasq_conf", "not with libvirt_network (its ranges come from the network XML)")
+    if uri is not None and network is None:
+        s.error("uri", "only with libvirt_network")
+    if interface is not None and not _IFNAME.fullmatch(interface):
+        s.error("interface", f"expected a network interface name like 'virbr0', got {interface!r}")
+    if netns is not None and not re.fullmatch(r"[A-Za-z0-9_.-]+", netns):
+        s.error("netns", f"expected a network namespace name (ip netns list), got {netns!r}")
+    if dbus is not None and not _DBUS_NAME.fullmatch(dbus):
+        s.error("dbus", f"expected a D-Bus name like 'uk.org.thekelleys.dnsmasq', got {dbus!r}")
+    if name is None:
+        return None
+    return ServerConfig(
+        name=name,
+        kind="dnsmasq",
+        leases=leases,
+        dnsmasq_conf=conf,
+        status=status,
+        libvirt_network=network,
+        uri=uri or ("qemu:///system" if network is not None else None),
+        interface=interface,
+        netns=netns,
+        dbus=dbus,
+        timeout=timeout,
+    )
 
 
 def _omapi(s: Section) -> OmapiConfig | None:

@@ -59,7 +59,7 @@ class OmapiConfig:
 @dataclass(frozen=True)
 class ServerConfig:
     name: str
-    kind: str  # "isc" | "kea"
+    kind: str  # "isc" | "kea" | "dnsmasq"
     leases: Path | None = None
     dhcpd_conf: Path | None = None
     omapi: OmapiConfig | None = None
@@ -69,6 +69,14 @@ class ServerConfig:
     password: Secret | None = None
     timeout: float = 10.0
     page_size: int = 1000
+    # dnsmasq only (see load._dnsmasq_server)
+    dnsmasq_conf: Path | None = None
+    interface: str | None = None
+    status: Path | None = None
+    libvirt_network: str | None = None
+    uri: str | None = None
+    netns: str | None = None
+    dbus: str | None = None
 
 
 @dataclass(frozen=True)
@@ -159,7 +167,7 @@ class Config:
     macpool: MacPoolConfig | None = None
 
 
-SERVER_KINDS = ("isc", "kea")
+SERVER_KINDS = ("isc", "kea", "dnsmasq")
 INVENTORY_KINDS = ("command", "file", "libvirt", "xenapi", "proxmox")
 WEBHOOK_FORMATS = ("slack", "mattermost", "teams", "discord", "generic")
 SECRET_KEYS = frozenset({"key", "password", "token_value", "url"})

@@ -20,7 +20,17 @@ def _kea(config: ServerConfig) -> LeaseSource:
     return KeaLeaseSource(config)
 
 
-SOURCES: dict[str, Callable[[ServerConfig], LeaseSource]] = {"isc": _isc, "kea": _kea}
+def _dnsmasq(config: ServerConfig) -> LeaseSource:
+    from leasewatch.leases.dnsmasq import DnsmasqLeaseSource
+
+    return DnsmasqLeaseSource(config)
+
+
+SOURCES: dict[str, Callable[[ServerConfig], LeaseSource]] = {
+    "isc": _isc,
+    "kea": _kea,
+    "dnsmasq": _dnsmasq,
+}
 
 
 def build(config: ServerConfig) -> LeaseSource:

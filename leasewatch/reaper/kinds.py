@@ -1,7 +1,8 @@
 """Which release backend serves which server kind: an explicit map.
 
 An ISC server can release only when it has an ``omapi`` table; a Kea server only through
-its API (a memfile-only Kea server is report-only).
+its API (a memfile-only Kea server is report-only); a dnsmasq server when the interface to
+send ``dhcp_release`` on is known.
 """
 
 from __future__ import annotations
@@ -28,7 +29,19 @@ def _kea(config: ServerConfig) -> ReleaseBackend | None:
     return KeaReleaseBackend(config)
 
 
-BACKENDS: dict[str, Callable[[ServerConfig], ReleaseBackend | None]] = {"isc": _isc, "kea": _kea}
+def _dnsmasq(config: ServerConfig) -> ReleaseBackend | None:
+    from leasewatch.reaper.dnsmasq import DnsmasqReleaseBackend, can_release
+
+    if not can_release(config):
+        return None
+    return DnsmasqReleaseBackend(config)
+
+
+BACKENDS: dict[str, Callable[[ServerConfig], ReleaseBackend | None]] = {
+    "isc": _isc,
+    "kea": _kea,
+    "dnsmasq": _dnsmasq,
+}
 
 
 def build(config: ServerConfig) -> ReleaseBackend | None:
@@ -40,4 +53,8 @@ def can_release(config: ServerConfig) -> bool:
     """Whether the server is configured for releases (no connection is opened)."""
     if config.kind == "isc":
         return config.omapi is not None
+    if config.kind == "dnsmasq":
+        from leasewatch.reaper.dnsmasq import can_release as dnsmasq_can_release
+
+        return dnsmasq_can_release(config)
     return config.control_socket is not None or config.control_agent is not None

@@ -1,0 +1,336 @@
+"""A real dnsmasq (Debian dnsmasq-base) in its own namespace, and a hypervisor of dhclient VMs.
+
+``DnsmasqLab.start(pool_size=21)`` builds the seed's network as ``lab.isc`` does (subnet
+198.18.1.192/27, dnsmasq at .197, pool .202-.222, three-day leases) and runs dnsmasq in the
+foreground with DNS off (``--port=0``), bound to the veth end only (``--bind-interfaces
+--interface=``), its own config, lease file and pid file in a temp dir.
+
+``flavour="libvirt"`` runs dnsmasq the way libvirt's network driver does: ``--leasefile-ro
+--dhcp-script=/usr/lib/libvirt/libvirt_leaseshelper`` with ``VIR_BRIDGE_NAME`` set. The helper
+writes ``/var/lib/libvirt/dnsmasq/<bridge>.status`` and locks ``/run/leaseshelper.pid``,
+paths compiled in: dnsmasq runs in a private mount namespace (``unshare -m``) where the lab's
+own directories are mounted on /var/lib and /run, so the host's are never touched, and
+``lab.status_path`` is the file libvirt's helper itself wrote.
+
+``ipv6=True`` adds a DHCPv6 range (2001:db8:1::/64) so dnsmasq writes v6 lease lines, and
+``lab.start_v6_client()`` runs a ``dhclient -6`` VM against it.
+
+leasewatch runs in the host namespace; ``dhcp_release`` must run in dnsmasq's, which the
+generated config says with ``netns = "<server namespace>"``.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterable, Sequence
+from ipaddress import IPv6Address
+from pathlib import Path
+from types import TracebackType
+
+from lab.isc import Layout
+from lab.netns import (
+    CLEANUP,
+    LabError,
+    Namespace,
+    add_address,
+    macvlan,
+    new_tag,
+    random_mac,
+    stop_process,
+)
+from lab.toml import common_sections
+from lab.toml import toml_string as _toml
+from lab.vm import Hypervisor, Vm
+
+DNSMASQ = "/usr/sbin/dnsmasq"
+LEASESHELPER = "/usr/lib/libvirt/libvirt_leaseshelper"
+V6_SUBNET = "2001:db8:1::"
+LEASE_TIME = "3d"
+_IAADDR = re.compile(r"iaaddr ([0-9a-fA-F:]+) ")
+
+
+class DnsmasqLab:
+    """dnsmasq + hypervisor; ``close()`` (or ``with``) removes it all."""
+
+    NO_ADDRESS_LOG = "no address available"
+
+    def __init__(self, tag: str, workdir: Path, layout: Layout, flavour: str, ipv6: bool) -> None:
+        self.tag = tag
+        self.workdir = workdir
+        self.layout = layout
+        self.flavour = flavour
+        self.ipv6 = ipv6
+        self.server_ns: Namespace | None = None
+        self.hv: Hypervisor | None = None
+        self._dnsmasq: subprocess.Popen[bytes] | None = None
+        self._dir_token = 0
+        self._v6_clients: list[subprocess.Popen[bytes]] = []
+
+    @property
+    def conf_path(self) -> Path:
+        return self.workdir / "dnsmasq.conf"
+
+    @property
+    def leases_path(self) -> Path:
+        """dnsmasq's own lease file (the plain flavour)."""
+        return self.workdir / "dnsmasq.leases"
+
+    @property
+    def status_path(self) -> Path:
+        """libvirt's status file, as its leases helper wrote it (the libvirt flavour)."""
+        return self.workdir / "varlib" / "libvirt" / "dnsmasq" / f"{self.interface}.status"
+
+    @property
+    def log_path(self) -> Path:
+        return self.workdir / "dnsmasq.log"
+
+    @property
+    def interface(self) -> str:
+        return self.hypervisor.server_iface
+
+    @property
+    def netns(self) -> str:
+        assert self.server_ns is not None
+        return self.server_ns.name
+
+    @property
+    def hypervisor(self) -> Hypervisor:
+        assert self.hv is not None
+        return self.hv
+
+    @property
+    def pid(self) -> int:
+        assert self._dnsmasq is not None
+        return int((self.workdir / "dnsmasq.pid").read_text().strip() or self._dnsmasq.pid)
+
+    @classmethod
+    def start(
+        cls,
+        pool_size: int = 21,
+        *,
+        flavour: str = "plain",
+        ipv6: bool = False,
+        base: str = "198.18.1.192",
+        extra: Sequence[str] = (),
+    ) -> DnsmasqLab:
+        """Build the namespaces, start dnsmasq; wait until it serves."""
+        if flavour not in ("plain", "libvirt"):
+            raise LabError(f"unknown dnsmasq lab flavour {flavour!r}")
+        tag = new_tag()
+        workdir = Path(tempfile.mkdtemp(prefix=f"lw-{tag}-"))
+        token = CLEANUP.push(f"directory {workdir}", lambda: shutil.rmtree(workdir, True))
+        lab = cls(tag, workdir, Layout.seed(pool_size, base), flavour, ipv6)
+        lab._dir_token = token
+        try:
+            lab._build(extra)
+        except BaseException:
+            lab.close()
+            raise
+        return lab
+
+    def conf_text(self, extra: Sequence[str] = ()) -> str:
+        """The dnsmasq.conf of this lab: DHCP only, on the veth end only."""
+        layout = self.layout
+        lines = [
+            "# Written by leasewatch's lab (lab/dnsmasq.py); dnsmasq(8).",
+            "port=0",
+            "bind-interfaces",
+            f"interface={self.interface}",
+            "dhcp-authoritative",
+            # no ICMP probe before an offer: the VMs never configure their address
+            "no-ping",
+            "log-dhcp",
+            f"dhcp-range=set:lab,{layout.first},{layout.last},{layout.subnet.netmask},{LEASE_TIME}",
+        ]
+        if self.ipv6:
+            lines.append(f"dhcp-range={V6_SUBNET}100,{V6_SUBNET}1ff,64,{LEASE_TIME}")
+        if self.flavour == "libvirt":
+            lines += ["leasefile-ro", f"dhcp-script={LEASESHELPER}"]
+        else:
+            lines.append(f"dhcp-leasefile={self.leases_path}")
+        return "\n".join([*lines, *extra, ""])
+
+    def _build(self, extra: Sequence[str]) -> None:
+        self.server_ns = Namespace.create(f"lw-{self.tag}-srv")
+        self.hv = Hypervisor.create(self.server_ns, self.tag, self.workdir)
+        add_address(
+            self.server_ns,
+            self.hv.server_iface,
+            f"{self.layout.server_ip}/{self.layout.subnet.prefixlen}",
+        )
+        if self.ipv6:
+            self.server_ns.ip("addr", "add", f"{V6_SUBNET}1/64", "dev", self.interface, "nodad")
+        self.conf_path.write_text(self.conf_text(extra), encoding="utf-8")
+        argv = [
+            DNSMASQ,
+            "--keep-in-foreground",
+            f"--conf-file={self.conf_path}",
+            f"--pid-file={self.workdir / 'dnsmasq.pid'}",
+            "--log-facility=-",  # stderr: our log file
+            "--user=root",  # the lab's files are root's; the real one drops to its own user
+            "--group=root",
+        ]
+        if self.flavour == "libvirt":
+            argv = self._libvirt_wrap(argv)
+        self._dnsmasq = self.server_ns.popen(argv, log=self.log_path)
+        self._wait_ready()
+
+    def _libvirt_wrap(self, argv: list[str]) -> list[str]:
+        """dnsmasq in a private mount namespace where /var/lib and /run are the lab's."""
+        varlib = self.workdir / "varlib"
+        (varlib / "libvirt" / "dnsmasq").mkdir(parents=True)
+        run = self.workdir / "run"
+        run.mkdir()
+        script = (
+            f"mount --bind {varlib} /var/lib && mount --bind {run} /run && "
+            f"VIR_BRIDGE_NAME={self.interface} exec " + " ".join(argv)
+        )
+        return ["unshare", "--mount", "--propagation", "private", "sh", "-c", script]
+
+    def _wait_ready(self, timeout: float = 15.0) -> None:
+        assert self._dnsmasq is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._dnsmasq.poll() is not None:
+                raise LabError(f"dnsmasq exited {self._dnsmasq.returncode}:\n{self.log_tail()}")
+            if "DHCP, IP range" in self.log_path.read_text(errors="replace"):
+                return
+            time.sleep(0.05)
+        raise LabError(f"dnsmasq not ready after {timeout}s:\n{self.log_tail()}")
+
+    def log_tail(self, lines: int = 20) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except FileNotFoundError:
+            return "(no log)"
+
+    # ------------------------------------------------------------------ VMs
+
+    def boot(self, n: int = 1, timeout: float = 20.0) -> list[Vm]:
+        return self.hypervisor.boot(n, timeout)
+
+    def destroy(self, vm: Vm) -> None:
+        self.hypervisor.destroy(vm)
+
+    def inventory_argv(self) -> list[str]:
+        return self.hypervisor.inventory_argv()
+
+    def start_v6_client(self, timeout: float = 20.0) -> IPv6Address:
+        """A DHCPv6 client VM (``dhclient -6``); returns its address once dnsmasq recorded it."""
+        hv = self.hypervisor
+        iface = f"lw{self.tag}v{len(self._v6_clients)}"
+        vmdir = self.workdir / "v6" / iface
+        vmdir.mkdir(parents=True)
+        # dhclient -6 exits at once when the link-local address is still tentative: no
+        # duplicate address detection in the lab's own namespace
+        hv.ns.run("sysctl", "-q", "-w", "net.ipv6.conf.default.accept_dad=0")
+        macvlan(hv.ns, iface, hv.uplink, random_mac())
+        self._wait_link_local(iface)
+        lease_file = vmdir / "dhclient6.leases"
+        argv = ["/sbin/dhclient", "-6", "-d", "-sf", "/bin/true", "-lf", str(lease_file)]
+        argv += ["-pf", str(vmdir / "dhclient6.pid"), iface]
+        proc = hv.ns.popen(argv, log=vmdir / "dhclient6.log")
+        self._v6_clients.append(proc)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = _IAADDR.findall(lease_file.read_text()) if lease_file.exists() else []
+            if found:
+                address = IPv6Address(found[-1])
+                self.wait_recorded([address], timeout=max(deadline - time.monotonic(), 1.0))
+                return address
+            if proc.poll() is not None:
+                raise LabError(f"dhclient -6 exited {proc.returncode}")
+            time.sleep(0.2)
+        raise LabError(f"dhclient -6 got no lease in {timeout}s:\n{self.log_tail()}")
+
+    def _wait_link_local(self, iface: str, timeout: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            shown = self.hypervisor.ns.ip("-6", "addr", "show", "dev", iface, "scope", "link")
+            if "fe80" in shown and "tentative" not in shown:
+                return
+            time.sleep(0.1)
+        raise LabError(f"{iface}: no usable link-local IPv6 address after {timeout}s")
+
+    def wait_recorded(self, addresses: Iterable[object], timeout: float = 10.0) -> None:
+        """Until the lease file (or libvirt's status) names every address.
+
+        dnsmasq runs its --dhcp-script after it has answered the client, so libvirt's status
+        file lags the VM's lease by a few milliseconds.
+        """
+        path = self.status_path if self.flavour == "libvirt" else self.leases_path
+        wanted = {str(a) for a in addresses}
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                text = path.read_text(errors="replace")
+            except FileNotFoundError:
+                text = ""
+            words = set(re.findall(r"[0-9a-f.:]+", text))
+            if wanted <= words:
+                return
+            time.sleep(0.05)
+        raise LabError(f"{path} does not name {sorted(wanted)} after {timeout}s")
+
+    # ------------------------------------------------------------------ leasewatch
+
+    def server_toml(self, server_name: str = "lab-dnsmasq", timeout: float = 5.0) -> str:
+        """The ``[[servers]]`` table for this lab's dnsmasq."""
+        source = (
+            f"status = {_toml(str(self.status_path))}"
+            if self.flavour == "libvirt"
+            else f"leases = {_toml(str(self.leases_path))}"
+        )
+        return "\n".join(
+            [
+                "[[servers]]",
+                f"name = {_toml(server_name)}",
+                'kind = "dnsmasq"',
+                source,
+                f"dnsmasq_conf = {_toml(str(self.conf_path))}",
+                f"interface = {_toml(self.interface)}",
+                f"netns = {_toml(self.netns)}",
+                f"timeout = {timeout}",
+                "",
+            ]
+        )
+
+    def leasewatch_toml(
+        self,
+        state: Path,
+        inventory: Sequence[str] | None = None,
+        reaper: str = 'grace = "0s"',
+        server_name: str = "lab-dnsmasq",
+    ) -> str:
+        """A leasewatch config for this lab: the dnsmasq, the hypervisor's inventory."""
+        argv = list(inventory) if inventory is not None else self.inventory_argv()
+        return "\n".join([self.server_toml(server_name), *common_sections(argv, reaper, state)])
+
+    # ------------------------------------------------------------------ teardown
+
+    def close(self) -> None:
+        """Stop dnsmasq, the VMs; delete namespaces and the temp dir."""
+        for proc in self._v6_clients:
+            stop_process(proc)
+        if self._dnsmasq is not None:
+            stop_process(self._dnsmasq)
+        if self.hv is not None:
+            self.hv.close()
+        if self.server_ns is not None:
+            self.server_ns.delete()
+        CLEANUP.run(self._dir_token)
+
+    def __enter__(self) -> DnsmasqLab:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -1,0 +1,149 @@
+"""Real dnsmasq 2.90 in a namespace: the files it writes, and dhcp_release confirmed by re-reads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
+from ipaddress import IPv4Address
+
+import pytest
+
+from lab.dnsmasq import DnsmasqLab
+from leasewatch.config import ServerConfig
+from leasewatch.errors import ReleaseError
+from leasewatch.leases.dnsmasq import (
+    DnsmasqLeaseSource,
+    parse_lease_file,
+    parse_status,
+)
+from leasewatch.model import BindingState, Lease, Outcome
+from leasewatch.reaper.dnsmasq import DnsmasqReleaseBackend
+
+pytestmark = pytest.mark.lab
+
+
+@pytest.fixture
+def plain_lab() -> Iterator[DnsmasqLab]:
+    """dnsmasq with its own lease file, a 4-address pool and a DHCPv6 range."""
+    lab = DnsmasqLab.start(pool_size=4, ipv6=True)
+    try:
+        yield lab
+    finally:
+        lab.close()
+
+
+@pytest.fixture
+def libvirt_lab() -> Iterator[DnsmasqLab]:
+    """dnsmasq run as libvirt runs it: --leasefile-ro and libvirt's leases helper."""
+    lab = DnsmasqLab.start(pool_size=4, flavour="libvirt", ipv6=True)
+    try:
+        yield lab
+    finally:
+        lab.close()
+
+
+def config_of(lab: DnsmasqLab, **changes: object) -> ServerConfig:
+    """leasewatch's server config for the lab (release in its namespace, 2 s to confirm)."""
+    libvirt = lab.flavour == "libvirt"
+    config = ServerConfig(
+        name="dm",
+        kind="dnsmasq",
+        leases=None if libvirt else lab.leases_path,
+        status=lab.status_path if libvirt else None,
+        dnsmasq_conf=lab.conf_path,
+        interface=lab.interface,
+        netns=lab.netns,
+        timeout=2.0,
+    )
+    return replace(config, **changes)  # type: ignore[arg-type]
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+@pytest.mark.parametrize("flavour", ["plain", "libvirt"])
+def test_files_written_by_real_dnsmasq_parse_v4_and_v6(flavour: str) -> None:
+    """The lease file (v4 lines, duid, v6 line) or libvirt's status, as dnsmasq wrote them."""
+    with DnsmasqLab.start(pool_size=4, flavour=flavour, ipv6=True) as lab:
+        vms = lab.boot(3)
+        v6 = lab.start_v6_client()
+        lab.wait_recorded(vm.ip for vm in vms)
+        source = DnsmasqLeaseSource(config_of(lab))
+        snap = source.read()
+        found = {(str(x.ip), x.mac) for x in snap.leases if x.is_active(now())}
+        assert found == {(str(vm.ip), vm.mac) for vm in vms}
+        assert [r.label for r in snap.ranges] == ["198.18.1.202-198.18.1.205"]
+        assert "1 DHCPv6 lease(s) and 1 IPv6 range(s) read but not counted" in snap.warnings[-1]
+        assert len(snap.warnings) == 1, snap.warnings
+        if flavour == "plain":
+            parsed = parse_lease_file(lab.leases_path.read_text(), "f")
+            assert parsed.server_duid is not None
+        else:
+            parsed = parse_status(lab.status_path.read_text(), "f")
+            assert parsed.v6[0].mac is not None  # libvirt records the MAC of a v6 client
+        assert [v.ip for v in parsed.v6] == [v6]
+        assert all(lease.state is BindingState.ACTIVE for lease in parsed.leases)
+
+
+@pytest.mark.parametrize("flavour", ["plain", "libvirt"])
+def test_release_is_confirmed_by_the_lease_leaving(flavour: str) -> None:
+    """dhcp_release in dnsmasq's namespace, then polling: released, and the address is free."""
+    with DnsmasqLab.start(pool_size=2, flavour=flavour) as lab:
+        gone, alive = lab.boot(2)
+        lab.wait_recorded([gone.ip, alive.ip])
+        lab.destroy(gone)
+        assert gone.ip is not None
+        lease = Lease(ip=gone.ip, state=BindingState.ACTIVE, mac=gone.mac, server="dm")
+        backend = DnsmasqReleaseBackend(config_of(lab))
+        outcome, detail = backend.release(lease)
+        assert outcome is Outcome.RELEASED, detail
+        assert "gone from dnsmasq's leases after" in detail
+        left = DnsmasqLeaseSource(config_of(lab)).read_leases()
+        assert [str(x.ip) for x in left.leases] == [str(alive.ip)]
+        assert lab.boot(1)[0].ip == gone.ip  # the next VM gets the freed address
+
+
+def test_release_dnsmasq_ignores_is_failed_never_released(plain_lab: DnsmasqLab) -> None:
+    """dhcp_release on an interface dnsmasq does not serve exits 0; the audit says failed."""
+    lab = plain_lab
+    (vm,) = lab.boot(1)
+    lab.destroy(vm)
+    assert vm.ip is not None
+    lease = Lease(ip=vm.ip, state=BindingState.ACTIVE, mac=vm.mac, server="dm")
+    backend = DnsmasqReleaseBackend(config_of(lab, interface="lo", timeout=0.5))
+    outcome, detail = backend.release(lease)
+    assert outcome is Outcome.FAILED, detail
+    assert "dnsmasq still holds the lease after 0.5s: it ignored the DHCPRELEASE" in detail
+    still = DnsmasqLeaseSource(config_of(lab)).read_leases()
+    assert [(x.ip, x.mac) for x in still.leases] == [(vm.ip, vm.mac)]
+
+
+def test_release_outside_dnsmasqs_namespace_says_where_to_run(plain_lab: DnsmasqLab) -> None:
+    """From the host namespace the interface does not exist: an error naming the fix."""
+    lab = plain_lab
+    (vm,) = lab.boot(1)
+    assert vm.ip is not None
+    lease = Lease(ip=vm.ip, state=BindingState.ACTIVE, mac=vm.mac, server="dm")
+    backend = DnsmasqReleaseBackend(config_of(lab, netns=None))
+    with pytest.raises(ReleaseError) as caught:
+        backend.release(lease)
+    message = str(caught.value)
+    assert "cannot setup interface" in message
+    assert "in dnsmasq's network namespace" in message and "netns" in message
+    assert "\n" not in message
+
+
+def test_release_rechecks_the_mac_and_the_address(plain_lab: DnsmasqLab) -> None:
+    """Another MAC holds the address: changed; no lease at all: not found; nothing sent."""
+    lab = plain_lab
+    (vm,) = lab.boot(1)
+    assert vm.ip is not None
+    backend = DnsmasqReleaseBackend(config_of(lab))
+    other = Lease(ip=vm.ip, state=BindingState.ACTIVE, mac="02:00:00:00:00:99", server="dm")
+    assert backend.release(other) == (Outcome.CHANGED, f"{vm.ip} now belongs to {vm.mac}")
+    free = Lease(ip=IPv4Address("198.18.1.205"), state=BindingState.ACTIVE, mac=vm.mac)
+    outcome, _ = backend.release(free)
+    assert outcome is Outcome.NOT_FOUND
+    assert "DHCPRELEASE" not in lab.log_path.read_text()

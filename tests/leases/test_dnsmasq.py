@@ -1,0 +1,432 @@
+"""dnsmasq's lease file, libvirt's status file and network XML, and every dhcp-range form."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from ipaddress import IPv4Address, IPv4Network, IPv6Address
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from leasewatch.config import ServerConfig
+from leasewatch.errors import LeasesError
+from leasewatch.leases.dnsmasq import (
+    INFINITE,
+    DhcpRange,
+    DnsmasqLeaseSource,
+    leases_from_api,
+    parse_dhcp_host,
+    parse_dhcp_range,
+    parse_lease_file,
+    parse_network_xml,
+    parse_status,
+    read_conf,
+    read_settled,
+    v4_range,
+)
+from leasewatch.model import FixedHost, Range
+
+NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+
+# The shape dnsmasq 2.90 writes (lines as the lab's dnsmasq wrote them), plus the 2.92
+# leasequery trailer lines and a non-Ethernet hardware address.
+LEASE_FILE = """\
+1796280905 5a:2b:a0:8d:4a:28 198.18.1.202 vm-003 *
+0 9a:86:95:03:7f:8a 198.18.1.203 * 01:9a:86:95:03:7f:8a
+1796280905 06-00:11:22:33:44:55 198.18.1.204 tokenring *
+duid 00:01:00:01:32:9f:da:49:3a:1b:e2:b6:a2:c4
+1796029205 1729740790 2001:db8:1::1c4 * 00:01:00:01:32:9f:da:49:9a:a1:67:19:bf:f6
+1796029205 T17 2001:db8:1::1c5 host6 00:03:00:01:02:00:00:00:00:01
+agent-info 198.18.1.202 01:02:03
+vendorclass 198.18.1.202 64:68:63:70
+"""
+
+
+def test_lease_file_v4_lines_infinite_and_hardware_types() -> None:
+    """v4 lines: expiry 0 is infinite, '*' is no name, a TT- prefixed address is no MAC."""
+    found = parse_lease_file(LEASE_FILE, "/x/dnsmasq.leases", "dm")
+    by_ip = {str(lease.ip): lease for lease in found.leases}
+    assert list(by_ip) == ["198.18.1.202", "198.18.1.203", "198.18.1.204"]
+    first = by_ip["198.18.1.202"]
+    assert first.mac == "5a:2b:a0:8d:4a:28" and first.hostname == "vm-003"
+    assert first.ends == datetime.fromtimestamp(1796280905, UTC) and first.server == "dm"
+    infinite = by_ip["198.18.1.203"]
+    assert infinite.ends is None and infinite.hostname is None and infinite.is_active(NOW)
+    assert by_ip["198.18.1.204"].mac is None
+
+
+def test_lease_file_v6_lines_are_read_as_data() -> None:
+    """The duid line and the v6 lines (IAID, T-prefixed IA_TA) become V6Lease values."""
+    found = parse_lease_file(LEASE_FILE, "/x/dnsmasq.leases")
+    assert found.server_duid == "00:01:00:01:32:9f:da:49:3a:1b:e2:b6:a2:c4"
+    assert [(str(v.ip), v.iaid, v.hostname) for v in found.v6] == [
+        ("2001:db8:1::1c4", "1729740790", None),
+        ("2001:db8:1::1c5", "T17", "host6"),
+    ]
+    assert found.v6[0].duid == "00:01:00:01:32:9f:da:49:9a:a1:67:19:bf:f6"
+
+
+def test_lease_file_unknown_lines_are_skipped_with_file_and_line() -> None:
+    """dnsmasq 2.92's agent-info/vendorclass lines and garbage: a warning naming file:line."""
+    text = LEASE_FILE + "not a lease\n1796280905 zz:zz 198.18.1.9 x *\n"
+    found = parse_lease_file(text, "/x/dnsmasq.leases")
+    assert len(found.leases) == 3
+    assert [w.split(": ")[0] for w in found.warnings] == [
+        "/x/dnsmasq.leases:7",
+        "/x/dnsmasq.leases:8",
+        "/x/dnsmasq.leases:9",
+        "/x/dnsmasq.leases:10",
+    ]
+    assert "skipped" in found.warnings[0] and "agent-info" in found.warnings[0]
+
+
+def test_empty_lease_file_is_no_leases() -> None:
+    """An empty file (dnsmasq with no lease yet) is valid and holds nothing."""
+    found = parse_lease_file("", "/x/dnsmasq.leases")
+    assert found.leases == () and found.v6 == () and found.warnings == ()
+
+
+STATUS = [
+    {
+        "ip-address": "198.18.1.205",
+        "mac-address": "BA:24:E4:E0:64:49",
+        "hostname": "vm-001",
+        "expiry-time": 1796280907,
+    },
+    {"ip-address": "198.18.1.206", "mac-address": "ba:24:e4:e0:64:50"},
+    {
+        "iaid": "119985692",
+        "ip-address": "2001:db8:1::116",
+        "mac-address": "fe:f2:07:26:d6:1c",
+        "client-id": "00:01:00:01:32:9f:da:4c:fe:f2:07:26:d6:1c",
+        "server-duid": "00:01:00:01:32:9f:da:4b:6a:63:40:d7:a5:af",
+        "expiry-time": 1796029208,
+    },
+    {"mac-address": "00:00:00:00:00:01"},
+]
+
+
+def test_status_file_v4_v6_and_infinite() -> None:
+    """libvirt's status: no expiry-time is infinite; v6 entries keep the MAC libvirt saw."""
+    found = parse_status(json.dumps(STATUS), "/x/virbr0.status", "lv")
+    assert [(str(x.ip), x.mac, x.ends) for x in found.leases] == [
+        ("198.18.1.205", "ba:24:e4:e0:64:49", datetime.fromtimestamp(1796280907, UTC)),
+        ("198.18.1.206", "ba:24:e4:e0:64:50", None),
+    ]
+    assert found.v6[0].mac == "fe:f2:07:26:d6:1c" and found.v6[0].iaid == "119985692"
+    assert found.warnings == (
+        "/x/virbr0.status: entry 4: skipped: no valid ip-address or expiry-time",
+    )
+
+
+@pytest.mark.parametrize("text", ["[{", '{"a": 1}'], ids=["torn", "object"])
+def test_status_file_that_is_not_a_json_array_is_an_error(text: str) -> None:
+    """A status file that is not a JSON array: one line naming the file."""
+    with pytest.raises(LeasesError, match=r"^/x/virbr0\.status"):
+        parse_status(text, "/x/virbr0.status")
+
+
+def test_api_leases_from_python_libvirt_dicts() -> None:
+    """DHCPLeases() dicts: expirytime 0 is infinite; IPv6 entries are kept apart."""
+    raw: list[dict[str, Any]] = [
+        {"expirytime": 0, "type": 0, "mac": "52:54:00:aa:bb:cc", "iaid": None,
+         "ipaddr": "192.168.122.10", "prefix": 24, "hostname": "a", "clientid": None,
+         "iface": "virbr0"},
+        {"expirytime": 1796029208, "type": 1, "mac": "52:54:00:aa:bb:cd", "iaid": "5",
+         "ipaddr": "2001:db8::5", "prefix": 64, "hostname": None, "clientid": "00:01",
+         "iface": "virbr0"},
+    ]  # fmt: skip
+    found = leases_from_api(raw, "lv")
+    assert [(str(x.ip), x.mac, x.ends) for x in found.leases] == [
+        ("192.168.122.10", "52:54:00:aa:bb:cc", None)
+    ]
+    assert found.v6[0].ip == IPv6Address("2001:db8::5")
+
+
+# ---------------------------------------------------------------------------- dhcp-range
+
+V4 = IPv4Address
+V6 = IPv6Address
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("192.168.0.50,192.168.0.150", DhcpRange(V4("192.168.0.50"), V4("192.168.0.150"))),
+        (
+            "192.168.0.50,192.168.0.150,12h",
+            DhcpRange(V4("192.168.0.50"), V4("192.168.0.150"), lease_time=43200),
+        ),
+        (
+            "192.168.0.50,192.168.0.150,255.255.255.0,12h",
+            DhcpRange(
+                V4("192.168.0.50"), V4("192.168.0.150"), V4("255.255.255.0"), lease_time=43200
+            ),
+        ),
+        (
+            "192.168.0.50,192.168.0.150,255.255.255.0,192.168.0.255,45m",
+            DhcpRange(
+                V4("192.168.0.50"),
+                V4("192.168.0.150"),
+                V4("255.255.255.0"),
+                V4("192.168.0.255"),
+                lease_time=2700,
+            ),
+        ),
+        (  # reversed ends are swapped, as dnsmasq does
+            "10.0.0.9,10.0.0.1,infinite",
+            DhcpRange(V4("10.0.0.1"), V4("10.0.0.9"), lease_time=INFINITE),
+        ),
+        ("10.0.0.1,10.0.0.9,2w", DhcpRange(V4("10.0.0.1"), V4("10.0.0.9"), lease_time=1209600)),
+        ("10.0.0.1,10.0.0.9,3600", DhcpRange(V4("10.0.0.1"), V4("10.0.0.9"), lease_time=3600)),
+        (  # under two minutes is raised to two minutes
+            "10.0.0.1,10.0.0.9,30s",
+            DhcpRange(V4("10.0.0.1"), V4("10.0.0.9"), lease_time=120),
+        ),
+        (
+            "set:red,10.0.0.1,10.0.0.9",
+            DhcpRange(V4("10.0.0.1"), V4("10.0.0.9"), set_tag="red"),
+        ),
+        (  # the old syntax: a bare word is the tag to set
+            "red,10.0.0.1,10.0.0.9",
+            DhcpRange(V4("10.0.0.1"), V4("10.0.0.9"), set_tag="red"),
+        ),
+        (
+            "tag:green,tag:!blue,set:red,10.0.0.1,10.0.0.9",
+            DhcpRange(V4("10.0.0.1"), V4("10.0.0.9"), set_tag="red", tags=("green", "!blue")),
+        ),
+        (  # net: is the old tag:
+            "net:green,10.0.0.1,10.0.0.9",
+            DhcpRange(V4("10.0.0.1"), V4("10.0.0.9"), tags=("green",)),
+        ),
+        (  # Proxmox SDN's form
+            "set:subnet1,10.0.0.0,static,255.255.255.0,infinite",
+            DhcpRange(
+                V4("10.0.0.0"),
+                None,
+                V4("255.255.255.0"),
+                lease_time=INFINITE,
+                modes=("static",),
+                set_tag="subnet1",
+            ),
+        ),
+        ("192.168.0.0,proxy", DhcpRange(V4("192.168.0.0"), None, modes=("proxy",))),
+        (
+            "1234::2,1234::500,64,12h",
+            DhcpRange(V6("1234::2"), V6("1234::500"), prefix=64, lease_time=43200),
+        ),
+        ("1234::2,1234::500", DhcpRange(V6("1234::2"), V6("1234::500"), prefix=64)),
+        (
+            "1234::,ra-only",
+            DhcpRange(V6("1234::"), None, prefix=64, modes=("ra-only",)),
+        ),
+        (
+            "1234::,ra-names,slaac,64,deprecated",
+            DhcpRange(V6("1234::"), None, prefix=64, modes=("ra-names", "slaac", "deprecated")),
+        ),
+        (
+            "::1,::400,constructor:eth0,ra-stateless,12h",
+            DhcpRange(
+                V6("::1"),
+                V6("::400"),
+                prefix=64,
+                lease_time=43200,
+                modes=("ra-stateless",),
+                constructor="eth0",
+            ),
+        ),
+        ("1234::,static", DhcpRange(V6("1234::"), None, prefix=64, modes=("static",))),
+        (
+            "tag:lan,::,constructor:br0,ra-advrouter,off-link",
+            DhcpRange(
+                V6("::"),
+                None,
+                prefix=64,
+                modes=("ra-advrouter", "off-link"),
+                constructor="br0",
+                tags=("lan",),
+            ),
+        ),
+    ],
+)
+def test_every_dhcp_range_form(value: str, expected: DhcpRange) -> None:
+    """Each form of dnsmasq(8)'s --dhcp-range, as option.c reads it."""
+    assert parse_dhcp_range(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        ("10.0.0.1", "at least start,end"),
+        ("10.0.0.1,fish", "not an end address"),
+        ("10.0.0.1,10.0.0.9,12x", "not a lease time"),
+        ("10.0.0.1,10.0.1.9,255.255.255.0", "inconsistent"),
+        ("10.0.0.1,10.0.0.9,12h,extra", "before the lease time"),
+        ("set:a,set:b,10.0.0.1,10.0.0.9", "only one set"),
+        ("1234::2,1234::500,48", "at least 64"),
+        ("10.0.0.1,10.0.0.9,255.0.255.0", "not a netmask"),
+    ],
+)
+def test_bad_dhcp_range_names_where_and_why(value: str, why: str) -> None:
+    """A dhcp-range dnsmasq would refuse: one error naming file:line and the reason."""
+    with pytest.raises(LeasesError, match=rf"^/etc/dnsmasq.conf:7: bad dhcp-range=.*{why}"):
+        parse_dhcp_range(value, "/etc/dnsmasq.conf:7")
+
+
+def test_pools_only_from_dynamic_v4_ranges() -> None:
+    """Static, proxy and IPv6 ranges are no dynamic IPv4 pool; no netmask: smallest subnet."""
+    assert v4_range(parse_dhcp_range("10.0.0.10,10.0.0.20,255.255.255.0")) == Range(
+        V4("10.0.0.10"), V4("10.0.0.20"), IPv4Network("10.0.0.0/24"), "10.0.0.0/24"
+    )
+    assert v4_range(parse_dhcp_range("10.0.0.2,10.0.0.254")) == Range(
+        V4("10.0.0.2"), V4("10.0.0.254"), IPv4Network("10.0.0.0/24"), "10.0.0.0/24"
+    )
+    for value in ("10.0.0.0,static,255.255.255.0", "10.0.0.0,proxy", "1234::2,1234::500"):
+        assert v4_range(parse_dhcp_range(value)) is None
+
+
+def test_dhcp_host_reservations() -> None:
+    """dhcp-host lines and hosts-file lines with an IPv4 address are reservations."""
+    assert parse_dhcp_host("52:54:00:AA:BB:CC,set:x,192.168.0.60,web,infinite") == FixedHost(
+        "web", "52:54:00:aa:bb:cc", V4("192.168.0.60")
+    )
+    assert parse_dhcp_host("id:01:02:03,192.168.0.61") == FixedHost(
+        "192.168.0.61", None, V4("192.168.0.61")
+    )
+    assert parse_dhcp_host("52:54:00:aa:bb:cc,ignore") is None
+
+
+def test_conf_follows_conf_file_and_conf_dir(tmp_path: Path) -> None:
+    """conf-file and conf-dir (with *patterns, skipped suffixes, ~ and dot files) are read."""
+    d = tmp_path / "dnsmasq.d"
+    d.mkdir()
+    (d / "a.conf").write_text("dhcp-range=10.0.1.10,10.0.1.20,255.255.255.0\n")
+    (d / "b.conf~").write_text("dhcp-range=10.0.9.10,10.0.9.20\n")
+    (d / ".hidden.conf").write_text("dhcp-range=10.0.9.10,10.0.9.20\n")
+    (d / "c.txt").write_text("dhcp-range=10.0.9.10,10.0.9.20\n")
+    (d / "d.conf").write_text("dhcp-host=52:54:00:00:00:01,10.0.1.5,fixed  # a comment\n")
+    more = tmp_path / "more.conf"
+    more.write_text("# comment\ndhcp-range=set:b,10.0.2.10,10.0.2.20,255.255.255.0,1h\n")
+    hosts = tmp_path / "hosts"
+    hosts.write_text("52:54:00:00:00:02,10.0.2.5,other\n")
+    main = tmp_path / "dnsmasq.conf"
+    main.write_text(
+        "port=0\nbind-interfaces\n"
+        f"conf-dir={d},*.conf\nconf-file={more}\ndhcp-hostsfile={hosts}\n"
+        f"conf-file={main}\n"  # a loop is read once
+    )
+    conf = read_conf(main)
+    assert [r.start for _, r in conf.ranges] == [V4("10.0.1.10"), V4("10.0.2.10")]
+    assert conf.ranges[1][0] == f"{more}:2"
+    assert [h.name for h in conf.hosts] == ["fixed", "other"]
+    (d / "skip.bak").write_text("dhcp-range=10.0.9.10,10.0.9.20\n")
+    main.write_text(f"conf-dir={d},.bak,.txt,~\n")
+    assert [r.start for _, r in read_conf(main).ranges] == [V4("10.0.1.10")]
+
+
+def test_conf_errors_name_the_file(tmp_path: Path) -> None:
+    """A missing conf file or conf-dir, or a bad range, is one error naming the file."""
+    with pytest.raises(LeasesError, match=r"nope\.conf: cannot read dnsmasq config"):
+        read_conf(tmp_path / "nope.conf")
+    main = tmp_path / "dnsmasq.conf"
+    main.write_text(f"conf-dir={tmp_path / 'none'}\n")
+    with pytest.raises(LeasesError, match=rf"{main}:1: conf-dir"):
+        read_conf(main)
+    main.write_text("\n\ndhcp-range=10.0.0.1\n")
+    with pytest.raises(LeasesError, match=rf"{main}:3: bad dhcp-range"):
+        read_conf(main)
+
+
+NETWORK_XML = """
+<network>
+  <name>default</name>
+  <bridge name='virbr0' stp='on' delay='0'/>
+  <ip address='192.168.122.1' netmask='255.255.255.0'>
+    <dhcp>
+      <range start='192.168.122.2' end='192.168.122.254'/>
+      <host mac='52:54:00:00:00:07' name='db' ip='192.168.122.7'/>
+    </dhcp>
+  </ip>
+  <ip family='ipv6' address='2001:db8:ca2:2::1' prefix='64'>
+    <dhcp><range start='2001:db8:ca2:2::100' end='2001:db8:ca2:2::1ff'/></dhcp>
+  </ip>
+</network>
+"""
+
+
+def test_network_xml_ranges_hosts_and_bridge() -> None:
+    """A libvirt network's <range> is a pool, <host> a reservation, <bridge> the interface."""
+    net = parse_network_xml(NETWORK_XML, "default")
+    assert net.bridge == "virbr0" and net.v6_ranges == 1
+    assert net.ranges == (
+        Range(
+            V4("192.168.122.2"),
+            V4("192.168.122.254"),
+            IPv4Network("192.168.122.0/24"),
+            "192.168.122.0/24",
+        ),
+    )
+    assert net.hosts == (FixedHost("db", "52:54:00:00:00:07", V4("192.168.122.7")),)
+
+
+# ---------------------------------------------------------------------------- torn reads
+
+
+def test_read_settled_waits_until_two_reads_agree(tmp_path: Path) -> None:
+    """A file caught empty, then half written, is read again until it stops changing."""
+    path = tmp_path / "dnsmasq.leases"
+    stages = [b"", b"1 aa:bb:cc:dd:ee:ff 10.0.0.1", LEASE_FILE.encode()]
+    path.write_bytes(stages.pop(0))
+
+    def sleep(_seconds: float) -> None:
+        if stages:
+            path.write_bytes(stages.pop(0))
+
+    assert read_settled(path, sleep=sleep) == LEASE_FILE.encode()
+
+
+def test_read_settled_gives_up_on_a_file_that_never_settles(tmp_path: Path) -> None:
+    """A file that differs on every read is an error, never a guess."""
+    path = tmp_path / "dnsmasq.leases"
+    path.write_text("start")
+    counter = iter(range(1000))
+
+    def sleep(_seconds: float) -> None:
+        path.write_text(str(next(counter)))
+
+    with pytest.raises(LeasesError, match="changed on each of 5 reads"):
+        read_settled(path, attempts=5, sleep=sleep)
+
+
+def test_source_reads_conf_and_leases_and_warns_of_v6(tmp_path: Path) -> None:
+    """The whole source: pools from dnsmasq.conf, leases, one warning for DHCPv6 data."""
+    leases = tmp_path / "dnsmasq.leases"
+    leases.write_text(LEASE_FILE)
+    conf = tmp_path / "dnsmasq.conf"
+    conf.write_text(
+        "dhcp-range=198.18.1.202,198.18.1.222,255.255.255.224,3d\n"
+        "dhcp-range=2001:db8:1::100,2001:db8:1::1ff,64,3d\n"
+        "dhcp-host=52:54:00:00:00:01,198.18.1.199,gw\n"
+    )
+    config = ServerConfig(name="dm", kind="dnsmasq", leases=leases, dnsmasq_conf=conf)
+    snap = DnsmasqLeaseSource(config).read()
+    assert snap.kind == "dnsmasq" and snap.complete and snap.error is None
+    assert [r.label for r in snap.ranges] == ["198.18.1.202-198.18.1.222"]
+    assert len(snap.leases) == 3 and [h.name for h in snap.fixed] == ["gw"]
+    assert snap.warnings[-1] == (
+        "dnsmasq server 'dm': 2 DHCPv6 lease(s) and 1 IPv6 range(s) read but not counted "
+        "(leasewatch counts DHCPv4 only)"
+    )
+
+
+def test_source_missing_lease_file_is_an_error(tmp_path: Path) -> None:
+    """A lease file that cannot be read fails the read, naming the file."""
+    conf = tmp_path / "dnsmasq.conf"
+    conf.write_text("dhcp-range=10.0.0.1,10.0.0.9\n")
+    config = ServerConfig(
+        name="dm", kind="dnsmasq", leases=tmp_path / "none.leases", dnsmasq_conf=conf
+    )
+    with pytest.raises(LeasesError, match=r"none\.leases: cannot read lease file"):
+        DnsmasqLeaseSource(config).read()
