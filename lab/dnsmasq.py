@@ -12,6 +12,13 @@ paths compiled in: dnsmasq runs in a private mount namespace (``unshare -m``) wh
 own directories are mounted on /var/lib and /run, so the host's are never touched, and
 ``lab.status_path`` is the file libvirt's helper itself wrote.
 
+``flavour="libvirtd"`` goes one step further: a real ``libvirtd`` (Debian libvirt-daemon,
+its network driver) in the server namespace and a private mount namespace (its /etc/libvirt,
+/var/lib, /var/cache, /var/log and /run are the lab's; /etc/passwd and /etc/group gain the
+``libvirt-qemu`` user its QEMU driver insists on), a libvirt network in ``<forward
+mode='open'/>`` (no firewall rules) on a bridge the VMs' veth joins; libvirtd starts dnsmasq
+itself. leasewatch reads it through ``virNetworkGetDHCPLeases`` on ``lab.uri``.
+
 ``ipv6=True`` adds a DHCPv6 range (2001:db8:1::/64) so dnsmasq writes v6 lease lines, and
 ``lab.start_v6_client()`` runs a ``dhclient -6`` VM against it.
 
@@ -22,12 +29,16 @@ generated config says with ``netns = "<server namespace>"``.
 from __future__ import annotations
 
 import re
+import secrets
 import shutil
+import socket
+import struct
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterable, Sequence
-from ipaddress import IPv6Address
+from ipaddress import IPv4Address, IPv6Address
 from pathlib import Path
 from types import TracebackType
 
@@ -37,9 +48,11 @@ from lab.netns import (
     LabError,
     Namespace,
     add_address,
+    enter_namespace_thread,
     macvlan,
     new_tag,
     random_mac,
+    sh,
     stop_process,
 )
 from lab.toml import common_sections
@@ -50,7 +63,43 @@ DNSMASQ = "/usr/sbin/dnsmasq"
 LEASESHELPER = "/usr/lib/libvirt/libvirt_leaseshelper"
 V6_SUBNET = "2001:db8:1::"
 LEASE_TIME = "3d"
+LIBVIRTD = "/usr/sbin/libvirtd"
+FLAVOURS = ("plain", "libvirt", "libvirtd")
+RESERVED_MAC = "52:54:00:00:00:07"  # a <host> reservation in the libvirtd flavour's network
 _IAADDR = re.compile(r"iaaddr ([0-9a-fA-F:]+) ")
+
+
+def _dhcp_request(mac: str, ip: IPv4Address, hostname: str) -> bytes:
+    """A DHCPREQUEST in INIT-REBOOT state (RFC 2131 4.3.2): no server id, the address in
+    option 50, the broadcast flag set."""
+    header = struct.pack(
+        "!BBBBIHHIIII16s64s128s",
+        1,  # BOOTREQUEST
+        1,  # Ethernet
+        6,
+        0,
+        secrets.randbits(32),
+        0,
+        0x8000,
+        0,
+        0,
+        0,
+        0,
+        bytes.fromhex(mac.replace(":", "")),
+        b"",
+        b"",
+    )
+    name = hostname.encode()
+    options = (
+        b"\x63\x82\x53\x63"  # magic cookie
+        + bytes([53, 1, 3])  # DHCPREQUEST
+        + bytes([50, 4])
+        + ip.packed
+        + bytes([12, len(name)])
+        + name
+        + b"\xff"
+    )
+    return header + options
 
 
 class DnsmasqLab:
@@ -69,6 +118,8 @@ class DnsmasqLab:
         self._dnsmasq: subprocess.Popen[bytes] | None = None
         self._dir_token = 0
         self._v6_clients: list[subprocess.Popen[bytes]] = []
+        self._libvirtd: subprocess.Popen[bytes] | None = None
+        self.dbus = False
 
     @property
     def conf_path(self) -> Path:
@@ -81,8 +132,27 @@ class DnsmasqLab:
 
     @property
     def status_path(self) -> Path:
-        """libvirt's status file, as its leases helper wrote it (the libvirt flavour)."""
+        """libvirt's status file, as its leases helper wrote it (the libvirt flavours)."""
         return self.workdir / "varlib" / "libvirt" / "dnsmasq" / f"{self.interface}.status"
+
+    @property
+    def dbus_address(self) -> str:
+        """The lab's own system bus (``dbus=True``): dnsmasq registers its name on it."""
+        return f"unix:path={self.workdir / 'bus'}"
+
+    @property
+    def dbus_name(self) -> str:
+        return f"uk.org.thekelleys.dnsmasq.lw{self.tag}"
+
+    @property
+    def network_name(self) -> str:
+        """The libvirt network's name (the libvirtd flavour)."""
+        return f"lw{self.tag}"
+
+    @property
+    def uri(self) -> str:
+        """How to reach this lab's libvirtd from the host namespace (the libvirtd flavour)."""
+        return f"network:///system?socket={self.workdir / 'run' / 'libvirt' / 'libvirt-sock'}"
 
     @property
     def log_path(self) -> Path:
@@ -90,6 +160,9 @@ class DnsmasqLab:
 
     @property
     def interface(self) -> str:
+        """Where dnsmasq serves: the veth end, or libvirt's bridge the veth end joins."""
+        if self.flavour == "libvirtd":
+            return f"lw{self.tag}b"
         return self.hypervisor.server_iface
 
     @property
@@ -114,16 +187,18 @@ class DnsmasqLab:
         *,
         flavour: str = "plain",
         ipv6: bool = False,
+        dbus: bool = False,
         base: str = "198.18.1.192",
         extra: Sequence[str] = (),
     ) -> DnsmasqLab:
         """Build the namespaces, start dnsmasq; wait until it serves."""
-        if flavour not in ("plain", "libvirt"):
+        if flavour not in FLAVOURS:
             raise LabError(f"unknown dnsmasq lab flavour {flavour!r}")
         tag = new_tag()
         workdir = Path(tempfile.mkdtemp(prefix=f"lw-{tag}-"))
         token = CLEANUP.push(f"directory {workdir}", lambda: shutil.rmtree(workdir, True))
         lab = cls(tag, workdir, Layout.seed(pool_size, base), flavour, ipv6)
+        lab.dbus = dbus
         lab._dir_token = token
         try:
             lab._build(extra)
@@ -148,6 +223,8 @@ class DnsmasqLab:
         ]
         if self.ipv6:
             lines.append(f"dhcp-range={V6_SUBNET}100,{V6_SUBNET}1ff,64,{LEASE_TIME}")
+        if self.dbus:
+            lines.append(f"enable-dbus={self.dbus_name}")
         if self.flavour == "libvirt":
             lines += ["leasefile-ro", f"dhcp-script={LEASESHELPER}"]
         else:
@@ -157,6 +234,9 @@ class DnsmasqLab:
     def _build(self, extra: Sequence[str]) -> None:
         self.server_ns = Namespace.create(f"lw-{self.tag}-srv")
         self.hv = Hypervisor.create(self.server_ns, self.tag, self.workdir)
+        if self.flavour == "libvirtd":
+            self._build_libvirtd()
+            return
         add_address(
             self.server_ns,
             self.hv.server_iface,
@@ -176,8 +256,33 @@ class DnsmasqLab:
         ]
         if self.flavour == "libvirt":
             argv = self._libvirt_wrap(argv)
+        if self.dbus:
+            argv = ["env", f"DBUS_SYSTEM_BUS_ADDRESS={self._start_bus()}", *argv]
         self._dnsmasq = self.server_ns.popen(argv, log=self.log_path)
         self._wait_ready()
+
+    def _start_bus(self) -> str:
+        """A dbus-daemon of the lab's own, system type, that lets anyone own and call names."""
+        assert self.server_ns is not None
+        conf = self.workdir / "bus.conf"
+        conf.write_text(
+            '<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"\n'
+            ' "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">\n'
+            "<busconfig><type>system</type>"
+            f"<listen>{self.dbus_address}</listen><auth>EXTERNAL</auth>"
+            '<policy context="default"><allow user="*"/><allow own="*"/>'
+            '<allow send_destination="*"/><allow receive_type="*"/></policy>'
+            "</busconfig>\n"
+        )
+        self.server_ns.popen(
+            ["dbus-daemon", f"--config-file={conf}", "--nofork"], log=self.workdir / "bus.log"
+        )
+        deadline = time.monotonic() + 10
+        while not (self.workdir / "bus").exists():
+            if time.monotonic() > deadline:
+                raise LabError("dbus-daemon did not create its socket")
+            time.sleep(0.02)
+        return self.dbus_address
 
     def _libvirt_wrap(self, argv: list[str]) -> list[str]:
         """dnsmasq in a private mount namespace where /var/lib and /run are the lab's."""
@@ -191,11 +296,99 @@ class DnsmasqLab:
         )
         return ["unshare", "--mount", "--propagation", "private", "sh", "-c", script]
 
-    def _wait_ready(self, timeout: float = 15.0) -> None:
-        assert self._dnsmasq is not None
+    # ------------------------------------------------------------------ libvirtd
+
+    def _build_libvirtd(self) -> None:
+        """libvirtd in a private mount namespace; its network's dnsmasq serves the VMs."""
+        assert self.server_ns is not None
+        root = self.workdir
+        for sub in ("etc", "varlib", "varcache", "varlog", "run"):
+            (root / sub).mkdir()
+        for conf in Path("/etc/libvirt").glob("*.conf"):
+            shutil.copy(conf, root / "etc" / conf.name)
+        # The QEMU driver resolves its compiled-in user at start and fails the whole daemon
+        # without it: the lab's /etc/passwd has it (visible to libvirtd only).
+        (root / "etc" / "qemu.conf").write_text('user = "root"\ngroup = "root"\n')
+        passwd = (
+            Path("/etc/passwd").read_text()
+            + "libvirt-qemu:x:64055:64055::/nonexistent:/usr/sbin/nologin\n"
+        )
+        group = Path("/etc/group").read_text() + "libvirt-qemu:x:64055:\n"
+        (root / "passwd").write_text(passwd)
+        (root / "group").write_text(group)
+        (root / "libvirtd.conf").write_text(
+            'auth_unix_ro = "none"\nauth_unix_rw = "none"\n'
+            f'log_outputs = "3:file:{root / "libvirtd-debug.log"}"\n'
+        )
+        mounts = [
+            (root / "passwd", "/etc/passwd"),
+            (root / "group", "/etc/group"),
+            (root / "etc", "/etc/libvirt"),
+            (root / "varlib", "/var/lib"),
+            (root / "varcache", "/var/cache"),
+            (root / "varlog", "/var/log"),
+            (root / "run", "/run"),
+        ]
+        script = " && ".join(f"mount --bind {a} {b}" for a, b in mounts)
+        script += f" && exec {LIBVIRTD} -f {root / 'libvirtd.conf'} -p {root / 'libvirtd.pid'}"
+        argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c", script]
+        self._libvirtd = self.server_ns.popen(argv, log=root / "libvirtd.log")
+        self._wait_libvirtd()
+        self.log_path.touch()
+        self.log_path.chmod(0o666)  # libvirt's dnsmasq runs as nobody
+        network = root / "network.xml"
+        network.write_text(self.network_xml(), encoding="utf-8")
+        self.virsh("net-define", str(network))
+        self.virsh("net-start", self.network_name)
+        self.server_ns.ip("link", "set", self.hypervisor.server_iface, "master", self.interface)
+        self._wait_ready()
+
+    def network_xml(self) -> str:
+        """The libvirt network: open forwarding (no firewall), DNS off, the seed's pool."""
+        layout = self.layout
+        return (
+            "<network xmlns:dnsmasq='http://libvirt.org/schemas/network/dnsmasq/1.0'>\n"
+            f"  <name>{self.network_name}</name>\n"
+            "  <forward mode='open'/>\n"
+            f"  <bridge name='{self.interface}'/>\n"
+            "  <dns enable='no'/>\n"
+            f"  <ip address='{layout.server_ip}' netmask='{layout.subnet.netmask}'>\n"
+            "    <dhcp>\n"
+            f"      <range start='{layout.first}' end='{layout.last}'>\n"
+            "        <lease expiry='72' unit='hours'/>\n"
+            "      </range>\n"
+            f"      <host mac='{RESERVED_MAC}' name='reserved' ip='{layout.gateway + 2}'/>\n"
+            "    </dhcp>\n"
+            "  </ip>\n"
+            "  <dnsmasq:options>\n"
+            f"    <dnsmasq:option value='log-facility={self.log_path}'/>\n"
+            "    <dnsmasq:option value='log-dhcp'/>\n"
+            "    <dnsmasq:option value='no-ping'/>\n"
+            "  </dnsmasq:options>\n"
+            "</network>\n"
+        )
+
+    def virsh(self, *args: str) -> str:
+        """``virsh`` against this lab's libvirtd."""
+        return sh("virsh", "-q", "-c", self.uri, *args)
+
+    def _wait_libvirtd(self, timeout: float = 20.0) -> None:
+        assert self._libvirtd is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self._dnsmasq.poll() is not None:
+            if self._libvirtd.poll() is not None:
+                raise LabError(f"libvirtd exited {self._libvirtd.returncode}")
+            try:
+                self.virsh("net-list", "--all")
+                return
+            except LabError:
+                time.sleep(0.1)
+        raise LabError(f"libvirtd not answering after {timeout}s")
+
+    def _wait_ready(self, timeout: float = 15.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._dnsmasq is not None and self._dnsmasq.poll() is not None:
                 raise LabError(f"dnsmasq exited {self._dnsmasq.returncode}:\n{self.log_tail()}")
             if "DHCP, IP range" in self.log_path.read_text(errors="replace"):
                 return
@@ -262,7 +455,7 @@ class DnsmasqLab:
         dnsmasq runs its --dhcp-script after it has answered the client, so libvirt's status
         file lags the VM's lease by a few milliseconds.
         """
-        path = self.status_path if self.flavour == "libvirt" else self.leases_path
+        path = self.leases_path if self.flavour == "plain" else self.status_path
         wanted = {str(a) for a in addresses}
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -276,23 +469,62 @@ class DnsmasqLab:
             time.sleep(0.05)
         raise LabError(f"{path} does not name {sorted(wanted)} after {timeout}s")
 
+    def rewrite_storm(self, vms: Sequence[Vm], stop: threading.Event) -> threading.Thread:
+        """Make dnsmasq rewrite its lease file as fast as it can, until ``stop`` is set.
+
+        A thread in the hypervisor's namespace sends each VM's DHCPREQUEST (INIT-REBOOT:
+        its own address, by broadcast) with a host name that alternates: dnsmasq ACKs, the
+        lease changes, and dnsmasq truncates and rewrites the whole file every time.
+        """
+        hv = self.hypervisor
+
+        def storm() -> None:
+            enter_namespace_thread(hv.ns)
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, hv.uplink.encode())
+            sock.bind(("0.0.0.0", 0))
+            turn = 0
+            while not stop.is_set():
+                for vm in vms:
+                    assert vm.ip is not None
+                    name = f"{vm.name}{'x' * (turn % 2)}"
+                    sock.sendto(_dhcp_request(vm.mac, vm.ip, name), ("255.255.255.255", 67))
+                turn += 1
+                stop.wait(0.002)
+            sock.close()
+
+        thread = threading.Thread(target=storm, name="dnsmasq-rewrite-storm", daemon=True)
+        thread.start()
+        return thread
+
     # ------------------------------------------------------------------ leasewatch
 
     def server_toml(self, server_name: str = "lab-dnsmasq", timeout: float = 5.0) -> str:
-        """The ``[[servers]]`` table for this lab's dnsmasq."""
-        source = (
-            f"status = {_toml(str(self.status_path))}"
-            if self.flavour == "libvirt"
-            else f"leases = {_toml(str(self.leases_path))}"
-        )
+        """The ``[[servers]]`` table for this lab's dnsmasq (the interface is left out where
+        leasewatch finds it itself: libvirt's status file and network are named after it)."""
+        if self.flavour == "libvirtd":
+            source = [
+                f"libvirt_network = {_toml(self.network_name)}",
+                f"uri = {_toml(self.uri)}",
+            ]
+        elif self.flavour == "libvirt":
+            source = [
+                f"status = {_toml(str(self.status_path))}",
+                f"dnsmasq_conf = {_toml(str(self.conf_path))}",
+            ]
+        else:
+            source = [
+                f"leases = {_toml(str(self.leases_path))}",
+                f"dnsmasq_conf = {_toml(str(self.conf_path))}",
+                f"interface = {_toml(self.interface)}",
+            ]
         return "\n".join(
             [
                 "[[servers]]",
                 f"name = {_toml(server_name)}",
                 'kind = "dnsmasq"',
-                source,
-                f"dnsmasq_conf = {_toml(str(self.conf_path))}",
-                f"interface = {_toml(self.interface)}",
+                *source,
                 f"netns = {_toml(self.netns)}",
                 f"timeout = {timeout}",
                 "",
@@ -318,6 +550,8 @@ class DnsmasqLab:
             stop_process(proc)
         if self._dnsmasq is not None:
             stop_process(self._dnsmasq)
+        if self._libvirtd is not None:
+            stop_process(self._libvirtd)  # its dnsmasq dies with the namespace below
         if self.hv is not None:
             self.hv.close()
         if self.server_ns is not None:

@@ -16,7 +16,8 @@ Three ways to read one dnsmasq server's leases, chosen by the server's config:
 
 dnsmasq rewrites its lease file in place (rewind, ftruncate, write, fsync) on every change,
 so a reader can catch it empty or half written. ``read_settled`` reads until two reads agree,
-and a source that just saw leases takes an empty file for "being written" until it settles.
+and takes an empty file for "being written" until it has stayed empty a while (longer when
+the source saw leases in its last read).
 
 leasewatch counts DHCPv4 only: IPv6 leases and ranges are read (``LeaseFile.v6``) and
 reported in one warning, never counted and never a failure.
@@ -225,23 +226,32 @@ def _clip(text: str, width: int = 80) -> str:
 def read_settled(
     path: Path,
     *,
-    attempts: int = 100,
-    pause: float = 0.002,
+    attempts: int = 200,
+    pause: float = 0.005,
+    empty_for: float = 0.1,
+    whole_lines: bool = True,
     sleep: Callable[[float], None] = time.sleep,
 ) -> bytes:
-    """The file's bytes once two reads in a row agree.
+    """The file's bytes once two reads ``pause`` apart agree (and end with a whole line).
 
-    dnsmasq truncates its lease file and writes it again through stdio (4 KiB at a time) on
-    every change: one read can see it empty or cut short. Two identical reads ``pause``
-    apart are a whole file (the write in between would have to reproduce it byte for byte).
+    dnsmasq truncates its lease file and writes it again (src/lease.c lease_update_file:
+    rewind, ftruncate, fprintf through stdio, fflush, fsync) on every change: one read can
+    see it empty or cut short. Two identical reads are a whole file unless dnsmasq stalled
+    between truncating and writing for as long as the pause, which a loaded host does: so
+    an empty file is believed only once it has stayed empty for ``empty_for`` seconds.
+    ``whole_lines=False`` for files written whole (libvirt's status is renamed into place).
     """
     previous = _read_bytes(path)
+    stable = 0
     for _ in range(attempts):
         sleep(pause)
         current = _read_bytes(path)
-        if current == previous:
+        if current != previous or (whole_lines and current and not current.endswith(b"\n")):
+            previous, stable = current, 0
+            continue
+        stable += 1
+        if current.strip() or stable * pause >= empty_for:
             return current
-        previous = current
     raise LeasesError(
         f"{path}: the file changed on each of {attempts} reads (dnsmasq is rewriting it "
         "continuously); try again"
@@ -798,18 +808,10 @@ class DnsmasqLeaseSource(LeaseSource):
         return found
 
     def _settled(self, path: Path) -> bytes:
-        data = read_settled(path)
-        if data.strip() or not self._saw_leases:
-            return data
-        # Leases a moment ago, none now: most likely dnsmasq truncated the file and has not
-        # written it yet. Believe "empty" only once it stays so.
-        deadline = time.monotonic() + self.EMPTY_GRACE
-        while time.monotonic() < deadline:
-            time.sleep(0.02)
-            data = read_settled(path)
-            if data.strip():
-                return data
-        return data
+        # Leases a moment ago and none now is most likely dnsmasq between truncating the
+        # file and writing it: believe "empty" only once it has stayed so for longer.
+        empty_for = self.EMPTY_GRACE if self._saw_leases else 0.1
+        return read_settled(path, empty_for=empty_for, whole_lines=self.config.status is None)
 
 
 def bridge_of_status(path: Path) -> str:

@@ -11,6 +11,12 @@ API) shows the lease gone within the server's ``timeout``; otherwise the audit s
 It must run as root on the dnsmasq host, in dnsmasq's network namespace (``netns`` runs it
 through ``ip netns exec``). leasewatch never edits the lease file and never restarts dnsmasq:
 dnsmasq keeps its leases in memory and would write an edited file back.
+
+When dnsmasq runs with ``--enable-dbus[=NAME]`` (Debian's build has D-Bus; Proxmox SDN runs it
+so), ``dbus = "NAME"`` releases with its ``DeleteDhcpLease`` method instead (src/dbus.c): an
+answer comes back (true: deleted, false: no such lease), no interface or namespace is needed,
+and the lease is still confirmed gone by a re-read. ``dbus-send`` (Debian package dbus-bin)
+calls it on the system bus (``DBUS_SYSTEM_BUS_ADDRESS`` chooses another bus).
 """
 
 from __future__ import annotations
@@ -27,6 +33,8 @@ from leasewatch.model import Lease, Outcome
 from leasewatch.reaper.interface import ReleaseBackend
 
 DHCP_RELEASE = "dhcp_release"
+DBUS_SEND = "dbus-send"
+DBUS_PATH = "/uk/org/thekelleys/dnsmasq"  # dnsmasq's object, whatever its bus name
 POLL_INTERVAL = 0.01  # dnsmasq rewrites the file 0-4 ms after the packet (measured, lab)
 
 _NAMESPACE_HINT = (
@@ -48,8 +56,12 @@ def release_interface(config: ServerConfig) -> str | None:
 
 
 def can_release(config: ServerConfig) -> bool:
-    """Whether a release can be attempted (an interface is known or can be read)."""
-    return release_interface(config) is not None or config.libvirt_network is not None
+    """Whether a release can be attempted (D-Bus, or an interface known or readable)."""
+    return (
+        config.dbus is not None
+        or release_interface(config) is not None
+        or config.libvirt_network is not None
+    )
 
 
 class DnsmasqReleaseBackend(ReleaseBackend):
@@ -99,8 +111,16 @@ class DnsmasqReleaseBackend(ReleaseBackend):
             return Outcome.NOT_FOUND, f"dnsmasq holds no active lease for {ip}"
         if before[ip] != lease.mac:
             return Outcome.CHANGED, f"{ip} now belongs to {before[ip] or 'a client without a MAC'}"
-        interface = self._interface()
-        self._send(interface, ip, lease.mac)
+        if self.config.dbus is not None:
+            if not self._delete_over_dbus(ip):
+                return Outcome.NOT_FOUND, f"DeleteDhcpLease {ip}: dnsmasq has no such lease"
+            how = f"DeleteDhcpLease {ip} over D-Bus ({self.config.dbus})"
+            why_not = "it answered true, yet kept the lease"
+        else:
+            interface = self._interface()
+            self._send(interface, ip, lease.mac)
+            how = f"dhcp_release {interface} {ip} {lease.mac}"
+            why_not = f"it ignored the DHCPRELEASE (does dnsmasq serve {ip} on {interface}?)"
         started = time.monotonic()
         deadline = started + self.config.timeout
         while True:
@@ -109,33 +129,58 @@ class DnsmasqReleaseBackend(ReleaseBackend):
                 waited = (time.monotonic() - started) * 1000
                 return (
                     Outcome.RELEASED,
-                    f"dhcp_release {interface} {ip} {lease.mac}: gone from dnsmasq's leases "
-                    f"after {waited:.0f} ms",
+                    f"{how}: gone from dnsmasq's leases after {waited:.0f} ms",
                 )
             if time.monotonic() >= deadline:
                 return (
                     Outcome.FAILED,
-                    f"dhcp_release {interface} {ip} {lease.mac} sent, but dnsmasq still holds "
-                    f"the lease after {self.config.timeout:g}s: it ignored the DHCPRELEASE "
-                    f"(does dnsmasq serve {ip} on {interface}?)",
+                    f"{how} sent, but dnsmasq still holds the lease after "
+                    f"{self.config.timeout:g}s: {why_not}",
                 )
             time.sleep(POLL_INTERVAL)
+
+    def _delete_over_dbus(self, ip: str) -> bool:
+        """``DeleteDhcpLease(ip)``: True when dnsmasq deleted it, False when it had none."""
+        name = self.config.dbus
+        argv = [DBUS_SEND, "--system", "--print-reply", f"--dest={name}", DBUS_PATH]
+        argv += [f"{name}.DeleteDhcpLease", f"string:{ip}"]
+        done = self._run(argv)
+        if done.returncode != 0:
+            said = " ".join((done.stderr or done.stdout).split()) or "no message"
+            raise ReleaseError(
+                f"dnsmasq server {self.config.name!r}: D-Bus DeleteDhcpLease {ip} on {name}: "
+                f"{said} (is dnsmasq running with --enable-dbus={name}, and may leasewatch "
+                "call it on the system bus?)"
+            )
+        words = done.stdout.split()
+        if words[-2:] not in (["boolean", "true"], ["boolean", "false"]):
+            raise ReleaseError(
+                f"dnsmasq server {self.config.name!r}: D-Bus DeleteDhcpLease {ip}: unexpected "
+                f"answer {' '.join(words)[:120]!r}"
+            )
+        return words[-1] == "true"
+
+    def _run(self, argv: list[str]) -> subprocess.CompletedProcess[str]:
+        try:
+            return subprocess.run(
+                argv, capture_output=True, text=True, timeout=self.config.timeout, check=False
+            )
+        except FileNotFoundError:
+            package = "dbus-bin" if argv[0] == DBUS_SEND else "dnsmasq-utils"
+            raise ReleaseError(
+                f"dnsmasq server {self.config.name!r}: {argv[0]} not found (install {package})"
+            ) from None
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise ReleaseError(
+                f"dnsmasq server {self.config.name!r}: {' '.join(argv)}: {exc}"
+            ) from None
 
     def _send(self, interface: str, ip: str, mac: str) -> None:
         argv = [self.command, interface, ip, mac]
         if self.config.netns is not None:
             argv = ["ip", "netns", "exec", self.config.netns, *argv]
         name = self.config.name
-        try:
-            done = subprocess.run(
-                argv, capture_output=True, text=True, timeout=self.config.timeout, check=False
-            )
-        except FileNotFoundError:
-            raise ReleaseError(
-                f"dnsmasq server {name!r}: {argv[0]} not found (install dnsmasq-utils)"
-            ) from None
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise ReleaseError(f"dnsmasq server {name!r}: {' '.join(argv)}: {exc}") from None
+        done = self._run(argv)
         if done.returncode != 0:
             said = " ".join((done.stderr or done.stdout).split()) or "no message"
             raise ReleaseError(

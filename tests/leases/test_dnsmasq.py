@@ -400,6 +400,39 @@ def test_read_settled_gives_up_on_a_file_that_never_settles(tmp_path: Path) -> N
         read_settled(path, attempts=5, sleep=sleep)
 
 
+def test_read_settled_believes_an_empty_file_only_once_it_stays_empty(tmp_path: Path) -> None:
+    """Empty twice in a row is not enough (dnsmasq may stall after truncating): the file
+    must stay empty for empty_for; one written meanwhile is returned whole."""
+    path = tmp_path / "dnsmasq.leases"
+    path.write_bytes(b"")
+    reads: list[int] = []
+
+    def sleep(_seconds: float) -> None:
+        reads.append(1)
+        if len(reads) == 5:
+            path.write_text(LEASE_FILE)
+
+    assert read_settled(path, pause=0.01, empty_for=0.1, sleep=sleep) == LEASE_FILE.encode()
+    reads.clear()
+    path.write_bytes(b"")
+    assert read_settled(path, pause=0.01, empty_for=0.05, sleep=lambda _s: reads.append(1)) == b""
+    assert len(reads) == 5
+
+
+def test_read_settled_waits_for_the_last_line_to_end(tmp_path: Path) -> None:
+    """A lease file cut mid-line is not settled, even if two reads agree."""
+    path = tmp_path / "dnsmasq.leases"
+    path.write_text(LEASE_FILE[:30])
+    calls: list[int] = []
+
+    def sleep(_seconds: float) -> None:
+        calls.append(1)
+        if len(calls) == 3:
+            path.write_text(LEASE_FILE)
+
+    assert read_settled(path, sleep=sleep) == LEASE_FILE.encode()
+
+
 def test_source_reads_conf_and_leases_and_warns_of_v6(tmp_path: Path) -> None:
     """The whole source: pools from dnsmasq.conf, leases, one warning for DHCPv6 data."""
     leases = tmp_path / "dnsmasq.leases"

@@ -37,6 +37,13 @@ def test_lease_file_flavour() -> None:
     assert reaper_kinds.can_release(server)
 
 
+def test_dbus_releases_without_an_interface() -> None:
+    """dbus = NAME: releases through DeleteDhcpLease, no interface needed."""
+    server = _server('leases = "/l"\ndnsmasq_conf = "/c"\ndbus = "uk.org.thekelleys.dnsmasq.z1"')
+    assert server.dbus == "uk.org.thekelleys.dnsmasq.z1"
+    assert reaper_kinds.can_release(server)
+
+
 def test_without_interface_is_report_only() -> None:
     """No interface to send dhcp_release on: report only, no backend."""
     server = _server('leases = "/l"\ndnsmasq_conf = "/c"')
@@ -77,6 +84,7 @@ def test_libvirt_network_flavour_defaults_to_the_system_uri() -> None:
         ('leases = "/l"\ndnsmasq_conf = "/c"\ninterface = "x1234567890123456"', "interface"),
         ('leases = "/l"\ndnsmasq_conf = "/c"\nnetns = "a b"', "expected a network namespace"),
         ('leases = "/l"\ndnsmasq_conf = "/c"\ncontrol_socket = "/s"', "unknown key"),
+        ('leases = "/l"\ndnsmasq_conf = "/c"\ndbus = "dnsmasq"', "expected a D-Bus name"),
     ],
 )
 def test_mistakes_are_named(body: str, message: str) -> None:

@@ -1,0 +1,96 @@
+"""The seed's story against a real dnsmasq and real dhclients, through the real CLI: dnsmasq
+with its lease file, run the way libvirt runs it, and run by a real libvirtd."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator, Sequence
+
+import pytest
+from rich.console import Console
+
+from lab.demo import DESTROY, NEW, POOL, run
+from lab.dnsmasq import DnsmasqLab
+from leasewatch.cli import Env, main
+
+pytestmark = pytest.mark.lab
+
+
+@pytest.mark.parametrize("kind", ["dnsmasq", "dnsmasq-libvirt", "dnsmasq-libvirtd"])
+def test_story_reaps_exactly_the_destroyed_vms_and_new_vms_boot(kind: str) -> None:
+    """Pool dry; one scan --apply frees the 15 orphans; 3 new VMs get them; 6 live VMs kept."""
+    out = io.StringIO()
+    story = run(kind, Console(file=out, width=120))
+    assert len(story.first) == POOL and len(story.destroyed) == DESTROY
+    assert story.stranded is not None and story.stranded.ip is None
+    assert set(story.exit_codes.values()) == {0}, story.exit_codes
+    freed = {vm.ip for vm in story.destroyed}
+    assert len(story.newcomers) == NEW
+    assert {vm.ip for vm in story.newcomers} <= freed
+    assert story.kept_unchanged and len(story.kept) == POOL - DESTROY
+    assert "released" in out.getvalue()
+
+
+@pytest.fixture
+def small_lab() -> Iterator[DnsmasqLab]:
+    """dnsmasq with a 2-address pool."""
+    lab = DnsmasqLab.start(pool_size=2)
+    try:
+        yield lab
+    finally:
+        lab.close()
+
+
+def _leases(lab: DnsmasqLab) -> list[str]:
+    return sorted(line.split()[2] for line in lab.leases_path.read_text().splitlines() if line)
+
+
+@pytest.mark.parametrize(
+    "inventory",
+    [["/bin/false"], ["/bin/true"], ["/nonexistent/inventory-command"]],
+    ids=["failing", "empty", "missing"],
+)
+def test_unhealthy_inventory_releases_nothing(
+    small_lab: DnsmasqLab, inventory: Sequence[str]
+) -> None:
+    """A failing, empty or missing inventory: scan --apply sends no dhcp_release at all."""
+    lab = small_lab
+    gone, alive = lab.boot(2)
+    lab.destroy(gone)
+    lab.wait_recorded([gone.ip, alive.ip])
+    before = _leases(lab)
+    config = lab.workdir / "leasewatch.toml"
+    config.write_text(lab.leasewatch_toml(lab.workdir / "state.db", inventory=inventory))
+    out, err = io.StringIO(), io.StringIO()
+    main(["-c", str(config), "scan", "--apply"], Env(stdout=out, stderr=err, color=False))
+    assert _leases(lab) == before == sorted([str(gone.ip), str(alive.ip)])
+    assert "DHCPRELEASE" not in lab.log_path.read_text()
+
+
+def test_release_dnsmasq_ignores_is_audited_failed(small_lab: DnsmasqLab) -> None:
+    """scan --apply with a wrong interface: dhcp_release exits 0, dnsmasq ignores it, the
+    audit says failed (never released) and the lease is still there."""
+    lab = small_lab
+    gone, alive = lab.boot(2)
+    lab.destroy(gone)
+    lab.wait_recorded([gone.ip, alive.ip])
+    text = lab.leasewatch_toml(lab.workdir / "state.db").replace(
+        f'interface = "{lab.interface}"', 'interface = "lo"'
+    )
+    text = text.replace("timeout = 5.0", "timeout = 0.5")
+    config = lab.workdir / "leasewatch.toml"
+    config.write_text(text)
+    out, err = io.StringIO(), io.StringIO()
+    status = main(["-c", str(config), "scan", "--apply"], Env(stdout=out, stderr=err, color=False))
+    audit = io.StringIO()
+    main(["-c", str(config), "audit", "--format", "json"], Env(stdout=audit, stderr=err))
+    records = json.loads(audit.getvalue())
+    rows = records if isinstance(records, list) else records["records"]
+    assert [(r["ip"], r["outcome"]) for r in rows] == [(str(gone.ip), "failed")], (
+        out.getvalue(),
+        err.getvalue(),
+        status,
+    )
+    assert "ignored the DHCPRELEASE" in rows[0]["detail"]
+    assert _leases(lab) == sorted([str(gone.ip), str(alive.ip)])
