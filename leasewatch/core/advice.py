@@ -208,7 +208,7 @@ class Advice:
 
     server: str
     network: str
-    kind: str  # "isc", "kea" or "" (unknown): which settings to name
+    kind: str  # "isc", "kea", "dnsmasq" or "" (unknown): which settings to name
     window: timedelta
     vms: int  # VMs whose whole life was seen
     older_vms: int  # VMs born before tracking began, or still alive: not counted
@@ -233,6 +233,12 @@ class Advice:
         longest = int(self.max_lease_time.total_seconds())
         if self.kind == "kea":
             return (f'"valid-lifetime": {lease}', f'"max-valid-lifetime": {longest}')
+        if self.kind == "dnsmasq":
+            # dnsmasq has one lease time per range (its last field) and no maximum
+            return (
+                f"dhcp-range=<start>,<end>,<netmask>,{lease}",
+                f"<lease expiry='{lease}' unit='seconds'/> (libvirt network <range>)",
+            )
         isc = (f"default-lease-time {lease};", f"max-lease-time {longest};")
         if self.kind == "isc":
             return isc

@@ -150,8 +150,8 @@ def parse_lease_file(text: str, path: str, server: str = "") -> LeaseFile:
             continue
         mac, ok = _hwaddr(fields[1])
         if not ok:
-            warnings.append(f"{where}: skipped: bad hardware address {fields[1]!r}")
-            continue
+            # the address is in use whatever its client: counted, with no MAC (never judged)
+            warnings.append(f"{where}: unreadable hardware address {fields[1]!r}: no MAC")
         leases[address] = Lease(
             ip=address,
             state=BindingState.ACTIVE,

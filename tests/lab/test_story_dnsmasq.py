@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 import pytest
 from rich.console import Console
@@ -94,3 +95,36 @@ def test_release_dnsmasq_ignores_is_audited_failed(small_lab: DnsmasqLab) -> Non
     )
     assert "ignored the DHCPRELEASE" in rows[0]["detail"]
     assert _leases(lab) == sorted([str(gone.ip), str(alive.ip)])
+
+
+def _cli(config: Path, *argv: str) -> tuple[int, str, str]:
+    """The CLI in-process against the lab's config."""
+    out, err = io.StringIO(), io.StringIO()
+    status = main(["-c", str(config), *argv], Env(stdout=out, stderr=err, color=False))
+    return status, out.getvalue(), err.getvalue()
+
+
+def test_report_and_release_cli_on_dnsmasq(small_lab: DnsmasqLab) -> None:
+    """report counts dnsmasq's pool; release --mac (a teardown hook) refuses a live VM,
+    releases a destroyed one's lease, and a new VM gets the address."""
+    lab = small_lab
+    gone, alive = lab.boot(2)
+    lab.destroy(gone)
+    lab.wait_recorded([gone.ip, alive.ip])
+    config = lab.workdir / "leasewatch.toml"
+    config.write_text(lab.leasewatch_toml(lab.workdir / "state.db"))
+
+    status, out, err = _cli(config, "report", "--format", "json")
+    assert status == 0, err
+    doc = json.loads(out)
+    (pool,) = doc["pools"]
+    assert (pool["server"], pool["size"], pool["active"], pool["free"]) == ("lab-dnsmasq", 2, 2, 0)
+    assert [o["mac"] for o in doc["orphans"]] == [gone.mac]
+
+    status, out, _err = _cli(config, "release", "--mac", alive.mac)
+    assert status == 1 and "still exists (use --force)" in out
+    status, out, err = _cli(config, "release", "--mac", gone.mac)
+    assert status == 0, out + err
+    assert out.startswith(f"released: {gone.ip} {gone.mac} on lab-dnsmasq")
+    (newcomer,) = lab.boot(1)
+    assert newcomer.ip == gone.ip
