@@ -53,6 +53,15 @@ def _kea(values: Mapping[str, Path]) -> ServerConfig:
     return ServerConfig(name="kea", kind="kea", control_socket=values["kea_socket"])
 
 
+def _dnsmasq(values: Mapping[str, Path]) -> ServerConfig:
+    return ServerConfig(
+        name="dnsmasq",
+        kind="dnsmasq",
+        leases=values["dnsmasq_leases"],
+        dnsmasq_conf=values["dnsmasq_conf"],
+    )
+
+
 QUICK_KINDS: tuple[QuickKind, ...] = (
     QuickKind(
         "isc",
@@ -68,6 +77,15 @@ QUICK_KINDS: tuple[QuickKind, ...] = (
         "kea",
         (Flag("--kea-socket", "kea_socket", "PATH", "Kea's control socket (quick look)"),),
         _kea,
+    ),
+    QuickKind(
+        "dnsmasq",
+        "dnsmasq",
+        (
+            Flag("--dnsmasq-leases", "dnsmasq_leases", "FILE", "dnsmasq's lease file (quick look)"),
+            Flag("--dnsmasq-conf", "dnsmasq_conf", "FILE", "dnsmasq's config, for its dhcp-range"),
+        ),
+        _dnsmasq,
     ),
 )
 

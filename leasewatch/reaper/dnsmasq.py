@@ -6,9 +6,10 @@ like the client's, from a socket bound to IFACE, to the server address of IFACE.
 answer, and it exits 0 whether dnsmasq took it or not (dnsmasq logs "unknown lease" for a
 wrong MAC or address and silently drops a packet that arrives on an interface it does not
 serve). So the release counts only when a re-read of the lease file (or libvirt's status or
-API) shows the lease gone within the server's ``timeout``; otherwise the audit says failed.
+API) shows the lease gone within the server's ``timeout``; otherwise the audit says failed
+(and the run tries no further release on that server).
 
-It must run as root on the dnsmasq host, in dnsmasq's network namespace (``netns`` runs it
+It must run on the dnsmasq host, in dnsmasq's network namespace (``netns`` runs it
 through ``ip netns exec``). leasewatch never edits the lease file and never restarts dnsmasq:
 dnsmasq keeps its leases in memory and would write an edited file back.
 
@@ -38,7 +39,7 @@ DBUS_PATH = "/uk/org/thekelleys/dnsmasq"  # dnsmasq's object, whatever its bus n
 POLL_INTERVAL = 0.01  # dnsmasq rewrites the file 0-4 ms after the packet (measured, lab)
 
 _NAMESPACE_HINT = (
-    "dhcp_release must run as root on the dnsmasq host, in dnsmasq's network namespace "
+    "dhcp_release must run on the dnsmasq host, in dnsmasq's network namespace "
     "(set netns = '<name>' for 'ip netns exec'), where the interface exists"
 )
 
@@ -132,10 +133,12 @@ class DnsmasqReleaseBackend(ReleaseBackend):
                     f"{how}: gone from dnsmasq's leases after {waited:.0f} ms",
                 )
             if time.monotonic() >= deadline:
-                return (
-                    Outcome.FAILED,
-                    f"{how} sent, but dnsmasq still holds the lease after "
-                    f"{self.config.timeout:g}s: {why_not}",
+                # Raised, not returned: a release dnsmasq ignores means a wrong interface or
+                # bus name, and every further release on this server would wait as long in
+                # vain; the executor records this one and the rest of the run as failed.
+                raise ReleaseError(
+                    f"dnsmasq server {self.config.name!r}: {how} sent, but dnsmasq still holds "
+                    f"the lease after {self.config.timeout:g}s: {why_not}"
                 )
             time.sleep(POLL_INTERVAL)
 

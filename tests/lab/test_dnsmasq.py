@@ -6,7 +6,6 @@ import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
-from ipaddress import IPv4Address
 
 import pytest
 
@@ -118,15 +117,16 @@ def test_release_is_confirmed_by_the_lease_leaving(flavour: str) -> None:
 
 
 def test_release_dnsmasq_ignores_is_failed_never_released(plain_lab: DnsmasqLab) -> None:
-    """dhcp_release on an interface dnsmasq does not serve exits 0; the audit says failed."""
+    """dhcp_release on an interface dnsmasq does not serve exits 0; the backend fails it."""
     lab = plain_lab
     (vm,) = lab.boot(1)
     lab.destroy(vm)
     assert vm.ip is not None
     lease = Lease(ip=vm.ip, state=BindingState.ACTIVE, mac=vm.mac, server="dm")
     backend = DnsmasqReleaseBackend(config_of(lab, interface="lo", timeout=0.5))
-    outcome, detail = backend.release(lease)
-    assert outcome is Outcome.FAILED, detail
+    with pytest.raises(ReleaseError) as caught:
+        backend.release(lease)
+    detail = str(caught.value)
     assert "dnsmasq still holds the lease after 0.5s: it ignored the DHCPRELEASE" in detail
     still = DnsmasqLeaseSource(config_of(lab)).read_leases()
     assert [(x.ip, x.mac) for x in still.leases] == [(vm.ip, vm.mac)]
@@ -155,7 +155,8 @@ def test_release_rechecks_the_mac_and_the_address(plain_lab: DnsmasqLab) -> None
     backend = DnsmasqReleaseBackend(config_of(lab))
     other = Lease(ip=vm.ip, state=BindingState.ACTIVE, mac="02:00:00:00:00:99", server="dm")
     assert backend.release(other) == (Outcome.CHANGED, f"{vm.ip} now belongs to {vm.mac}")
-    free = Lease(ip=IPv4Address("198.18.1.205"), state=BindingState.ACTIVE, mac=vm.mac)
+    unused = next(ip for ip in lab.layout.pool if ip != vm.ip)
+    free = Lease(ip=unused, state=BindingState.ACTIVE, mac=vm.mac)
     outcome, _ = backend.release(free)
     assert outcome is Outcome.NOT_FOUND
     assert "DHCPRELEASE" not in lab.log_path.read_text()

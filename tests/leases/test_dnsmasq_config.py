@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tomllib
 from pathlib import Path
 
@@ -106,3 +107,20 @@ def test_dnsmasq_keys_are_unknown_on_other_kinds() -> None:
 def test_dnsmasq_has_a_source_and_a_backend() -> None:
     """The kind is in both maps."""
     assert "dnsmasq" in lease_kinds.SOURCES and "dnsmasq" in reaper_kinds.BACKENDS
+
+
+def test_quick_look_reads_dnsmasq_without_a_config(tmp_path: Path) -> None:
+    """report --dnsmasq-leases F --dnsmasq-conf C: a dnsmasq server, no config file."""
+    from tests.cli_helpers import run
+
+    leases = tmp_path / "dnsmasq.leases"
+    leases.write_text("0 52:54:00:00:00:01 10.0.0.5 a *\n0 52:54:00:00:00:02 10.0.0.6 b *\n")
+    conf = tmp_path / "dnsmasq.conf"
+    conf.write_text("dhcp-range=10.0.0.5,10.0.0.8,255.255.255.0,1h\n")
+    done = run("report", "--format", "json", "--dnsmasq-leases", str(leases),
+               "--dnsmasq-conf", str(conf))  # fmt: skip
+    assert done.status == 0, done.err
+    (pool,) = json.loads(done.out)["pools"]
+    assert (pool["server"], pool["size"], pool["active"]) == ("dnsmasq", 4, 2)
+    only = run("report", "--dnsmasq-leases", str(leases))
+    assert only.status == 2 and "--dnsmasq-leases needs --dnsmasq-conf too" in only.err
