@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from leasewatch.alerts.levels import classify
+from leasewatch.alerts.levels import Alert, AlertKind, classify
 from leasewatch.config import AlertsConfig, Secret, WebhookConfig
 from leasewatch.model import (
     Analysis,
@@ -19,6 +19,23 @@ from leasewatch.model import (
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 THRESHOLDS = Thresholds(warn_at=0.8, critical_at=0.9)
 SECRET_PATH = "/hooks/T0001/B0002/s3cr3t-t0ken-XYZ"
+
+# A network gone critical from warn: the ordinary alert every format is shown with.
+CRITICAL = Alert(
+    kind=AlertKind.LEVEL,
+    server="dhcp1",
+    network="lab",
+    level=Level.CRITICAL,
+    previous=Level.WARN,
+    utilization=20 / 21,
+    size=21,
+    active=20,
+    free=1,
+    orphans=0,
+    at=T0,
+    text="dhcp1/lab is CRITICAL: 95.2% used (20 of 21 active, 1 free), was warn",
+    key="dhcp1/lab",
+)
 
 
 def at(minutes: float) -> datetime:

@@ -12,27 +12,11 @@ import pytest
 from leasewatch.alerts.deliver import deliver
 from leasewatch.alerts.formats import FORMATS, payload
 from leasewatch.alerts.interface import Format, WebhookFormat
-from leasewatch.alerts.levels import Alert, AlertKind
 from leasewatch.config import WEBHOOK_FORMATS
-from leasewatch.model import Level
-from tests.alerts.alert_helpers import T0, webhook
+from tests.alerts.alert_helpers import CRITICAL as ALERT
+from tests.alerts.alert_helpers import webhook
 from tests.alerts.webhook_sink import Sink
 
-ALERT = Alert(
-    kind=AlertKind.LEVEL,
-    server="dhcp1",
-    network="lab",
-    level=Level.CRITICAL,
-    previous=Level.WARN,
-    utilization=20 / 21,
-    size=21,
-    active=20,
-    free=1,
-    orphans=0,
-    at=T0,
-    text="dhcp1/lab is CRITICAL: 95.2% used (20 of 21 active, 1 free), was warn",
-    key="dhcp1/lab",
-)
 TEXT = ALERT.text
 TITLE = "leasewatch: dhcp1/lab is CRITICAL"
 FACTS = [

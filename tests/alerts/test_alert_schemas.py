@@ -21,7 +21,7 @@ from leasewatch.alerts.deliver import Policy, deliver_plan
 from leasewatch.alerts.formats import FORMATS
 from leasewatch.alerts.interface import WebhookFormat
 from leasewatch.alerts.levels import Alert, AlertKind, plan, sample_alert
-from leasewatch.model import Level
+from tests.alerts.alert_helpers import CRITICAL as NORMAL
 from tests.alerts.alert_helpers import T0, alerts_config, analysis, usage, webhook
 from tests.alerts.schemas import SCHEMAS, Validator, problems, utf16
 from tests.alerts.webhook_sink import Sink
@@ -260,22 +260,6 @@ def test_schemas_cover_every_format() -> None:
 
 
 # ----------------------------------------------------------------- leasewatch's payloads
-
-NORMAL = Alert(
-    kind=AlertKind.LEVEL,
-    server="dhcp1",
-    network="lab",
-    level=Level.CRITICAL,
-    previous=Level.WARN,
-    utilization=20 / 21,
-    size=21,
-    active=20,
-    free=1,
-    orphans=0,
-    at=T0,
-    text="dhcp1/lab is CRITICAL: 95.2% used (20 of 21 active, 1 free), was warn",
-    key="dhcp1/lab",
-)
 
 MANY = tuple(f"198.18.{i // 256}.{i % 256}" for i in range(5000))
 HOSTILE = "\x1b[2J\x1b]0;pwned\x07<!channel> @everyone @here &amp; \u202eevil\u2066\x00\x7f\x9b"
