@@ -20,7 +20,7 @@ from pathlib import Path
 from leasewatch.config import Config, InventoryConfig, ServerConfig, StateConfig
 from leasewatch.inventory.interface import InventorySource
 from leasewatch.leases.interface import LeaseSource
-from leasewatch.model import BindingState, Lease, Range, ServerSnapshot
+from leasewatch.model import BindingState, Lease, LeaseList, Range, ServerSnapshot
 from leasewatch.scan import Scanner
 from leasewatch.state import State
 
@@ -91,7 +91,7 @@ class ReplayLeases(LeaseSource):
 
     def read(self) -> ServerSnapshot:
         leases = tuple(x for vm in VMS if (x := vm.lease(self.clock[0])) is not None)
-        return ServerSnapshot(server="dhcp1", kind="isc", ranges=(POOL,), leases=leases)
+        return ServerSnapshot(server="dhcp1", kind="isc", ranges=(POOL,), leases=LeaseList(leases))
 
 
 class ReplayInventory(InventorySource):

@@ -11,6 +11,7 @@ from leasewatch.model import (
     BindingState,
     InventorySnapshot,
     Lease,
+    LeaseList,
     Range,
     ServerSnapshot,
     Verdict,
@@ -36,7 +37,7 @@ def server(ends: datetime = NOW + timedelta(days=2), renewed: int | None = None)
         )
         for i, mac in enumerate(MACS)
     ]
-    return ServerSnapshot("dhcp1", "kea", ranges=(POOL,), leases=tuple(leases))
+    return ServerSnapshot("dhcp1", "kea", ranges=(POOL,), leases=LeaseList(leases))
 
 
 def inventory(*gone: str) -> InventorySnapshot:

@@ -12,6 +12,7 @@ from leasewatch.model import (
     FixedHost,
     InventorySnapshot,
     Lease,
+    LeaseList,
     Range,
     ServerSnapshot,
     Verdict,
@@ -34,7 +35,7 @@ def server(*macs: str | None) -> ServerSnapshot:
         )
         for i, m in enumerate(macs)
     )
-    return ServerSnapshot(server="dhcp1", kind="isc", ranges=(POOL,), leases=leases)
+    return ServerSnapshot(server="dhcp1", kind="isc", ranges=(POOL,), leases=LeaseList(leases))
 
 
 def inv(*macs: str, healthy: bool = True, networks: tuple[str, ...] = ()) -> InventorySnapshot:

@@ -6,7 +6,15 @@ from datetime import UTC, datetime, timedelta
 from ipaddress import IPv4Address, IPv4Network
 
 from leasewatch.core.usage import count, level_for
-from leasewatch.model import BindingState, Lease, Level, Range, ServerSnapshot, Thresholds
+from leasewatch.model import (
+    BindingState,
+    Lease,
+    LeaseList,
+    Level,
+    Range,
+    ServerSnapshot,
+    Thresholds,
+)
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 NET = IPv4Network("198.18.1.192/27")
@@ -42,7 +50,7 @@ def test_range_edges() -> None:
         server="dhcp1",
         kind="isc",
         ranges=(rng("198.18.1.202", "198.18.1.222"), rng("198.18.1.194", "198.18.1.195")),
-        leases=tuple(lease(ip) for ip in ips),
+        leases=LeaseList(lease(ip) for ip in ips),
     )
     (net,), active = count(server, lambda _n: Thresholds(), NOW)
     assert [p.active for p in net.pools] == [1, 2]  # .194; .202 and .222
@@ -58,14 +66,16 @@ def test_count_states_and_expired_active() -> None:
         server="dhcp1",
         kind="isc",
         ranges=(rng("198.18.1.202", "198.18.1.222"),),
-        leases=(
-            lease("198.18.1.202"),
-            lease("198.18.1.203", ends=None),
-            lease("198.18.1.204", ends=NOW - timedelta(seconds=1)),
-            lease("198.18.1.205", BindingState.BACKUP),
-            lease("198.18.1.206", BindingState.ABANDONED),
-            lease("198.18.1.207", BindingState.FREE),
-            lease("198.18.1.100"),
+        leases=LeaseList(
+            (
+                lease("198.18.1.202"),
+                lease("198.18.1.203", ends=None),
+                lease("198.18.1.204", ends=NOW - timedelta(seconds=1)),
+                lease("198.18.1.205", BindingState.BACKUP),
+                lease("198.18.1.206", BindingState.ABANDONED),
+                lease("198.18.1.207", BindingState.FREE),
+                lease("198.18.1.100"),
+            )
         ),
     )
     networks, active = count(server, lambda _n: Thresholds(), NOW)
@@ -87,7 +97,7 @@ def test_shared_network_sums_its_ranges() -> None:
             rng("198.18.1.194", "198.18.1.203", "lab"),
             rng("198.18.1.210", "198.18.1.219", "lab"),
         ),
-        leases=tuple(lease(f"198.18.1.{i}") for i in range(194, 203)),
+        leases=LeaseList(lease(f"198.18.1.{i}") for i in range(194, 203)),
     )
     (net,), _ = count(server, lambda _n: Thresholds(), NOW)
     assert (net.name, net.size, net.active) == ("lab", 20, 9)

@@ -7,6 +7,7 @@ wire-level fake (XAPI, PVE); see conftest.py for what each scenario sets up.
 from __future__ import annotations
 
 import time
+from collections.abc import Set as AbstractSet
 
 import pytest
 
@@ -82,7 +83,7 @@ def test_no_secret_in_reason(kind: str, scenario: str, lab: Scenario) -> None:
         assert WRONG_SECRET not in text
 
 
-def _assert_unhealthy(healthy: bool, reason: str | None, macs: frozenset[str], name: str) -> None:
+def _assert_unhealthy(healthy: bool, reason: str | None, macs: AbstractSet[str], name: str) -> None:
     assert not healthy
     assert macs == frozenset()
     assert reason is not None

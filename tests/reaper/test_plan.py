@@ -7,7 +7,15 @@ from ipaddress import IPv4Address, IPv4Network
 
 from leasewatch.config import ReaperConfig
 from leasewatch.core.analysis import analyse
-from leasewatch.model import Action, BindingState, InventorySnapshot, Lease, Range, ServerSnapshot
+from leasewatch.model import (
+    Action,
+    BindingState,
+    InventorySnapshot,
+    Lease,
+    LeaseList,
+    Range,
+    ServerSnapshot,
+)
 from leasewatch.reaper.plan import plan
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -29,7 +37,9 @@ def orphans(n: int, *, complete: bool = True, starts: datetime | None = None):  
         )
         for i in range(n)
     )
-    snap = ServerSnapshot(server="s", kind="isc", ranges=(POOL,), leases=leases, complete=complete)
+    snap = ServerSnapshot(
+        server="s", kind="isc", ranges=(POOL,), leases=LeaseList(leases), complete=complete
+    )
     live = InventorySnapshot(source="hv", kind="file", macs=frozenset({"52:54:00:ff:ff:ff"}))
     return analyse(
         [snap],
