@@ -16,28 +16,50 @@ from datetime import datetime, timedelta
 from ipaddress import IPv4Address, IPv4Network
 from typing import cast
 
-_MAC_HEX = re.compile(r"[0-9a-f]{12}")
+# The spellings real sources emit, and nothing looser (issue 14: ``aa:bbcc:dd:ee:ff`` or a
+# 12-group form are typos, not MACs). Hand-written: the stdlib has no MAC parser, and the
+# ``netaddr``/``macaddress`` libraries accept more forms than any DHCP source here writes.
+_MAC_FORMS = (
+    # dhcpd, Kea, libvirt, XenAPI, dnsmasq, Proxmox (upper case); dhcpd's OMAPI and some
+    # dhcpd.leases writers drop leading zeros (``0:1:2:3:4:5``)
+    re.compile(
+        r"([0-9a-f]{1,2}):([0-9a-f]{1,2}):([0-9a-f]{1,2}):([0-9a-f]{1,2})"
+        r":([0-9a-f]{1,2}):([0-9a-f]{1,2})"
+    ),
+    re.compile(
+        r"([0-9a-f]{2})-([0-9a-f]{2})-([0-9a-f]{2})-([0-9a-f]{2})-([0-9a-f]{2})"
+        r"-([0-9a-f]{2})"
+    ),  # Windows, Hyper-V
+    re.compile(r"([0-9a-f]{4})\.([0-9a-f]{4})\.([0-9a-f]{4})"),  # Cisco
+    re.compile(r"([0-9a-f]{12})"),  # bare hex (OMAPI's raw bytes, hex-dumped)
+)
 _MAC_CANONICAL = re.compile(r"[0-9a-f]{2}(?::[0-9a-f]{2}){5}")
-_MAC_SPLIT = re.compile(r"[:\-.\s]")
 
 
-def normalize_mac(text: str) -> str | None:
-    """Return ``aa:bb:cc:dd:ee:ff`` for any common spelling of a MAC, or None if it is not one.
+def parse_mac(text: str) -> str:
+    """``aa:bb:cc:dd:ee:ff`` for a MAC as a DHCP server or hypervisor writes it; else ValueError.
 
-    Accepts ``AA:BB:..``, ``aa-bb-..``, ``aabb.ccdd.eeff`` (Cisco), bare hex, and single-digit
-    octets as dhcpd sometimes prints them (``0:1:2:3:4:5``).
+    The one MAC parser: config, inventories, lease sources and release backends use it.
+    Accepts six colon-separated octets (one or two hex digits each, any case), six
+    dash-separated octets, Cisco's ``aabb.ccdd.eeff`` and twelve bare hex digits.
     """
     if _MAC_CANONICAL.fullmatch(text):  # how dhcpd and Kea write it: 10x faster
         return text
     raw = text.strip().lower()
-    parts = [p for p in _MAC_SPLIT.split(raw) if p]
-    if len(parts) == 6 and all(1 <= len(p) <= 2 for p in parts):
-        hexdigits = "".join(p.rjust(2, "0") for p in parts)
-    else:
-        hexdigits = "".join(parts)
-    if not _MAC_HEX.fullmatch(hexdigits):
+    for form in _MAC_FORMS:
+        match = form.fullmatch(raw)
+        if match:
+            hexdigits = "".join(group.rjust(2, "0") for group in match.groups())
+            return ":".join(hexdigits[i : i + 2] for i in range(0, 12, 2))
+    raise ValueError(f"expected a MAC like 52:54:00:12:34:56, got {text!r}")
+
+
+def normalize_mac(text: str) -> str | None:
+    """``parse_mac``, or None when ``text`` is not a MAC."""
+    try:
+        return parse_mac(text)
+    except ValueError:
         return None
-    return ":".join(hexdigits[i : i + 2] for i in range(0, 12, 2))
 
 
 class BindingState(enum.StrEnum):
@@ -88,6 +110,9 @@ class Lease:
     hostname: str | None = None
     server: str = ""
     subnet_id: int | None = None  # Kea only
+    # the source had a hardware address for this lease but it could not be parsed: the
+    # lease counts, its MAC is unknown, and it is never judged an orphan
+    mac_unreadable: bool = False
 
     def is_active(self, now: datetime) -> bool:
         """Active and not yet past its end (dhcpd may not have expired it yet)."""
@@ -270,6 +295,9 @@ class InventorySnapshot:
     reason: str | None = None
     networks: tuple[str, ...] = ()
     duration: float = 0.0
+    # why an inventory that answered is not trusted (set by the orphan rules); an unhealthy
+    # snapshot without one failed to answer
+    problem: Reason | None = None
 
     def covers(self, network: str) -> bool:
         return not self.networks or network in self.networks
@@ -372,15 +400,106 @@ class NetworkUsage:
         return self.active / self.size if self.size else 0.0
 
 
+class Reason(enum.StrEnum):
+    """Why a lease is live, unknown or orphaned, and why the reaper keeps or releases it.
+
+    The reaper, the audit and ``why`` decide on these, never on words: the words come from
+    ``REASON_TEXT`` (one table, filled with a finding's ``facts``) and may change freely.
+    The value is the machine-readable ``reason_code`` in JSON output.
+    """
+
+    # live
+    LIVE_SEEN = "live-seen"
+    FIXED_HOST = "fixed-host"
+    # unknown: never released
+    UNKNOWN_NO_MAC = "unknown-no-mac"
+    UNKNOWN_MAC_UNREADABLE = "unknown-mac-unreadable"
+    UNWATCHED = "unwatched"
+    NO_NETWORK = "no-network"
+    UNKNOWN_INVENTORY_FAILED = "unknown-inventory-failed"
+    UNKNOWN_INVENTORY_EMPTY = "unknown-inventory-empty"
+    UNKNOWN_INVENTORY_SHRUNK = "unknown-inventory-shrunk"
+    # orphan
+    ORPHAN_NOT_SEEN = "orphan-not-seen"
+    # the reaper keeps an orphan (or a lease ``release`` names)
+    KEEP_TRUNCATED_FILE = "keep-truncated-file"
+    KEEP_NO_BACKEND = "keep-no-backend"
+    KEEP_PROTECTED_MAC = "keep-protected-mac"
+    KEEP_PROTECTED_NETWORK = "keep-protected-network"
+    KEEP_YOUNG = "keep-young"
+    KEEP_GRACE = "keep-grace"
+    KEEP_BUDGET = "keep-budget"
+    KEEP_FIXED_HOST = "keep-fixed-host"
+    KEEP_NO_NETWORK = "keep-no-network"
+    KEEP_VM_EXISTS = "keep-vm-exists"
+    KEEP_UNCONFIRMED = "keep-unconfirmed"
+    KEEP_POOL_TAKEN = "keep-pool-taken"
+    KEEP_POOL_KEPT = "keep-pool-kept"
+    # the reaper releases
+    RELEASE_ORPHAN = "release-orphan"
+    RELEASE_REQUESTED = "release-requested"
+    RELEASE_FORCED = "release-forced"
+
+
+# The words for each reason, filled from a finding's or a release's facts. The only place a
+# reason is worded: tests reword every entry and check that no decision changes.
+REASON_TEXT: dict[Reason, str] = {
+    Reason.LIVE_SEEN: "seen by {source}",
+    Reason.FIXED_HOST: "fixed-address host",
+    Reason.UNKNOWN_NO_MAC: "lease has no hardware address",
+    Reason.UNKNOWN_MAC_UNREADABLE: "the lease's hardware address could not be read",
+    Reason.UNWATCHED: "no inventory covers network {network}",
+    Reason.NO_NETWORK: "address outside every known range: never judged an orphan",
+    Reason.UNKNOWN_INVENTORY_FAILED: "inventory unhealthy: {inventories}",
+    Reason.UNKNOWN_INVENTORY_EMPTY: "inventory unhealthy: {inventories}",
+    Reason.UNKNOWN_INVENTORY_SHRUNK: "inventory unhealthy: {inventories}",
+    Reason.ORPHAN_NOT_SEEN: "MAC not seen by {sources}",
+    Reason.KEEP_TRUNCATED_FILE: (
+        "leases file ended mid-block: not reaping on data that may be half-written"
+    ),
+    Reason.KEEP_NO_BACKEND: "no release backend configured for this server (omapi / Kea API)",
+    Reason.KEEP_PROTECTED_MAC: "protected MAC ([reaper] protect)",
+    Reason.KEEP_PROTECTED_NETWORK: "protected network {network} ([reaper] protect)",
+    Reason.KEEP_YOUNG: "lease is younger than grace ({grace})",
+    Reason.KEEP_GRACE: "missing for {missing}, grace is {grace}",
+    Reason.KEEP_BUDGET: "max_per_run ({max_per_run}) reached for this run",
+    Reason.KEEP_FIXED_HOST: "fixed-address host: never released",
+    Reason.KEEP_NO_NETWORK: "address outside every known range: never released",
+    Reason.KEEP_VM_EXISTS: "{finding}: the VM still exists (use --force)",
+    Reason.KEEP_UNCONFIRMED: "{finding}: cannot confirm the VM is gone (use --force)",
+    Reason.KEEP_POOL_TAKEN: (
+        "MAC taken from the pool (leasewatch mac take): its VM may still be booting"
+    ),
+    Reason.KEEP_POOL_KEPT: (
+        "MAC pool: lease kept for the next leasewatch mac take (the VM gets this address back)"
+    ),
+    Reason.RELEASE_ORPHAN: "{finding}; missing for {missing}",
+    Reason.RELEASE_REQUESTED: "leasewatch release",
+    Reason.RELEASE_FORCED: "leasewatch release --force",
+}
+
+Facts = tuple[tuple[str, str], ...]
+
+
+def describe(code: Reason, facts: Facts = ()) -> str:
+    """The words for a reason: the one place they are rendered."""
+    return REASON_TEXT[code].format_map(dict(facts))
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
-    """The verdict on one active lease, with the reason a person can read."""
+    """The verdict on one active lease: ``code`` says why, ``reason`` words it."""
 
     lease: Lease
     verdict: Verdict
-    reason: str
+    code: Reason
     network: str | None
     missing_since: datetime | None = None
+    facts: Facts = ()  # what ``reason`` names (an inventory, a network), as text
+
+    @property
+    def reason(self) -> str:
+        return describe(self.code, self.facts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -403,6 +522,13 @@ class Analysis:
     def pools(self) -> tuple[PoolUsage, ...]:
         return tuple(p for n in self.networks for p in n.pools)
 
+    def network_of(self, server: str, ip: IPv4Address) -> str | None:
+        """The network of the range on ``server`` that holds ``ip`` (None: in no range)."""
+        for pool in self.pools:
+            if pool.server == server and pool.first <= ip <= pool.last:
+                return pool.network
+        return None
+
 
 class Action(enum.StrEnum):
     """What the reaper's plan says to do with one orphan."""
@@ -424,7 +550,12 @@ class Release:
 
     finding: Finding
     action: Action
-    reason: str
+    code: Reason
+    facts: Facts = ()
+
+    @property
+    def reason(self) -> str:
+        return describe(self.code, self.facts)
 
 
 class Outcome(enum.StrEnum):
@@ -432,6 +563,9 @@ class Outcome(enum.StrEnum):
 
     RELEASED = "released"
     DRY_RUN = "dry-run"
+    # written before the server is asked, completed after: one left behind means the run
+    # stopped in between (the audit shows it as unfinished)
+    ATTEMPTING = "attempting"
     REFUSED = "refused"  # the plan or a re-check said no
     CHANGED = "changed"  # the server re-assigned the address since the file was read
     NOT_FOUND = "not-found"
@@ -447,9 +581,26 @@ class AuditRecord:
     ip: IPv4Address
     mac: str | None
     hostname: str | None
-    reason: str
+    reason: str  # as worded when written: the audit keeps history, it does not re-word it
     outcome: Outcome
     detail: str = ""
+    code: Reason | None = None  # None on records written before reason codes existed
+
+    @classmethod
+    def of(cls, release: Release, outcome: Outcome, detail: str, at: datetime) -> AuditRecord:
+        """The one way a plan's line becomes an audit record."""
+        lease = release.finding.lease
+        return cls(
+            at=at,
+            server=lease.server,
+            ip=lease.ip,
+            mac=lease.mac,
+            hostname=lease.hostname,
+            reason=release.reason,
+            outcome=outcome,
+            detail=detail,
+            code=release.code,
+        )
 
 
 def parse_duration(text: str) -> timedelta:

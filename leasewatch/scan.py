@@ -22,27 +22,24 @@ from leasewatch.core.advice import REFRESH, SightingMemory, observe
 from leasewatch.core.analysis import analyse
 from leasewatch.core.forecast import Forecasts, exhaustion_times, outlook_of
 from leasewatch.core.orphans import Judge, next_missing
-from leasewatch.errors import LeasesError, ReleaseError
+from leasewatch.errors import LeasesError
 from leasewatch.inventory import kinds as inventory_kinds
 from leasewatch.inventory.interface import InventorySource
 from leasewatch.leases import kinds as lease_kinds
 from leasewatch.leases.interface import LeaseSource
 from leasewatch.macpool import commands as macpool
 from leasewatch.model import (
+    Action,
     Analysis,
     AuditRecord,
-    Finding,
     InventorySnapshot,
-    Lease,
-    Outcome,
     Release,
     ServerSnapshot,
-    Verdict,
 )
 from leasewatch.reaper import kinds as reaper_kinds
 from leasewatch.reaper.execute import execute
 from leasewatch.reaper.interface import ReleaseBackend
-from leasewatch.reaper.plan import plan
+from leasewatch.reaper.plan import plan, plan_requested
 from leasewatch.state import State
 
 log = logging.getLogger(__name__)
@@ -190,25 +187,27 @@ class Scanner:
         send_alerts: bool = True,
         should_stop: Callable[[], bool] | None = None,
     ) -> ScanResult:
+        """Plan, release (writing the audit ahead), then record the scan in one transaction."""
         apply = self.config.reaper.apply if apply is None else apply
         releases = self.plan(analysis, state)
         if should_stop is not None and should_stop():
             raise ScanStopped("stopping before any release")
         backends: Mapping[str, ReleaseBackend] = {}
-        if apply and any(r.action.value == "release" for r in releases):
+        if apply and any(r.action is Action.RELEASE for r in releases):
             backends = self._backends({r.finding.lease.server for r in releases})
-        records = execute(releases, backends, apply=apply, clock=self.clock)
-        state.save_missing(
-            next_missing(analysis.orphans, analysis.unknown, state.first_missing(), analysis.now)
+        records = execute(
+            releases, backends, apply=apply, clock=self.clock, journal=state if apply else None
         )
-        state.save_inventory_sizes(analysis.inventories, analysis.now)
-        macpool.settle(self.config, state, analysis, self.config.reaper.grace)
-        if apply:
-            state.add_audit(r for r in records if r.outcome.value != "dry-run")
-        state.add_history(analysis, records, self.config.state.keep)
         keep = self.config.state.keep
         observation, sighted = observe(analysis, self._sighted, refresh=min(REFRESH, keep / 4))
-        state.add_sightings(observation, keep)
+        missing = next_missing(
+            analysis.orphans, analysis.unknown, state.first_missing(), analysis.now
+        )
+        with state.transaction():  # what the scan saw, judged and did: one transaction
+            state.record_scan(
+                analysis, records, missing=missing, observation=observation, keep=keep
+            )
+            macpool.settle(self.config, state, analysis, self.config.reaper.grace)
         self._sighted = sighted  # only once recorded
         outlook_now = outlook(self.config, state, analysis)
         alert_errors: tuple[str, ...] = ()
@@ -219,9 +218,11 @@ class Scanner:
     def plan(self, analysis: Analysis, state: State) -> tuple[Release, ...]:
         """The reaper's plan for this analysis (``scan`` acts on it, ``why`` explains it);
         orphans whose MACs the MAC pool holds are kept."""
-        releasable = [s.name for s in self.config.servers if reaper_kinds.can_release(s)]
         pool = macpool.holds(self.config, state, analysis, self.config.reaper.grace)
-        return plan(analysis, self.config.reaper, analysis.now, releasable, pool=pool)
+        return plan(analysis, self.config.reaper, analysis.now, self._releasable(), pool=pool)
+
+    def _releasable(self) -> list[str]:
+        return [s.name for s in self.config.servers if reaper_kinds.can_release(s)]
 
     def notify(
         self,
@@ -268,95 +269,57 @@ class Scanner:
         server: str | None,
         force: bool,
         dry_run: bool,
-    ) -> list[AuditRecord]:
+    ) -> ReleaseResult:
         """``leasewatch release``: release one VM's lease now, for a teardown hook.
 
-        Refuses when a healthy inventory still lists the MAC, or when an inventory that
-        covers the lease is unhealthy (the VM cannot be confirmed gone), unless ``force``.
-        Protected and fixed-address leases are never released.
+        The plan and the executor of a scan on the named leases, with the scan's judge
+        (``max_shrink`` included): a lease a healthy inventory still lists, or one an
+        unhealthy inventory cannot confirm gone, is refused unless ``force``; protected,
+        fixed-address and out-of-range leases never go. Every server (or the one named) is
+        read; one that cannot be read is a warning unless it was named, so an unrelated
+        server being down never stops the hook.
         """
-        now = self.clock()
-        servers = [s for s in self.read_servers() if server is None or s.server == server]
-        for snap in servers:
-            if snap.error:
+        chosen = [s for s in self.read_servers() if server is None or s.server == server]
+        warnings = []
+        for snap in chosen:
+            if snap.error and server is not None:
                 raise LeasesError(snap.error)
-        inventories = self.read_inventories()
-        analysis = analyse(servers, inventories, now=now, first_missing=state.first_missing())
-        findings = [
-            f
-            for f in (*analysis.orphans, *analysis.unknown, *self._live(analysis, mac, ip))
-            if (mac is not None and f.lease.mac == mac)
-            or (ip is not None and str(f.lease.ip) == ip)
-        ]
-        records: list[AuditRecord] = []
-        policy = self.config.reaper
-        backends: dict[str, ReleaseBackend] = {}
-        for f in sorted(findings, key=lambda f: (f.lease.server, int(f.lease.ip))):
-            lease = f.lease
-            refusal = None
-            if f.reason == "fixed-address host":
-                refusal = "fixed-address host: never released"
-            elif lease.mac in policy.protect_macs or any(
-                lease.ip in n for n in policy.protect_networks
-            ):
-                refusal = "protected ([reaper] protect)"
-            elif f.verdict is not Verdict.ORPHAN and not force and f.reason.startswith("seen by"):
-                refusal = f"{f.reason}: the VM still exists (use --force)"
-            elif (
-                f.verdict is Verdict.UNKNOWN
-                and not force
-                and not f.reason.startswith("no inventory")
-            ):
-                refusal = f"{f.reason}: cannot confirm the VM is gone (use --force)"
-            reason = "leasewatch release" + (" --force" if force else "")
-            if refusal is not None:
-                records.append(_record(lease, Outcome.REFUSED, reason, refusal, now))
-                continue
-            if dry_run:
-                records.append(_record(lease, Outcome.DRY_RUN, reason, "", now))
-                continue
-            if lease.server not in backends:
-                config = next(s for s in self.config.servers if s.name == lease.server)
-                backend = self._backend(config)
-                if backend is None:
-                    records.append(
-                        _record(
-                            lease, Outcome.REFUSED, reason, "no release backend configured", now
-                        )
-                    )
-                    continue
-                backends[lease.server] = backend
-            try:
-                outcome, detail = backends[lease.server].release(lease)
-            except ReleaseError as exc:
-                outcome, detail = Outcome.FAILED, str(exc)
-            records.append(_record(lease, outcome, reason, detail, self.clock()))
-        for backend in backends.values():
-            backend.close()
-        if not dry_run:
-            state.add_audit(records)
-        return records
-
-    @staticmethod
-    def _live(analysis: Analysis, mac: str | None, ip: str | None) -> list[Finding]:
-        """Live findings (not kept in the analysis) of the leases ``release`` names."""
-        judge = Judge(
-            analysis.inventories,
-            [h for s in analysis.servers for h in s.fixed],
-            {},
-            analysis.now,
-        )
-        seen = {(f.lease.server, f.lease.ip) for f in (*analysis.orphans, *analysis.unknown)}
+            if snap.error:
+                warnings.append(snap.error)
+        with gc_paused():
+            analysis = self._analyse(chosen, self.read_inventories(), state)
         wanted = _address(ip)
-        out = []
-        for server in analysis.servers:
-            for lease in server.leases.find_active(analysis.now, ip=wanted, mac=mac):
-                if (server.server, lease.ip) not in seen:
-                    lease = (
-                        lease if lease.server else dataclasses.replace(lease, server=server.server)
-                    )
-                    out.append(judge.judge(lease, _network_of(analysis, server.server, lease)))
-        return out
+        judge = Judge(analysis.inventories, [h for s in chosen for h in s.fixed], {}, analysis.now)
+        judged = {(f.lease.server, f.lease.ip): f for f in (*analysis.orphans, *analysis.unknown)}
+        findings = []
+        for snap in analysis.servers:
+            for lease in snap.leases.find_active(analysis.now, ip=wanted, mac=mac):
+                named = lease if lease.server else dataclasses.replace(lease, server=snap.server)
+                findings.append(
+                    judged.get((snap.server, lease.ip))
+                    or judge.judge(named, analysis.network_of(snap.server, lease.ip))
+                )
+        releases = plan_requested(findings, self.config.reaper, self._releasable(), force=force)
+        backends: dict[str, ReleaseBackend] = {}
+        if not dry_run and any(r.action is Action.RELEASE for r in releases):
+            backends = self._backends({r.finding.lease.server for r in releases})
+        records = execute(
+            releases,
+            backends,
+            apply=not dry_run,
+            clock=self.clock,
+            journal=None if dry_run else state,
+            audit_keeps=True,
+        )
+        return ReleaseResult(records, tuple(warnings))
+
+
+@dataclass(frozen=True)
+class ReleaseResult:
+    """What ``leasewatch release`` did, and the servers it could not read (warnings)."""
+
+    records: tuple[AuditRecord, ...]
+    warnings: tuple[str, ...] = ()
 
 
 def outlook(config: Config, state: State, analysis: Analysis) -> Forecasts:
@@ -376,23 +339,3 @@ def _address(text: str | None) -> int | None:
     except ValueError:
         return None
     return int(address) if str(address) == text else None
-
-
-def _network_of(analysis: Analysis, server: str, lease: Lease) -> str | None:
-    for pool in analysis.pools:
-        if pool.server == server and pool.first <= lease.ip <= pool.last:
-            return pool.network
-    return None
-
-
-def _record(lease: Lease, outcome: Outcome, reason: str, detail: str, at: datetime) -> AuditRecord:
-    return AuditRecord(
-        at=at,
-        server=lease.server,
-        ip=lease.ip,
-        mac=lease.mac,
-        hostname=lease.hostname,
-        reason=reason,
-        outcome=outcome,
-        detail=detail,
-    )

@@ -3,8 +3,13 @@
 - ``missing``: since when each MAC has been missing (the reaper's grace);
 - ``inventory_sizes``: each source's VM count at its last healthy scan (``max_shrink``);
 - ``alert_memory``: the last level seen and notified per network or source;
-- ``audit``: every release and refusal;
-- ``history``: per scan, per server and network: size, active, orphans, releases.
+- ``audit``: every release and refusal, written ahead (``begin`` before the server is
+  asked, ``finish`` after);
+- ``history``: per scan, per server and network: size, active, orphans, releases;
+- sightings (``leasewatch.sightings``): VM lifetimes and lease ends, for ``advise``.
+
+A scan's conclusions are recorded in one transaction (``record_scan``); the audit's
+write-ahead records are the only write before the releases.
 
 The schema carries a version and a list of migrations applied in order, so an upgrade never
 loses or misreads old state. Times are stored as ISO 8601 UTC text.
@@ -13,6 +18,7 @@ loses or misreads old state. Times are stored as ISO 8601 UTC text.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -25,7 +31,16 @@ from typing import Any
 
 from leasewatch.core.advice import LeaseSighting, Observation, VmSighting
 from leasewatch.errors import StateError
-from leasewatch.model import Analysis, AuditRecord, InventorySnapshot, Outcome, Verdict
+from leasewatch.model import (
+    Analysis,
+    AuditRecord,
+    InventorySnapshot,
+    Outcome,
+    Reason,
+    Verdict,
+)
+
+UNFINISHED = "unfinished: no outcome was recorded after the attempt (the run stopped)"
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: the first schema
@@ -61,6 +76,10 @@ MIGRATIONS: tuple[str, ...] = (
                                 seen_at TEXT, missing_since TEXT);
     CREATE TABLE macpool_returned (mac TEXT PRIMARY KEY, at TEXT NOT NULL);
     """,
+    # 4: reasons as data (the words stay in ``reason``, as written)
+    """
+    ALTER TABLE audit ADD COLUMN reason_code TEXT;
+    """,
 )
 
 
@@ -78,6 +97,33 @@ def _maybe_iso(t: datetime | None) -> str | None:
 
 def _maybe_time(text: str | None) -> datetime | None:
     return _time(text) if text is not None else None
+
+
+def _reason(code: str | None) -> Reason | None:
+    """A stored reason code; one this version does not know (a newer leasewatch wrote it)
+    reads as None, and the record's words still say why."""
+    try:
+        return None if code is None else Reason(code)
+    except ValueError:
+        return None
+
+
+@functools.cache
+def _expected_schema() -> dict[str, frozenset[str]]:
+    """The tables and columns the migrations make, read from a fresh in-memory file."""
+    db = sqlite3.connect(":memory:")
+    for script in MIGRATIONS:
+        for statement in script.split(";"):
+            if statement.strip():
+                db.execute(statement)
+    names = db.execute("SELECT name FROM sqlite_master WHERE type='table'").fetchall()
+    schema = {
+        name: frozenset(row[1] for row in db.execute(f"PRAGMA table_info({name})"))
+        for (name,) in names
+        if not name.startswith("sqlite_")
+    }
+    db.close()
+    return schema
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +145,7 @@ class State:
     def __init__(self, db: sqlite3.Connection, path: Path) -> None:
         self.db = db
         self.path = path
+        self._depth = 0  # open transactions: writes inside ``record_scan`` share its one
 
     @classmethod
     def open(cls, path: Path) -> State:
@@ -108,6 +155,7 @@ class State:
             db.execute("PRAGMA journal_mode=WAL")
             state = cls(db, path)
             state._migrate()
+            state._check_schema()
         except sqlite3.Error as exc:
             raise StateError(f"{path}: cannot open state file: {exc}") from None
         except OSError as exc:
@@ -152,8 +200,29 @@ class State:
         (``mac take``: twenty parallel callers get twenty distinct MACs)."""
         return self._transaction()
 
+    def _check_schema(self) -> None:
+        """Every table and column the migrations make is there (a hand-edited or damaged
+        file otherwise fails later, mid-scan, with SQLite's words)."""
+        for table, columns in _expected_schema().items():
+            found = {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")}
+            if not found:
+                raise StateError(
+                    f"{self.path}: state file has no table {table!r} (schema version "
+                    f"{self.version}): move the file aside and leasewatch starts a new one"
+                )
+            lacking = sorted(columns - found)
+            if lacking:
+                raise StateError(
+                    f"{self.path}: state table {table!r} has no column {lacking[0]!r} (schema "
+                    f"version {self.version}): move the file aside and leasewatch starts a new one"
+                )
+
     @contextmanager
     def _transaction(self) -> Iterator[None]:
+        if self._depth:  # inside record_scan: one transaction for all
+            yield
+            return
+        self._depth += 1
         try:
             self.db.execute("BEGIN IMMEDIATE")
             yield
@@ -166,6 +235,26 @@ class State:
             if self.db.in_transaction:
                 self.db.execute("ROLLBACK")
             raise
+        finally:
+            self._depth -= 1
+
+    # --- one scan, recorded at once ------------------------------------------------------
+    def record_scan(
+        self,
+        analysis: Analysis,
+        records: Sequence[AuditRecord],
+        *,
+        missing: Mapping[str, datetime],
+        observation: Observation,
+        keep: timedelta,
+    ) -> None:
+        """What one scan saw, judged and did, in one transaction (the releases' audit was
+        written ahead by the executor)."""
+        with self._transaction():
+            self.save_missing(missing)
+            self.save_inventory_sizes(analysis.inventories, analysis.now)
+            self.add_history(analysis, records, keep)
+            self.add_sightings(observation, keep)
 
     # --- grace: first-missing times -------------------------------------------------
     def first_missing(self) -> dict[str, datetime]:
@@ -208,11 +297,17 @@ class State:
 
     # --- audit -------------------------------------------------------------------------
     def add_audit(self, records: Iterable[AuditRecord]) -> None:
+        self.begin(list(records))
+
+    def begin(self, records: Sequence[AuditRecord]) -> list[int]:
+        """Commit records (a release's as ``attempting``) before any server is asked; return
+        each one's key for ``finish``."""
+        keys = []
         with self._transaction():
-            self.db.executemany(
-                "INSERT INTO audit (at, server, ip, mac, hostname, reason, outcome, detail) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [
+            for r in records:
+                cursor = self.db.execute(
+                    "INSERT INTO audit (at, server, ip, mac, hostname, reason, outcome, detail, "
+                    "reason_code) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         _iso(r.at),
                         r.server,
@@ -222,13 +317,26 @@ class State:
                         r.reason,
                         r.outcome.value,
                         r.detail,
-                    )
-                    for r in records
-                ],
+                        r.code.value if r.code is not None else None,
+                    ),
+                )
+                assert cursor.lastrowid is not None
+                keys.append(cursor.lastrowid)
+        return keys
+
+    def finish(self, key: int, record: AuditRecord) -> None:
+        """Complete the record ``begin`` wrote with what the server answered."""
+        with self._transaction():
+            self.db.execute(
+                "UPDATE audit SET at = ?, outcome = ?, detail = ? WHERE id = ?",
+                (_iso(record.at), record.outcome.value, record.detail, key),
             )
 
     def audit(self, since: datetime | None = None, limit: int | None = None) -> list[AuditRecord]:
-        query = "SELECT at, server, ip, mac, hostname, reason, outcome, detail FROM audit"
+        """Records oldest first; an attempt never completed says so in its detail."""
+        query = (
+            "SELECT at, server, ip, mac, hostname, reason, outcome, detail, reason_code FROM audit"
+        )
         args: list[Any] = []
         if since is not None:
             query += " WHERE at >= ?"
@@ -247,9 +355,10 @@ class State:
                 hostname=hostname,
                 reason=reason,
                 outcome=Outcome(outcome),
-                detail=detail,
+                detail=detail or (UNFINISHED if outcome == Outcome.ATTEMPTING else ""),
+                code=_reason(code),
             )
-            for at, server, ip, mac, hostname, reason, outcome, detail in reversed(rows)
+            for at, server, ip, mac, hostname, reason, outcome, detail, code in reversed(rows)
         ]
 
     # --- history -------------------------------------------------------------------------

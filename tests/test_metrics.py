@@ -32,6 +32,7 @@ from leasewatch.model import (
     NetworkUsage,
     Outcome,
     PoolUsage,
+    Reason,
     ServerSnapshot,
     Verdict,
 )
@@ -69,7 +70,7 @@ def _pool(first: str, last: str, size: int, active: int, backup: int = 0) -> Poo
 
 def _orphan(ip: str, network: str | None) -> Finding:
     lease = Lease(IPv4Address(ip), BindingState.ACTIVE, mac="52:54:00:00:00:01", server="dhcp1")
-    return Finding(lease, Verdict.ORPHAN, "gone", network)
+    return Finding(lease, Verdict.ORPHAN, Reason.ORPHAN_NOT_SEEN, network)
 
 
 def _result(*, server_error: str | None = None, failed_release: bool = False) -> ScanResult:

@@ -37,7 +37,8 @@ def v1_file(path: Path) -> None:
 
 
 def test_upgrade_from_schema_1_keeps_every_record(tmp_path: Path) -> None:
-    """Opening a schema-1 file migrates it to the newest and every old row reads back unchanged."""
+    """Opening a schema-1 file migrates it to the latest and every old row reads back unchanged
+    (an audit record from before reason codes has none)."""
     path = tmp_path / "state.db"
     v1_file(path)
     state = State.open(path)
@@ -47,8 +48,8 @@ def test_upgrade_from_schema_1_keeps_every_record(tmp_path: Path) -> None:
         assert state.inventory_sizes() == {"hv": 7}
         assert state.alert_memory() == {"lab": {"level": "warn"}}
         (record,) = state.audit()
-        assert (record.ip, record.outcome, record.hostname) == (
-            IPv4Address("198.18.1.20"), Outcome.RELEASED, "vm1",
+        assert (record.ip, record.outcome, record.hostname, record.code) == (
+            IPv4Address("198.18.1.20"), Outcome.RELEASED, "vm1", None,
         )  # fmt: skip
         assert [(r.at, r.active) for r in state.history()] == [
             (NOW - timedelta(hours=2), 8), (NOW - timedelta(hours=1), 9), (NOW, 10),

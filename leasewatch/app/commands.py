@@ -152,10 +152,10 @@ def release(
         if wanted is None:
             raise UsageError(f"--mac {mac!r} is not a MAC address")
     with opened_state(config, write=not dry_run) as state:
-        records = sources.scanner(config, clock).release_one(
+        done = sources.scanner(config, clock).release_one(
             state, mac=wanted, ip=ip, server=server, force=force, dry_run=dry_run
         )
-    return results.Released(tuple(records))
+    return results.Released(done.records, done.warnings)
 
 
 def audit(config: Config, *, limit: int | None = 100, show_all: bool = False) -> results.Audit:

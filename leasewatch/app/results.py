@@ -168,6 +168,7 @@ class Released:
     FORMATS: ClassVar[tuple[Format, ...]] = (Format.TEXT, Format.JSON)
 
     records: tuple[AuditRecord, ...]
+    warnings: tuple[str, ...] = ()  # servers that could not be read (not the lease's)
 
     @property
     def status(self) -> ExitStatus:

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from ipaddress import IPv4Address
 
-from leasewatch.core.orphans import Judge
+from leasewatch.core.orphans import covering
 from leasewatch.core.usage import count
 from leasewatch.model import Analysis, Thresholds, Verdict, format_duration
 
@@ -123,8 +123,9 @@ def observe(
     with the memory, a scan that finds nothing new spends under a second here.
     """
     now = analysis.now
+    # the analysis' verdicts, never re-judged: orphans and unknown are listed, every other
+    # lease in a watched network is live, one in a network no inventory covers is unknown
     judged = {(f.lease.server, int(f.lease.ip)): f for f in (*analysis.orphans, *analysis.unknown)}
-    judge = Judge(analysis.inventories, [h for s in analysis.servers for h in s.fixed], {}, now)
     remembered = memory or SightingMemory()
     # recorded after fresh_after[k] (k: address or MAC hash mod 64): recent enough to skip
     fresh_after = [now - refresh * (64 + k) / 128 for k in range(64)]
@@ -139,18 +140,15 @@ def observe(
         kept = after.leases[snap.server] = {}
         _networks, groups = count(snap, _no_thresholds, now)
         for network, ips in groups:
-            covered = bool(judge.covering(network))
+            unjudged = Verdict.LIVE if covering(analysis.inventories, network) else Verdict.UNKNOWN
             for ip in ips:
                 finding = judged.get((snap.server, ip))
                 orphaned_at = None
+                verdict = unjudged
                 if finding is not None:
-                    verdict: Verdict | None = finding.verdict
+                    verdict = finding.verdict
                     if finding.verdict is Verdict.ORPHAN:
                         orphaned_at = finding.missing_since
-                else:
-                    # LIVE where covered (the analysis lists every other verdict); else
-                    # counted, not judged: the rule says, from the MAC, if needed below
-                    verdict = Verdict.LIVE if covered else None
                 stamp = table.stamp(ip)
                 seen = before.get(ip)
                 if (
@@ -159,15 +157,13 @@ def observe(
                     and seen.network == network
                     and seen.orphaned_at == orphaned_at
                     and seen.stamp == stamp  # same MAC, same rule (new fixed hosts: next refresh)
-                    and (verdict is None or seen.verdict is verdict)
+                    and seen.verdict is verdict
                 ):
                     kept[ip] = seen
                     continue
                 lease = table.get(ip)
                 if lease is None or lease.mac is None:
                     continue
-                if verdict is None:
-                    verdict, _ = judge.rule(ip, lease.mac, network)
                 sighting = LeaseSighting(
                     server=snap.server,
                     ip=lease.ip,

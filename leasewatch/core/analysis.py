@@ -85,11 +85,13 @@ def analyse(
             if held_by in seen:
                 live += 1
                 continue
-            verdict, reason = rule(ip, held_by, network)
+            unreadable = held_by is None and _named(leases, ip, server.server).mac_unreadable
+            ruling = rule(ip, held_by, network, mac_unreadable=unreadable)
+            verdict = ruling[0]
             if verdict is Verdict.LIVE:
                 live += 1
                 continue
-            finding = judge.finding(_named(leases, ip, server.server), verdict, reason, network)
+            finding = judge.finding(_named(leases, ip, server.server), ruling, network)
             (orphans if verdict is Verdict.ORPHAN else unknown).append(finding)
     orphans.sort(key=lambda f: (f.lease.server, int(f.lease.ip)))
     unknown.sort(key=lambda f: (f.lease.server, int(f.lease.ip)))

@@ -8,7 +8,11 @@ Anything we cannot judge with confidence is ``unknown``, and unknown is never re
 - a lease in a network covered by an unhealthy inventory, by no inventory at all, or with no
   hardware address is unknown;
 - a lease seen by any healthy inventory is live, whatever the others say;
+- a lease in no known range (no network) is never an orphan, whatever the inventory says;
 - a fixed-address host's lease is never an orphan.
+
+Each verdict carries a ``Reason`` (``leasewatch.model``): the reaper decides on it, never on
+the words.
 
 (Kubernetes IPAM garbage collectors warn that a node cut off from its API server would
 have live addresses reclaimed and handed out twice: a broken inventory must stop the reaper.)
@@ -21,9 +25,17 @@ from collections.abc import Iterable, Mapping, Sequence, Set
 from datetime import datetime
 
 from leasewatch.macset import MacSet
-from leasewatch.model import Finding, FixedHost, InventorySnapshot, Lease, Verdict
+from leasewatch.model import (
+    Facts,
+    Finding,
+    FixedHost,
+    InventorySnapshot,
+    Lease,
+    Reason,
+    Verdict,
+)
 
-NO_INVENTORY = "no inventory covers"  # the reason's start, for a lease no inventory judges
+Rule = tuple[Verdict, Reason, Facts]
 
 
 def judge_inventories(
@@ -52,6 +64,7 @@ def judge_inventories(
                     inv,
                     healthy=False,
                     reason=f"listed no VMs while {in_scope} active leases exist in its scope",
+                    problem=Reason.UNKNOWN_INVENTORY_EMPTY,
                 )
             elif previous and (previous - count) / previous > max_shrink:
                 inv = dataclasses.replace(
@@ -61,6 +74,7 @@ def judge_inventories(
                         f"shrank from {previous} to {count} VMs since its last healthy scan "
                         f"(more than max_shrink {max_shrink:.0%})"
                     ),
+                    problem=Reason.UNKNOWN_INVENTORY_SHRUNK,
                 )
         judged.append(inv)
     return tuple(judged)
@@ -91,11 +105,7 @@ class Judge:
 
     def covering(self, network: str | None) -> tuple[InventorySnapshot, ...]:
         if network not in self._covering:
-            self._covering[network] = tuple(
-                inv
-                for inv in self.inventories
-                if (not inv.networks if network is None else inv.covers(network))
-            )
+            self._covering[network] = covering(self.inventories, network)
         return self._covering[network]
 
     def live_macs(self, network: str | None) -> Set[str]:
@@ -112,34 +122,53 @@ class Judge:
             self._live[network] = self._unions[key]
         return self._live[network]
 
-    def rule(self, ip: int, mac: str | None, network: str | None) -> tuple[Verdict, str]:
-        """The verdict on the active lease of ``ip`` held by ``mac``, and its reason."""
+    def rule(
+        self, ip: int, mac: str | None, network: str | None, *, mac_unreadable: bool = False
+    ) -> Rule:
+        """The verdict on the active lease of ``ip`` held by ``mac``, why, and what it names."""
         if ip in self.fixed_ips or (mac is not None and mac in self.fixed_macs):
-            return Verdict.LIVE, "fixed-address host"
+            return Verdict.LIVE, Reason.FIXED_HOST, ()
         if mac is None:
-            return Verdict.UNKNOWN, "lease has no hardware address"
+            code = Reason.UNKNOWN_MAC_UNREADABLE if mac_unreadable else Reason.UNKNOWN_NO_MAC
+            return Verdict.UNKNOWN, code, ()
         covering = self.covering(network)
         if not covering:
-            where = f"network {network}" if network else "addresses outside every range"
-            return Verdict.UNKNOWN, f"{NO_INVENTORY} {where}"
+            if network is None:
+                return Verdict.UNKNOWN, Reason.NO_NETWORK, ()
+            return Verdict.UNKNOWN, Reason.UNWATCHED, (("network", network),)
         for inv in covering:
             if inv.healthy and mac in inv.macs:
-                return Verdict.LIVE, f"seen by {inv.source}"
+                return Verdict.LIVE, Reason.LIVE_SEEN, (("source", inv.source),)
+        if network is None:
+            return Verdict.UNKNOWN, Reason.NO_NETWORK, ()
         broken = [inv for inv in covering if not inv.healthy]
         if broken:
             names = ", ".join(f"{inv.source} ({inv.reason})" for inv in broken)
-            return Verdict.UNKNOWN, f"inventory unhealthy: {names}"
-        return Verdict.ORPHAN, f"MAC not seen by {', '.join(inv.source for inv in covering)}"
+            code = broken[0].problem or Reason.UNKNOWN_INVENTORY_FAILED
+            return Verdict.UNKNOWN, code, (("inventories", names),)
+        sources = ", ".join(inv.source for inv in covering)
+        return Verdict.ORPHAN, Reason.ORPHAN_NOT_SEEN, (("sources", sources),)
 
     def judge(self, lease: Lease, network: str | None) -> Finding:
-        verdict, reason = self.rule(int(lease.ip), lease.mac, network)
-        return self.finding(lease, verdict, reason, network)
+        rule = self.rule(int(lease.ip), lease.mac, network, mac_unreadable=lease.mac_unreadable)
+        return self.finding(lease, rule, network)
 
-    def finding(self, lease: Lease, verdict: Verdict, reason: str, network: str | None) -> Finding:
+    def finding(self, lease: Lease, rule: Rule, network: str | None) -> Finding:
+        verdict, code, facts = rule
+        since = None
         if verdict is Verdict.ORPHAN and lease.mac is not None:
             since = self.first_missing.get(lease.mac, self.now)
-            return Finding(lease, verdict, reason, network, missing_since=since)
-        return Finding(lease, verdict, reason, network)
+        return Finding(lease, verdict, code, network, missing_since=since, facts=facts)
+
+
+def covering(
+    inventories: Iterable[InventorySnapshot], network: str | None
+) -> tuple[InventorySnapshot, ...]:
+    """The inventories that judge leases of ``network`` (None: outside every range, which
+    only inventories scoped to no network see)."""
+    return tuple(
+        inv for inv in inventories if (not inv.networks if network is None else inv.covers(network))
+    )
 
 
 def _union(sets: Sequence[Set[str]]) -> Set[str]:

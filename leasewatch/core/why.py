@@ -19,6 +19,7 @@ from leasewatch.model import (
     AuditRecord,
     Finding,
     Lease,
+    Reason,
     Release,
     Verdict,
     format_duration,
@@ -108,7 +109,7 @@ def explain(
         for lease in snap.leases.find_active(now, ip=wanted, mac=mac):
             key = (snap.server, lease.ip)
             finding = judged.get(key) or judge.judge(
-                _named(lease, snap.server), _network(analysis, snap.server, lease.ip)
+                _named(lease, snap.server), analysis.network_of(snap.server, lease.ip)
             )
             out.append(
                 _why(
@@ -153,7 +154,7 @@ def _why(
             says = f"does not list the MAC ({len(inv.macs)} VMs)"
         inventories.append((inv.source, says))
     protections = []
-    if f.reason == "fixed-address host":
+    if f.code is Reason.FIXED_HOST:
         protections.append("fixed-address host (never released)")
     if lease.mac is not None and lease.mac in protect_macs:
         protections.append("MAC listed in [reaper] protect")
@@ -186,13 +187,6 @@ def _why(
 
 def _named(lease: Lease, server: str) -> Lease:
     return lease if lease.server == server else replace(lease, server=server)
-
-
-def _network(analysis: Analysis, server: str, ip: IPv4Address) -> str | None:
-    for pool in analysis.pools:
-        if pool.server == server and pool.first <= ip <= pool.last:
-            return pool.network
-    return None
 
 
 def _at(t: datetime | None) -> str:

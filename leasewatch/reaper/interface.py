@@ -1,10 +1,13 @@
-"""The contract every release backend (ISC OMAPI, Kea lease4-del) fulfils."""
+"""The contract every release backend (ISC OMAPI, Kea lease4-del) fulfils, and the audit
+journal the executor writes ahead to."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import Protocol
 
-from leasewatch.model import Lease, Outcome
+from leasewatch.model import AuditRecord, Lease, Outcome
 
 
 class ReleaseBackend(ABC):
@@ -22,3 +25,16 @@ class ReleaseBackend(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing
         """Drop any connection held."""
+
+
+class AuditJournal(Protocol):
+    """Where the executor writes ahead (``leasewatch.state.State`` is one).
+
+    ``begin`` commits records before any server is asked (a release's as
+    ``Outcome.ATTEMPTING``) and returns a key per record; ``finish`` completes one after its
+    server answered. A run that stops between the two leaves the attempt on record.
+    """
+
+    def begin(self, records: Sequence[AuditRecord]) -> list[int]: ...
+
+    def finish(self, key: int, record: AuditRecord) -> None: ...

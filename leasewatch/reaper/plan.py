@@ -1,28 +1,43 @@
-"""The reaper's safety rules, pure: which orphans may be released this run, and why not.
+"""The reaper's safety rules, pure: which leases may be released this run, and why not.
 
 Dry run is the default and is not decided here: the plan says what *may* go; the executor
-(``reaper.execute``) releases only when told to apply. Every rule that keeps a lease says so
-in words that end up in the report and the audit log.
+(``reaper.execute``) releases only when told to apply. Every rule that keeps a lease gives
+a ``Reason`` (``leasewatch.model``): the executor, the audit and ``why`` decide on it, and
+its words end up in the report and the audit log.
+
+Two callers, one set of rules: ``plan`` for a scan's orphans (grace and ``max_per_run``
+apply), ``plan_requested`` for ``leasewatch release``, a teardown hook that says the VM is
+gone (no grace, no budget, but the same judge's verdict, protections and backends).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 
 from leasewatch.config import ReaperConfig
-from leasewatch.model import Action, Analysis, Finding, PoolHold, Release, format_duration
+from leasewatch.model import (
+    Action,
+    Analysis,
+    Facts,
+    Finding,
+    PoolHold,
+    Reason,
+    Release,
+    Verdict,
+    format_duration,
+)
 
-# Reasons that are worth an audit record when applying (an operator asked for them);
-# waiting out the grace period is not.
-LIMIT_REASONS = ("protected", "max_per_run")
+# Keeps worth an audit record when applying (an operator asked for them); waiting out the
+# grace period is not.
+AUDITED_KEEPS = frozenset(
+    {Reason.KEEP_PROTECTED_MAC, Reason.KEEP_PROTECTED_NETWORK, Reason.KEEP_BUDGET}
+)
 
-POOL_REASONS = {
-    PoolHold.TAKEN: "MAC taken from the pool (leasewatch mac take): its VM may still be booting",
-    PoolHold.KEPT: (
-        "MAC pool: lease kept for the next leasewatch mac take (the VM gets this address back)"
-    ),
-}
+Keep = tuple[Reason, Facts]
+
+# the MAC pool (leasewatch.macpool) holds an orphan's MAC: kept
+POOL_KEEPS = {PoolHold.TAKEN: Reason.KEEP_POOL_TAKEN, PoolHold.KEPT: Reason.KEEP_POOL_KEPT}
 
 
 def plan(
@@ -36,7 +51,8 @@ def plan(
 
     ``pool`` (leasewatch.macpool) names the orphans' MACs that are in the MAC pool: kept.
     """
-    incomplete = {s.server for s in analysis.servers if not s.complete}
+    incomplete = _incomplete(analysis)
+    held = pool or {}
     ordered: Sequence[Finding] = sorted(
         analysis.orphans,
         key=lambda f: (f.missing_since or now, f.lease.server, int(f.lease.ip)),
@@ -44,48 +60,102 @@ def plan(
     out: list[Release] = []
     budget = policy.max_per_run
     for finding in ordered:
-        reason = _keep_reason(finding, policy, now, incomplete, releasable_servers, pool=pool or {})
-        if reason is None and budget <= 0:
-            reason = f"max_per_run ({policy.max_per_run}) reached for this run"
-        if reason is None:
+        keep = (
+            _protected(finding, policy, incomplete, releasable_servers)
+            or _pooled(finding, held)
+            or _waiting(finding, policy, now)
+        )
+        if keep is None and budget <= 0:
+            keep = Reason.KEEP_BUDGET, (("max_per_run", str(policy.max_per_run)),)
+        if keep is None:
             budget -= 1
-            out.append(Release(finding, Action.RELEASE, _release_reason(finding, now)))
+            missing = format_duration(now - (finding.missing_since or now))
+            facts = (("finding", finding.reason), ("missing", missing))
+            out.append(Release(finding, Action.RELEASE, Reason.RELEASE_ORPHAN, facts))
         else:
-            out.append(Release(finding, Action.KEEP, reason))
+            out.append(Release(finding, Action.KEEP, *keep))
     return tuple(out)
 
 
-def _keep_reason(
-    finding: Finding,
+def plan_requested(
+    findings: Iterable[Finding],
     policy: ReaperConfig,
-    now: datetime,
-    incomplete: Collection[str],
     releasable_servers: Collection[str],
     *,
-    pool: Mapping[str, PoolHold],
-) -> str | None:
-    lease = finding.lease
-    if lease.server in incomplete:
-        return "leases file ended mid-block: not reaping on data that may be half-written"
-    if lease.server not in releasable_servers:
-        return "no release backend configured for this server (omapi / Kea API)"
-    if lease.mac in policy.protect_macs:
-        return "protected MAC ([reaper] protect)"
-    for net in policy.protect_networks:
-        if lease.ip in net:
-            return f"protected network {net} ([reaper] protect)"
-    hold = pool.get(lease.mac) if lease.mac is not None else None
-    if hold is not None:
-        return POOL_REASONS[hold]
-    grace = policy.grace
-    if lease.starts is not None and now - lease.starts < grace:
-        return f"lease is younger than grace ({format_duration(grace)})"
-    since = finding.missing_since or now
-    if now - since < grace:
-        return f"missing for {format_duration(now - since)}, grace is {format_duration(grace)}"
+    force: bool,
+) -> tuple[Release, ...]:
+    """``leasewatch release``: the named leases' verdicts (from the same judge as a scan)
+    turned into a plan. A live or unknown lease goes only with ``force``; a fixed host, a
+    lease outside every range and a protected one never go."""
+    out = []
+    for finding in sorted(findings, key=lambda f: (f.lease.server, int(f.lease.ip))):
+        keep = _never(finding) or (None if force else _unconfirmed(finding))
+        # a leases file read mid-write does not stop the hook: the backend re-checks the
+        # lease on the live server and releases it only if the MAC still holds it
+        keep = keep or _protected(finding, policy, (), releasable_servers)
+        if keep is None:
+            code = Reason.RELEASE_FORCED if force else Reason.RELEASE_REQUESTED
+            out.append(Release(finding, Action.RELEASE, code))
+        else:
+            out.append(Release(finding, Action.KEEP, *keep))
+    return tuple(out)
+
+
+def _incomplete(analysis: Analysis) -> frozenset[str]:
+    return frozenset(s.server for s in analysis.servers if not s.complete)
+
+
+def _never(finding: Finding) -> Keep | None:
+    """What no one may release, not even with ``--force``."""
+    if finding.code is Reason.FIXED_HOST:
+        return Reason.KEEP_FIXED_HOST, ()
+    if finding.code is Reason.NO_NETWORK:
+        return Reason.KEEP_NO_NETWORK, ()
     return None
 
 
-def _release_reason(finding: Finding, now: datetime) -> str:
+def _protected(
+    finding: Finding,
+    policy: ReaperConfig,
+    incomplete: Collection[str],
+    releasable_servers: Collection[str],
+) -> Keep | None:
+    lease = finding.lease
+    if lease.server in incomplete:
+        return Reason.KEEP_TRUNCATED_FILE, ()
+    if lease.server not in releasable_servers:
+        return Reason.KEEP_NO_BACKEND, ()
+    if lease.mac in policy.protect_macs:
+        return Reason.KEEP_PROTECTED_MAC, ()
+    for net in policy.protect_networks:
+        if lease.ip in net:
+            return Reason.KEEP_PROTECTED_NETWORK, (("network", str(net)),)
+    return None
+
+
+def _pooled(finding: Finding, pool: Mapping[str, PoolHold]) -> Keep | None:
+    hold = pool.get(finding.lease.mac) if finding.lease.mac is not None else None
+    return None if hold is None else (POOL_KEEPS[hold], ())
+
+
+def _waiting(finding: Finding, policy: ReaperConfig, now: datetime) -> Keep | None:
+    grace = policy.grace
+    lease = finding.lease
+    if lease.starts is not None and now - lease.starts < grace:
+        return Reason.KEEP_YOUNG, (("grace", format_duration(grace)),)
     since = finding.missing_since or now
-    return f"{finding.reason}; missing for {format_duration(now - since)}"
+    if now - since < grace:
+        facts = (("missing", format_duration(now - since)), ("grace", format_duration(grace)))
+        return Reason.KEEP_GRACE, facts
+    return None
+
+
+def _unconfirmed(finding: Finding) -> Keep | None:
+    """Without ``--force``: a VM an inventory still lists, or one no trusted inventory can
+    confirm gone, is kept. A lease no inventory watches is the hook's to release."""
+    if finding.verdict is Verdict.ORPHAN or finding.code is Reason.UNWATCHED:
+        return None
+    facts = (("finding", finding.reason),)
+    if finding.verdict is Verdict.LIVE:
+        return Reason.KEEP_VM_EXISTS, facts
+    return Reason.KEEP_UNCONFIRMED, facts

@@ -77,6 +77,7 @@ def finding(f: Finding) -> dict[str, Any]:
         "network": f.network,
         "verdict": f.verdict.value,
         "reason": f.reason,
+        "reason_code": f.code.value,
         "missing_since": _time(f.missing_since),
     }
 
@@ -127,6 +128,7 @@ def record(r: AuditRecord) -> dict[str, Any]:
         "mac": r.mac,
         "hostname": r.hostname,
         "reason": r.reason,
+        "reason_code": r.code.value if r.code is not None else None,
         "outcome": r.outcome.value,
         "detail": r.detail,
     }
@@ -152,7 +154,8 @@ def scan(result: results.Scan, output: Output) -> None:
     doc["applied"] = result.applied
     doc["releases"] = [record(r) for r in result.records]
     doc["plan"] = [
-        {**finding(r.finding), "action": r.action.value, "why": r.reason} for r in result.plan
+        {**finding(r.finding), "action": r.action.value, "why": r.reason, "why_code": r.code.value}
+        for r in result.plan
     ]
     dump(doc, output.out)
     for message in result.alert_errors:
@@ -160,6 +163,8 @@ def scan(result: results.Scan, output: Output) -> None:
 
 
 def released(result: results.Released, output: Output) -> None:
+    for warning in result.warnings:
+        output.error(f"warning: {warning}")
     dump([record(r) for r in result.records], output.out)
 
 

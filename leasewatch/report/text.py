@@ -9,6 +9,8 @@ from leasewatch.report.interface import Output, nothing_to_show
 
 
 def released(result: Released, output: Output) -> None:
+    for warning in result.warnings:
+        output.error(f"warning: {printable(warning)}")
     for r in result.records:
         print(
             f"{r.outcome.value}: {r.ip} {r.mac or '-'} on {r.server}"

@@ -31,6 +31,7 @@ from leasewatch.model import (
     Lease,
     Level,
     Outcome,
+    Reason,
     ServerSnapshot,
     Thresholds,
     Verdict,
@@ -250,7 +251,7 @@ def test_networks_that_are_gone_are_forgotten() -> None:
 
 def orphan(ip: str, network: str = "lab") -> Finding:
     lease = Lease(IPv4Address(ip), BindingState.ACTIVE, mac="52:54:00:00:00:09", server="dhcp1")
-    return Finding(lease, Verdict.ORPHAN, "MAC not in any inventory", network)
+    return Finding(lease, Verdict.ORPHAN, Reason.ORPHAN_NOT_SEEN, network)
 
 
 def test_new_orphans_alert_once_each_when_enabled() -> None:

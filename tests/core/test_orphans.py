@@ -14,6 +14,7 @@ from leasewatch.model import (
     Lease,
     LeaseList,
     Range,
+    Reason,
     ServerSnapshot,
     Verdict,
 )
@@ -91,7 +92,7 @@ def test_no_inventory_means_unknown_not_orphan() -> None:
     result = analyse([server(A, B)], [inv(A, networks=("other",))], now=NOW)
     assert (result.orphans, result.unknown, result.live, result.unwatched) == ((), (), 0, 2)
     judge = Judge(result.inventories, (), {}, NOW)
-    assert judge.rule(1, B, "lab") == (Verdict.UNKNOWN, "no inventory covers network lab")
+    assert judge.rule(1, B, "lab") == (Verdict.UNKNOWN, Reason.UNWATCHED, (("network", "lab"),))
 
 
 def test_scoped_inventory_only_blocks_its_networks() -> None:
