@@ -481,9 +481,17 @@ REASON_TEXT: dict[Reason, str] = {
 Facts = tuple[tuple[str, str], ...]
 
 
+class _Named(dict[str, str]):
+    """A reason's facts; one a wording names but a finding lacks reads as ``?`` (words
+    never raise)."""
+
+    def __missing__(self, key: str) -> str:
+        return "?"
+
+
 def describe(code: Reason, facts: Facts = ()) -> str:
     """The words for a reason: the one place they are rendered."""
-    return REASON_TEXT[code].format_map(dict(facts))
+    return REASON_TEXT[code].format_map(_Named(facts))
 
 
 @dataclass(frozen=True, slots=True)

@@ -77,11 +77,11 @@ def test_why_an_orphan_in_grace(kea_setup: Setup) -> None:
     assert result.status == 0, result.err
     lines = result.out.splitlines()
     assert lines[0] == f"198.18.1.11 {X} vm-0b on kea1, network lab-shared"
-    assert lines[1] == "verdict: ORPHAN: MAC not seen by hv"
+    assert lines[1] == "verdict: ORPHAN: MAC not seen by hv [orphan-not-seen]"
     assert "inventory hv: does not list the MAC (1 VMs)" in lines
     assert f"missing since {kea_setup.now - timedelta(minutes=10):%Y-%m-%d %H:%M:%S} (10m)" in lines
     assert "grace left: 20m" in lines
-    assert "reaper: keep: missing for 10m, grace is 30m" in lines
+    assert "reaper: keep: missing for 10m, grace is 30m [keep-grace]" in lines
     assert any(
         line.startswith("last release attempt: ") and "refused (the VM still exists)" in line
         for line in lines
@@ -92,14 +92,14 @@ def test_why_a_live_and_a_protected_lease(kea_setup: Setup) -> None:
     """A is live (listed by hv); P by MAC is an orphan past grace, kept by protection."""
     live = run("-c", str(kea_setup.config), "why", A.upper(), now=kea_setup.now)
     assert live.status == 0, live.err
-    assert "verdict: LIVE: seen by hv" in live.out
+    assert "verdict: LIVE: seen by hv [live-seen]" in live.out
     assert "inventory hv: lists the MAC (1 VMs)" in live.out
     assert "last release attempt: none on record" in live.out
     protected = run("-c", str(kea_setup.config), "why", P, now=kea_setup.now)
     assert protected.status == 0, protected.err
     assert "grace: over" in protected.out
     assert "protected: MAC listed in [reaper] protect" in protected.out
-    assert "reaper: keep: protected MAC ([reaper] protect)" in protected.out
+    assert "reaper: keep: protected MAC ([reaper] protect) [keep-protected-mac]" in protected.out
 
 
 def test_why_nothing_or_nonsense(kea_setup: Setup) -> None:

@@ -46,7 +46,7 @@ class Why:
         out = [
             f"{lease.ip} {lease.mac or '(no MAC)'} {lease.hostname or ''}".rstrip()
             + f" on {lease.server}, network {f.network or '(outside every range)'}",
-            f"verdict: {f.verdict.value.upper()}: {f.reason}",
+            f"verdict: {f.verdict.value.upper()}: {f.reason} [{f.code.value}]",
             f"lease: starts {_at(lease.starts)}, ends {_at(lease.ends)}",
         ]
         for source, says in self.inventories:
@@ -164,7 +164,7 @@ def _why(
         grace_left = grace - (now - f.missing_since)
     reaper = None
     if release is not None:
-        reaper = f"{release.action.value}: {release.reason}"
+        reaper = f"{release.action.value}: {release.reason} [{release.code.value}]"
     elif f.verdict is Verdict.UNKNOWN:
         reaper = "never releases a lease it cannot judge"
     last = None
