@@ -21,6 +21,7 @@ from leasewatch.model import (
     Lease,
     LeaseList,
     Outcome,
+    PoolHold,
     Range,
     Reason,
     ServerSnapshot,
@@ -86,6 +87,8 @@ def scenario() -> Analysis:
                 lease("198.18.1.15", mac(15), "a", young=True),
                 lease("198.18.1.16", mac(16), "a"),  # in grace
                 *(lease(f"198.18.1.{i}", mac(i), "a") for i in range(20, 25)),  # past grace
+                lease("198.18.1.25", mac(25), "a"),  # its MAC taken from the pool
+                lease("198.18.1.26", mac(26), "a"),  # its MAC back in the pool
                 lease("198.18.2.10", mac(40), "a"),  # unhealthy inventory's network
                 lease("198.18.9.9", mac(50), "a"),  # in no range
             ]
@@ -104,7 +107,9 @@ def scenario() -> Analysis:
         InventorySnapshot("everywhere", "file", frozenset({ALIVE})),
         InventorySnapshot("broken", "command", healthy=False, reason="exit 1", networks=("other",)),
     ]
-    missing = {mac(i): NOW - timedelta(hours=2) for i in (13, 14, 15, 20, 21, 22, 23, 24, 30)}
+    missing = {
+        mac(i): NOW - timedelta(hours=2) for i in (13, 14, 15, 20, 21, 22, 23, 24, 25, 26, 30)
+    }
     missing[mac(16)] = NOW - timedelta(minutes=5)
     return analyse([main, truncated], inventories, now=NOW, first_missing=missing)
 
@@ -140,7 +145,8 @@ def decisions() -> tuple[list[Decision], list[str]]:
     findings = every_finding(analysis)
     out += [(str(f.lease.ip), "judged", f.verdict, f.code) for f in findings]
     words += [f.reason for f in findings]
-    releases = plan(analysis, POLICY, NOW, ["a", "b"])
+    pool = {mac(25): PoolHold.TAKEN, mac(26): PoolHold.KEPT}
+    releases = plan(analysis, POLICY, NOW, ["a", "b"], pool)
     out += [(str(r.finding.lease.ip), "plan", r.action, r.code) for r in releases]
     words += [r.reason for r in releases]
     state = State.memory()
@@ -179,7 +185,8 @@ def test_scenario_covers_every_rule() -> None:
         Reason.KEEP_PROTECTED_NETWORK, Reason.KEEP_YOUNG, Reason.KEEP_GRACE, Reason.KEEP_BUDGET,
         Reason.KEEP_TRUNCATED_FILE, Reason.RELEASE_ORPHAN, Reason.KEEP_FIXED_HOST,
         Reason.KEEP_NO_NETWORK, Reason.KEEP_VM_EXISTS, Reason.KEEP_UNCONFIRMED,
-        Reason.RELEASE_REQUESTED, Reason.RELEASE_FORCED,
+        Reason.RELEASE_REQUESTED, Reason.RELEASE_FORCED, Reason.KEEP_POOL_TAKEN,
+        Reason.KEEP_POOL_KEPT,
     }  # fmt: skip
     released = sorted(ip for ip, what, _r, _c in made if what == "released")
     assert released == ["198.18.1.20", "198.18.1.21", "198.18.1.22"]
