@@ -33,7 +33,7 @@ def test_history_draws_the_peak_of_each_hour(recorded: Path) -> None:
     """
     result = run("-c", str(recorded), "history", "--since", "12h", "--buckets", "12", now=sc.NOW)
     assert result.status == 0, result.err
-    line = next(x for x in result.out.splitlines() if " lab " in x)
+    line = next(x for x in result.out.splitlines() if x.split()[:1] == ["lab"])
     assert "▁▂▂▃▃▃▃▂▂▂▂▁" in line
     assert line.replace("│", " ").split()[-3:] == ["10%", "25%", "10%"]
     assert "Utilization, last 12h" in result.out

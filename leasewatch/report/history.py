@@ -21,7 +21,7 @@ from leasewatch.core.advice import Advice
 from leasewatch.core.forecast import Sample
 from leasewatch.model import Level, Thresholds, format_duration
 from leasewatch.report.interface import Output
-from leasewatch.report.table import LEVEL_STYLE
+from leasewatch.report.table import LEVEL_STYLE, fits, new_table
 
 BLOCKS = "▁▂▃▄▅▆▇█"
 
@@ -105,19 +105,18 @@ def sparkline(peaks: Sequence[float | None], levels: Sequence[Level | None]) -> 
 
 
 def table(rows: Sequence[Series], *, start: datetime, end: datetime) -> Table:
-    """One line per network: the sparkline, then min, max and now."""
+    """One line per network: the sparkline, then min, max and now (names never cut)."""
     servers = {r.server for r in rows}
-    t = Table(
-        title=f"Utilization, last {format_duration(end - start)} "
-        f"({start:%Y-%m-%d %H:%M} to {end:%H:%M} UTC)",
-        title_justify="left",
+    t = new_table(
+        f"Utilization, last {format_duration(end - start)} "
+        f"({start:%Y-%m-%d %H:%M} to {end:%H:%M} UTC)"
     )
     if len(servers) > 1:
-        t.add_column("server")
-    t.add_column("network")
+        t.add_column("server", no_wrap=True)
+    t.add_column("network", no_wrap=True)
     t.add_column("peak per bucket (▁ 0 % .. █ 100 %)", no_wrap=True)
     for name in ("min", "max", "now"):
-        t.add_column(name, justify="right")
+        t.add_column(name, justify="right", no_wrap=True)
     for r in rows:
         cells: list[str | Text] = [r.server] if len(servers) > 1 else []
         cells += [
@@ -139,8 +138,10 @@ def render(
     since: timedelta,
     buckets: int,
     thresholds_for: Callable[[str], Thresholds] = lambda _n: Thresholds(),
+    width: int | None = None,
 ) -> list[Series]:
-    """Print the history table (or say there is none); return the series drawn."""
+    """Print the history table (or say there is none); return the series drawn. When the
+    sparklines do not fit ``width`` next to the names, they get fewer, wider buckets."""
     start = now - since
     rows = series(samples, start=start, end=now, buckets=buckets, thresholds_for=thresholds_for)
     if not rows:
@@ -152,7 +153,12 @@ def render(
             )
         )
         return rows
-    console.print(table(rows, start=start, end=now))
+    shown = table(rows, start=start, end=now)
+    while width is not None and buckets > 8 and not fits(shown, console, width):
+        buckets = max(buckets * 3 // 4, 8)
+        rows = series(samples, start=start, end=now, buckets=buckets, thresholds_for=thresholds_for)
+        shown = table(rows, start=start, end=now)
+    console.print(shown)
     return rows
 
 
@@ -160,25 +166,40 @@ def _d(t: timedelta | None) -> str:
     return "-" if t is None else format_duration(t)
 
 
-def advice_table(advice: Sequence[Advice], console: Console) -> None:
+# advise's columns, most important first: the later ones give way on a narrow console
+# (the lines under the table say the same in words)
+_ADVICE_COLUMNS = ("network", "VMs", "orphans", "lease now", "advice", "lifetime p50 / p90",
+                   "outlived p50 / max", "freed peak / mean")  # fmt: skip
+
+
+def advice_table(advice: Sequence[Advice], console: Console, width: int | None = None) -> None:
     """``leasewatch advise``: the evidence per network, then the lines to use and why."""
-    t = Table(title="VM churn and lease time (advice only: nothing is changed)",
-              title_justify="left")  # fmt: skip
-    for name in ("server", "network", "VMs", "lifetime median / p90", "orphans",
-                 "outlived median / max", "lease now", "advice", "freed peak / mean"):  # fmt: skip
-        t.add_column(name, justify="left" if name in ("server", "network") else "right")
-    for a in advice:
-        t.add_row(
-            a.server,
-            Text(a.network, style="bold"),
-            str(a.vms),
-            f"{_d(a.lifetime_median)} / {_d(a.lifetime_p90)}",
-            str(a.orphans),
-            f"{_d(a.outlived_median)} / {_d(a.outlived_max)}",
-            _d(a.lease_time),
-            Text(_d(a.recommended), style="bold green") if a.recommended else Text("-"),
-            f"{a.freed_peak} / {a.freed_mean:.1f}" if a.recommended else "-",
-        )
+    servers = {a.server for a in advice}
+    for keep in range(len(_ADVICE_COLUMNS), 4, -1):
+        names = (("server",) if len(servers) > 1 else ()) + _ADVICE_COLUMNS[:keep]
+        t = new_table("VM churn and lease time (advice only: nothing is changed)")
+        for name in names:
+            t.add_column(name, justify="left" if name in ("server", "network") else "right",
+                         no_wrap=True)  # fmt: skip
+        for a in advice:
+            cells: dict[str, str | Text] = {
+                "server": a.server,
+                "network": Text(a.network, style="bold"),
+                "VMs": str(a.vms),
+                "lifetime p50 / p90": f"{_d(a.lifetime_median)} / {_d(a.lifetime_p90)}",
+                "orphans": str(a.orphans),
+                "outlived p50 / max": f"{_d(a.outlived_median)} / {_d(a.outlived_max)}",
+                "lease now": _d(a.lease_time),
+                "advice": Text(_d(a.recommended), style="bold green")
+                if a.recommended
+                else Text("-"),
+                "freed peak / mean": f"{a.freed_peak} / {a.freed_mean:.1f}"
+                if a.recommended
+                else "-",
+            }
+            t.add_row(*(cells[n] for n in names))
+        if width is None or fits(t, console, width):
+            break
     console.print(t)
     for a in advice:
         console.print(Text(f"{a.server} {a.network}: {a.note}", style="dim"))
@@ -201,12 +222,13 @@ def history(result: HistoryResult, output: Output) -> None:
         since=result.since,
         buckets=result.buckets,
         thresholds_for=result.thresholds_for,
+        width=output.width,
     )
 
 
 def advising(result: Advising, output: Output) -> None:
     """``leasewatch advise`` (the table, then the lines to use and why)."""
-    advice_table(result.advice, output.console)
+    advice_table(result.advice, output.console, output.width)
     if not result.advice:
         output.error(
             "no leases recorded in the window: run `leasewatch scan` (or the daemon) "

@@ -61,7 +61,8 @@ def pin(table: Table) -> Table:
 def fits(table: Table, console: Console, width: int) -> bool:
     """Whether ``table`` fits ``width`` columns without cutting a no-wrap column."""
     pin(table)
-    options = console.options.update_width(width)
+    # measured as if the console were unbounded: rich clamps a measurement to the width asked
+    options = console.options.update_width(10_000)
     measured = Measurement.get(console, options, table)
     return measured.minimum <= width
 
@@ -187,7 +188,7 @@ def findings_table(
     servers = {f.lease.server for f in findings}
     fixed = ("ip", "mac", "server", "ends") if len(servers) > 1 else ("ip", "mac", "ends")
     if len(servers) == 1:
-        title = f"{title} on {min(servers)}"
+        title = title.replace(":", f" on {min(servers)}:", 1)
     for columns in (("hostname", "why"), ("why",), ("hostname",), ()):
         table = new_table(title)
         for name in fixed:
@@ -286,21 +287,7 @@ def renderables(
         out.append(Text("orphans not checked: no inventory is healthy", style="yellow"))
     else:
         out.append(Text("No orphaned leases.", style="green"))
-    if analysis.unknown:
-        bad = [i for i in analysis.inventories if not i.healthy]
-        if bad and len(bad) == len(analysis.inventories):
-            # one unhealthy inventory is one line, not one per lease it would have judged
-            out.append(
-                Text(
-                    f"{plural(len(analysis.unknown), 'lease')} cannot be judged "
-                    f"(never released): inventory {', '.join(i.source for i in bad)} unhealthy",
-                    style="yellow",
-                )
-            )
-        else:
-            _listed(out, f"Leases that cannot be judged: {len(analysis.unknown)} "
-                    "(never released)", findings=analysis.unknown, analysis=analysis,
-                    output=output, style="yellow", show_all=show_all)  # fmt: skip
+    _unknown(out, analysis, output, show_all)
     if analysis.unwatched:
         out.append(
             Text(
@@ -317,6 +304,32 @@ def renderables(
     for message in analysis.errors:
         out.append(Text(f"error: {printable(message)}", style="bold red"))
     return out
+
+
+def _unknown(out: list[RenderableType], analysis: Analysis, output: Output, show_all: bool) -> None:
+    """Leases that cannot be judged. Those an unhealthy inventory covers are one line per
+    inventory (the cause is the inventory, not each lease); the rest are listed."""
+    bad = [i for i in analysis.inventories if not i.healthy]
+    blind = {
+        id(f): next(i.source for i in bad if f.network is None or i.covers(f.network))
+        for f in analysis.unknown
+        if any(f.network is None or i.covers(f.network) for i in bad)
+    }
+    for inv in bad:
+        count = sum(1 for source in blind.values() if source == inv.source)
+        if count:
+            out.append(
+                Text(
+                    f"{plural(count, 'lease')} cannot be judged (never released): inventory "
+                    f"{inv.source} is unhealthy ({printable(inv.reason or 'no reason given')})",
+                    style="yellow",
+                )
+            )
+    rest = [f for f in analysis.unknown if id(f) not in blind]
+    if rest:
+        title = f"Leases that cannot be judged: {len(rest)} (never released)"
+        _listed(out, title, findings=rest, analysis=analysis, output=output, style="yellow",
+                show_all=show_all)  # fmt: skip
 
 
 def report(result: Report, output: Output) -> None:

@@ -110,3 +110,16 @@ def test_long_lists_show_the_first_rows_and_how_to_see_all(tmp_path: Path) -> No
     full = run("-c", str(config), "report", "--all", environ={"COLUMNS": "80"}, now=NOW)
     assert "more (use --format json or --all)" not in full.out
     assert all(_whole(f"198.18.5.{10 + i}", full.out) for i in range(30))
+
+
+def test_an_unhealthy_inventory_is_one_line_not_one_per_lease(tmp_path: Path) -> None:
+    """An inventory that fails makes every lease it covers unknown: one summary line."""
+    config = isc_fixture_config(tmp_path, "52:54:00:00:00:0b\n")
+    (tmp_path / "macs.txt").unlink()  # the file inventory cannot be read
+    result = run("-c", str(config), "report", environ={"COLUMNS": "80"}, now=NOW)
+    assert result.status == 4, result.err
+    lines = [line for line in result.out.splitlines() if "cannot be judged" in line]
+    assert len(lines) == 1, result.out
+    assert lines[0].startswith("11 leases cannot be judged (never released): inventory hv")
+    assert "198.18.0.13" not in result.out  # no per-lease list
+    assert "orphans not checked: no inventory is healthy" in result.out
