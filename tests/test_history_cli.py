@@ -71,3 +71,12 @@ def test_advise_json_and_table(recorded: Path) -> None:
 def test_advise_rejects_a_bad_window(recorded: Path) -> None:
     """A window that is not a duration is a usage error."""
     assert run("-c", str(recorded), "advise", "--window", "soon").status == 2
+
+
+@pytest.mark.parametrize("command", [("history", "--since", "12h"), ("advise", "--window", "12h")])
+def test_80_columns_keep_network_names_whole(recorded: Path, command: tuple[str, ...]) -> None:
+    """At 80 columns (piped) the network name is whole and no line is wider."""
+    result = run("-c", str(recorded), *command, environ={"COLUMNS": "80"}, now=sc.NOW)
+    assert result.status == 0, result.err
+    assert any(line.split()[:1] == ["lab"] for line in result.out.splitlines()), result.out
+    assert max(len(line) for line in result.out.splitlines()) <= 80
