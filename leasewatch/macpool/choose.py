@@ -59,6 +59,8 @@ class Choice:
     vm: str | None
     why: Why
     lease: PoolLease | None = None
+    # unhealthy inventories for which MACs with an active lease were passed over
+    passed_over: tuple[str, ...] = ()
 
     @property
     def ip(self) -> IPv4Address | None:
@@ -206,14 +208,18 @@ def choose(view: View, taken: Collection[str], vm: str | None) -> Choice | None:
         (lease for mac, lease in view.leases.items() if mac not in unavailable),
         key=lambda lease: (*_rank(lease), lease.mac),
     )
+    skipped = False
     for lease in ranked:
         if lease.active and view.cautious and lease.mac not in view.returned:
+            skipped = True
             continue
         why = Why.ACTIVE_LEASE if lease.active else Why.EXPIRED_LEASE
-        return Choice(lease.mac, vm, why, lease)
+        return Choice(lease.mac, vm, why, lease, view.cautious if skipped else ())
     used = {mac_int(mac) for mac in unavailable | frozenset(view.leases)}
     free = view.pool.first_free(used)
-    return None if free is None else Choice(mac_str(free), vm, Why.NEVER_USED)
+    if free is None:
+        return None
+    return Choice(mac_str(free), vm, Why.NEVER_USED, None, view.cautious if skipped else ())
 
 
 def entries(

@@ -34,6 +34,16 @@ def why(choice: Choice) -> str:
     )
 
 
+def passed_over(choice: Choice) -> str | None:
+    """The warning when leases were not reused because an inventory could not be trusted."""
+    if not choice.passed_over:
+        return None
+    return (
+        f"warning: inventory {', '.join(choice.passed_over)} unhealthy: pool MACs with an "
+        "active lease it may list were not handed out (leasewatch inventory)"
+    )
+
+
 def take_doc(choice: Choice) -> dict[str, Any]:
     return {
         "mac": choice.mac,

@@ -12,10 +12,18 @@ from leasewatch.report.json import dump
 def taken(result: MacTaken, output: Output) -> None:
     """Only the MAC on stdout, for ``MAC=$(leasewatch mac take)``."""
     print(result.choice.mac, file=output.out)
+    _passed_over(result, output)
 
 
 def taken_json(result: MacTaken, output: Output) -> None:
     dump(render.take_doc(result.choice), output.out)
+    _passed_over(result, output)
+
+
+def _passed_over(result: MacTaken, output: Output) -> None:
+    warning = render.passed_over(result.choice)
+    if warning is not None:
+        output.error(printable(warning))
 
 
 def given(result: MacGiven, output: Output) -> None:

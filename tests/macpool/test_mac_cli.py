@@ -231,3 +231,14 @@ def test_list_table_shows_vm_names_as_text(tmp_path: Path) -> None:
     assert run("-c", str(config), "mac", "take", "--vm", "[red]x\x1b").status == 0
     table = run("-c", str(config), "mac", "list")
     assert "[red]x" in table.out and "\x1b" not in table.out, table.out
+
+
+def test_take_says_when_an_unhealthy_inventory_kept_it_from_reusing_a_lease(
+    tmp_path: Path,
+) -> None:
+    """An inventory listing nobody while a pool MAC's lease is active is untrusted: take
+    hands out an unleased MAC, exits 0, and says why on stderr."""
+    config = pool_config(tmp_path, leases=[lease_block("198.18.1.210", mac(9))])
+    got = run("-c", str(config), "mac", "take")
+    assert (got.status, got.out) == (0, f"{mac(0)}\n")
+    assert "inventory hv unhealthy" in got.err and got.err.count("\n") == 1, got.err
