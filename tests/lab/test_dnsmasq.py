@@ -198,7 +198,7 @@ def test_settled_reads_never_see_dnsmasq_rewriting(plain_lab: DnsmasqLab) -> Non
             raw += 1
             if _addresses(lab.leases_path.read_bytes()) != expected:
                 torn += 1
-        for _ in range(300):
+        for _ in range(100):
             try:
                 got = read_settled(lab.leases_path, attempts=20)
             except LeasesError:

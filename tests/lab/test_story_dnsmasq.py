@@ -133,3 +133,28 @@ def test_report_and_release_cli_on_dnsmasq(small_lab: DnsmasqLab) -> None:
     assert out.startswith(f"released: {gone.ip} {gone.mac} on lab-dnsmasq")
     (newcomer,) = lab.boot(1)
     assert newcomer.ip == gone.ip
+
+
+def test_protect_and_max_per_run_hold_on_dnsmasq() -> None:
+    """Three orphans, one protected, max_per_run = 1: one released, the protected one and one
+    over the budget refused; only the released address leaves dnsmasq's lease file."""
+    with DnsmasqLab.start(pool_size=4) as lab:
+        vms = lab.boot(4)
+        lab.wait_recorded(vm.ip for vm in vms)
+        gone, alive = vms[:3], vms[3]
+        for vm in gone:
+            lab.destroy(vm)
+        protected = gone[0]
+        reaper = f'grace = "0s"\nmax_per_run = 1\nprotect = ["{protected.mac}"]'
+        config = lab.workdir / "leasewatch.toml"
+        config.write_text(lab.leasewatch_toml(lab.workdir / "state.db", reaper=reaper))
+        status, out, err = _cli(config, "scan", "--apply")
+        assert status == 0, out + err
+        _status, audit, _err = _cli(config, "audit", "--format", "json")
+        outcomes = {r["ip"]: r["outcome"] for r in json.loads(audit)}
+        released = [ip for ip, outcome in outcomes.items() if outcome == "released"]
+        assert len(released) == 1 and outcomes[str(protected.ip)] == "refused"
+        assert sorted(outcomes.values()) == ["refused", "refused", "released"]
+        left = set(_leases(lab))
+        assert left == {str(vm.ip) for vm in vms} - set(released)
+        assert str(alive.ip) in left
