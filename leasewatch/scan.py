@@ -18,7 +18,6 @@ from ipaddress import IPv4Address
 
 from leasewatch import alerts
 from leasewatch.config import Config, ServerConfig
-from leasewatch.core.advice import REFRESH, SightingMemory, observe
 from leasewatch.core.analysis import analyse
 from leasewatch.core.forecast import Forecasts, exhaustion_times, outlook_of
 from leasewatch.core.orphans import Judge, next_missing
@@ -40,6 +39,7 @@ from leasewatch.reaper import kinds as reaper_kinds
 from leasewatch.reaper.execute import execute
 from leasewatch.reaper.interface import ReleaseBackend
 from leasewatch.reaper.plan import plan, plan_requested
+from leasewatch.sightings import REFRESH, SightingMemory, observe
 from leasewatch.state import State
 
 log = logging.getLogger(__name__)

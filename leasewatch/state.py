@@ -29,7 +29,6 @@ from ipaddress import IPv4Address
 from pathlib import Path
 from typing import Any
 
-from leasewatch.core.advice import LeaseSighting, Observation, VmSighting
 from leasewatch.errors import StateError
 from leasewatch.model import (
     Analysis,
@@ -39,6 +38,7 @@ from leasewatch.model import (
     Reason,
     Verdict,
 )
+from leasewatch.sightings import LeaseSighting, Observation, VmSighting
 
 UNFINISHED = "unfinished: no outcome was recorded after the attempt (the run stopped)"
 

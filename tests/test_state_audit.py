@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from leasewatch.config import ReaperConfig
-from leasewatch.core.advice import Observation
 from leasewatch.core.analysis import analyse
 from leasewatch.errors import StateError
 from leasewatch.model import (
@@ -29,6 +28,7 @@ from leasewatch.model import (
 from leasewatch.reaper.execute import execute
 from leasewatch.reaper.interface import ReleaseBackend
 from leasewatch.reaper.plan import plan
+from leasewatch.sightings import Observation
 from leasewatch.state import UNFINISHED, State
 from tests.cli_helpers import isc_fixture_config, run
 

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from ipaddress import IPv4Address
 from pathlib import Path
 
-from leasewatch.core.advice import LeaseSighting, Observation
 from leasewatch.model import Outcome, Verdict
+from leasewatch.sightings import LeaseSighting, Observation
 from leasewatch.state import MIGRATIONS, State
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

@@ -12,7 +12,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from ipaddress import IPv4Address, IPv4Network
 
-from leasewatch.core.advice import VmSighting
 from leasewatch.core.orphans import Judge
 from leasewatch.model import (
     Analysis,
@@ -24,6 +23,7 @@ from leasewatch.model import (
     Verdict,
     format_duration,
 )
+from leasewatch.sightings import VmSighting
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from ipaddress import IPv4Address, IPv4Network
 
-from leasewatch.core.advice import REFRESH, observe
 from leasewatch.core.analysis import analyse
 from leasewatch.model import (
     BindingState,
@@ -16,6 +15,7 @@ from leasewatch.model import (
     ServerSnapshot,
     Verdict,
 )
+from leasewatch.sightings import REFRESH, observe
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 POOL = Range(
