@@ -11,9 +11,11 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from leasewatch.cli import Env, main
 from leasewatch.printable import printable
-from tests.cli_helpers import run
+from tests.cli_helpers import isc_fixture_config, run
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parents[1]
@@ -162,3 +164,26 @@ def test_a_closed_pipe_ends_quietly_as_a_process(tmp_path: Path) -> None:
         status = proc.wait(timeout=60)
     assert err == ""
     assert status == 141
+
+
+@pytest.mark.parametrize(
+    ("thresholds", "expected"),
+    [
+        ("", 0),  # fixtures: every network under 80 %
+        ("warn_at = 0.2\ncritical_at = 0.9\n", 1),  # ratio: campus and lab at 25 %
+        ("warn_free = 5\ncritical_free = 4\n", 2),  # free count: 198.18.30.0/24 has 4 free
+    ],
+)
+def test_check_and_the_table_agree(tmp_path: Path, thresholds: str, expected: int) -> None:
+    """`check`'s status is the worst `level` the table shows, ratio and free-count thresholds
+    alike (one rule: ``Thresholds.level``)."""
+    config = isc_fixture_config(tmp_path, "52:54:00:00:00:0b\n", f"\n[alerts]\n{thresholds}")
+    now = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
+    check = run("-c", str(config), "check", now=now)
+    doc = json.loads(run("-c", str(config), "report", "--format", "json", now=now).out)
+    rank = {"ok": 0, "warn": 1, "critical": 2}
+    assert check.status == expected == max(rank[n["level"]] for n in doc["networks"])
+    table = run("-c", str(config), "report", environ={"COLUMNS": "120"}, now=now).out
+    for n in doc["networks"]:
+        row = next(line for line in table.splitlines() if line.split()[:1] == [n["name"]])
+        assert f" {n['level']} " in row, row
