@@ -5,7 +5,7 @@
 - ``alert_memory``: the last level seen and notified per network or source;
 - ``audit``: every release and refusal, written ahead (``begin`` before the server is
   asked, ``finish`` after);
-- ``history``: per scan, per server and network: size, active, orphans, releases;
+- ``history``: per scan, per server and network: size, active, free, orphans, releases;
 - sightings (``leasewatch.sightings``): VM lifetimes and lease ends, for ``advise``.
 
 A scan's conclusions are recorded in one transaction (``record_scan``); the audit's
@@ -80,6 +80,11 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE audit ADD COLUMN reason_code TEXT;
     """,
+    # 5: free addresses per scan, as the table counts them (backup and abandoned are not
+    # free): the history's levels and forecasts agree with the table on failover pools
+    """
+    ALTER TABLE history ADD COLUMN free INTEGER;
+    """,
 )
 
 
@@ -137,6 +142,7 @@ class HistoryRow:
     active: int
     orphans: int
     releases: int
+    free: int | None = None  # None: recorded before schema 5
 
 
 class State:
@@ -384,24 +390,31 @@ class State:
                 n.active,
                 orphans.get((n.server, n.name), 0),
                 released.get((n.server, n.name), 0),
+                n.free,
             )
             for n in analysis.networks
         ]
         with self._transaction():
-            self.db.executemany("INSERT INTO history VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+            self.db.executemany(
+                "INSERT INTO history (at, server, network, size, active, orphans, releases, "
+                "free) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
             self.db.execute("DELETE FROM history WHERE at < ?", (_iso(analysis.now - keep),))
             self.db.execute("DELETE FROM audit WHERE at < ?", (_iso(analysis.now - keep),))
 
     def history(self, since: datetime | None = None) -> list[HistoryRow]:
-        query = "SELECT at, server, network, size, active, orphans, releases FROM history"
+        query = "SELECT at, server, network, size, active, orphans, releases, free FROM history"
         args: list[Any] = []
         if since is not None:
             query += " WHERE at >= ?"
             args.append(_iso(since))
         query += " ORDER BY at, server, network"
         return [
-            HistoryRow(_time(at), server, network, size, active, orphans, releases)
-            for at, server, network, size, active, orphans, releases in self.db.execute(query, args)
+            HistoryRow(_time(at), server, network, size, active, orphans, releases, free)
+            for at, server, network, size, active, orphans, releases, free in self.db.execute(
+                query, args
+            )
         ]
 
     def tracking_since(self) -> datetime | None:

@@ -5,8 +5,8 @@ checkable by hand rather than clever:
 
 - take the samples of one (server, network) inside ``[now - window, now]``;
 - fit ``active = a + rate * t`` by ordinary least squares (t in hours);
-- ``full_in = (size - active_now) / rate`` with ``active_now`` the newest sample's count,
-  only when the rate is positive;
+- ``full_in = free_now / rate``, free counted as the table counts it (the analysis's, else
+  the newest sample's), only when the rate is positive;
 - judge the fit: fewer than ``MIN_SAMPLES`` samples, or samples spanning less than
   ``MIN_COVERAGE`` of the window, give no forecast; r² below ``NOISY_R2`` says the line
   explains little of the movement (confidence "low").
@@ -49,6 +49,8 @@ class Sample(Protocol):
     def size(self) -> int: ...
     @property
     def active(self) -> int: ...
+    @property
+    def free(self) -> int | None: ...  # None: not recorded (size - active stands in)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +62,12 @@ class Point:
     network: str
     size: int
     active: int
+    free: int | None = None
+
+
+def free_in(s: Sample) -> int:
+    """A sample's free addresses: as recorded, else (an old record) size - active."""
+    return s.free if s.free is not None else max(s.size - s.active, 0)
 
 
 def with_current(samples: Iterable[Sample], analysis: Analysis) -> list[Sample]:
@@ -68,7 +76,7 @@ def with_current(samples: Iterable[Sample], analysis: Analysis) -> list[Sample]:
     rows = list(samples)
     recorded = {(s.server, s.network) for s in rows if s.at == analysis.now}
     now = [
-        Point(analysis.now, n.server, n.name, n.size, n.active)
+        Point(analysis.now, n.server, n.name, n.size, n.active, n.free)
         for n in analysis.networks
         if (n.server, n.name) not in recorded
     ]
@@ -121,7 +129,7 @@ def forecast(
     """The forecast for one network from its samples (other networks' samples are ignored).
 
     ``free``: the addresses free now, as the analysis counts them; without it, the newest
-    sample's size minus active (a sample does not hold backup and abandoned counts).
+    sample's (``free_in``).
     """
     start = now - window
     points = sorted(
@@ -166,7 +174,7 @@ def forecast(
     if rate <= FLAT_RATE:
         return Forecast(network, server, rate, None, confidence, f"not filling up; {quality}")
     if free is None:
-        free = max(points[-1].size - points[-1].active, 0)
+        free = free_in(points[-1])
     full_in = timedelta(hours=free / rate)
     return Forecast(
         network,

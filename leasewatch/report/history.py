@@ -18,7 +18,7 @@ from rich.text import Text
 from leasewatch.app.results import Advising
 from leasewatch.app.results import History as HistoryResult
 from leasewatch.core.advice import Advice
-from leasewatch.core.forecast import Sample
+from leasewatch.core.forecast import Sample, free_in
 from leasewatch.model import Level, Thresholds, format_duration
 from leasewatch.report.interface import Output
 from leasewatch.report.table import LEVEL_STYLE, fits, new_table
@@ -68,8 +68,7 @@ def series(
             current = peaks[i]
             if current is None or u > current:
                 peaks[i] = u
-                # a sample holds no backup/abandoned counts: free here is size - active
-                levels[i] = t.level(s.size, s.active, max(s.size - s.active, 0))
+                levels[i] = t.level(s.size, s.active, free_in(s))
         ratios = [_ratio(s) for s in rows]
         last = rows[-1]
         out.append(
@@ -81,7 +80,7 @@ def series(
                 low=min(ratios),
                 high=max(ratios),
                 last=ratios[-1],
-                last_level=t.level(last.size, last.active, max(last.size - last.active, 0)),
+                last_level=t.level(last.size, last.active, free_in(last)),
                 scans=len(rows),
             )
         )

@@ -123,3 +123,27 @@ def test_full_network_and_wording() -> None:
     assert as_dict(Forecast("lab", "dhcp1", 2.0, timedelta(hours=3), "high", "n")) == {
         "rate_per_hour": 2.0, "full_in_seconds": 10800, "confidence": "high", "note": "n",
     }  # fmt: skip
+
+
+def test_the_history_keeps_free_as_the_table_counts_it() -> None:
+    """A failover pool of 20, 6 backup: three hourly scans at 8, 9, 10 active are stored with
+    free 4, and the forecast from the history alone says 4 h (free / 1 per hour), as the
+    table's free column would, not (20 - 10) / 1 = 10 h."""
+    from leasewatch.model import Analysis, Level, NetworkUsage
+    from leasewatch.state import State
+
+    state = State.memory()
+    for hours, active in ((2, 8), (1, 9), (0, 10)):
+        net = NetworkUsage("dhcp1", "campus", 20, active, 6, 0, Level.OK)
+        state.add_history(Analysis(NOW - timedelta(hours=hours), networks=(net,)), [], DAY)
+    stored = state.history()
+    assert [r.free for r in stored] == [6, 5, 4]
+    f = forecast(stored, server="dhcp1", network="campus", now=NOW, window=timedelta(hours=3))
+    assert f.full_in == timedelta(hours=4)
+    state.close()
+
+
+def test_nothing_free_is_full_now() -> None:
+    """A network with no free address is full, whatever the trend: "dry in" says `full`."""
+    f = forecast(rows([40, 40]), server="dhcp1", network="lab", now=NOW, window=DAY, free=0)
+    assert (f.full_in, f.confidence) == (timedelta(0), "high")
