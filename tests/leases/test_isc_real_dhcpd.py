@@ -15,9 +15,10 @@ from pathlib import Path
 import isc_dhcp_leases
 import pytest
 
+from lab.netns import Namespace, new_tag, stop_process
 from leasewatch.config import ServerConfig
 from leasewatch.leases.isc import IscLeaseSource
-from leasewatch.model import BindingState, normalize_mac
+from leasewatch.model import BindingState, ServerSnapshot, normalize_mac
 
 CONF = """authoritative;
 ddns-update-style none;
@@ -139,3 +140,83 @@ def test_real_dhcpd_journal(lab: Lab) -> None:
     for block in isc_dhcp_leases.IscDhcpLeases(str(lab.leases)).get(include_backups=True):
         oracle[block.ip] = (block.binding_state, normalize_mac(block.ethernet or ""))
     assert {str(x.ip): (x.state.value, x.mac) for x in snap.leases} == oracle
+
+
+JOURNAL = """authoring-byte-order little-endian;
+
+lease 198.18.41.11 {
+  starts 3 2025/01/01 08:00:00;
+  binding state active;
+  hardware ethernet 52:54:00:00:41:11;
+}
+lease 198.18.41.12 {
+  starts 3 2025/01/01 08:00:00;
+  ends 2 2030/01/01 08:00:00;
+  binding state active;
+  hardware ethernet 52:54:zz:00:41:12;
+}
+lease 198.18.41.13 {
+  starts 3 2025/01/01 08:00:00;
+  ends 2 2030/01/01 08:00:00;
+  hardware ethernet 52:54:00:00:41:13;
+}
+lease 198.18.41.14 {
+  starts 3 2025/01/01 08:00:00;
+  ends 2 2030/01/01 08:00:00;
+  binding state active;
+  hardware ethernet 52:54:00:00:41:14;
+}
+"""
+
+
+@pytest.mark.lab
+def test_real_dhcpd_reads_odd_blocks_as_leasewatch_does(tmp_path: Path) -> None:
+    """dhcpd reads a journal with a block with no ``ends``, one with a bad MAC and one with
+    no ``binding state``, and rewrites it at start-up: leasewatch reads the journal as
+    dhcpd does (the same states and MACs before and after dhcpd's rewrite)."""
+    ns = Namespace.create(f"lw-{new_tag()}-odd")
+    try:
+        ns.ip("link", "add", "lwo0", "type", "veth", "peer", "name", "lwo1")
+        ns.ip("addr", "add", "198.18.41.1/24", "dev", "lwo0")
+        ns.ip("link", "set", "lwo0", "up")
+        ns.ip("link", "set", "lwo1", "up")
+        conf = tmp_path / "dhcpd.conf"
+        conf.write_text(CONF.replace("198.18.40.", "198.18.41."))
+        leases = tmp_path / "dhcpd.leases"
+        leases.write_text(JOURNAL)
+        config = ServerConfig("real", "isc", leases=leases, dhcpd_conf=conf)
+        before = IscLeaseSource(config).read()
+        log = tmp_path / "dhcpd.log"
+        dhcpd = ns.popen(
+            ["dhcpd", "-4", "-f", "-d", "-cf", str(conf), "-lf", str(leases),
+             "-pf", str(tmp_path / "dhcpd.pid"), "lwo0"],
+            log=log,
+        )  # fmt: skip
+        for _ in range(150):
+            if "Server starting service." in log.read_text(errors="replace"):
+                break
+            assert dhcpd.poll() is None, log.read_text(errors="replace")
+            time.sleep(0.1)
+        stop_process(dhcpd)
+    finally:
+        ns.delete()
+    written = leases.read_text()
+    assert "Wrote 4 leases to leases file." in log.read_text(), log.read_text()
+    after = IscLeaseSource(config).read()
+
+    def seen(snap: ServerSnapshot) -> dict[str, tuple[BindingState, str | None, object]]:
+        return {str(x.ip): (x.state, x.mac, x.ends) for x in snap.leases}
+
+    # dhcpd kept the block with no ends active, still with no ends (leasewatch: never ends)
+    assert "lease 198.18.41.11 {\n  starts 3 2025/01/01 08:00:00;\n  binding state active;" in (
+        written
+    )
+    assert seen(before)["198.18.41.11"] == (BindingState.ACTIVE, "52:54:00:00:41:11", None)
+    # the bad MAC: dhcpd keeps the lease with an empty hardware address; leasewatch with none
+    assert "hardware ethernet ;" in written
+    assert seen(before)["198.18.41.12"][1] is None and len(before.read_errors) == 1
+    # no binding state, ends in the future: dhcpd makes it active, so does leasewatch
+    assert seen(before)["198.18.41.13"][0] is BindingState.ACTIVE
+    assert seen(after) == {**seen(before), "198.18.41.13": seen(after)["198.18.41.13"]}
+    assert seen(after)["198.18.41.13"][:2] == (BindingState.ACTIVE, "52:54:00:00:41:13")
+    assert after.read_errors == ()
