@@ -20,7 +20,7 @@ from pathlib import Path
 
 from leasewatch.errors import LeasesError
 from leasewatch.leases import dhcpd_names, dhcpd_values
-from leasewatch.leases.dhcpd_syntax import decode_string, parse_ipv4
+from leasewatch.leases.dhcpd_syntax import decode_string, describe, parse_ipv4
 from leasewatch.model import FixedHost, Range, normalize_mac
 
 # One token per match; the pattern covers every character, so nothing is silently skipped.
@@ -48,11 +48,7 @@ class Token:
     line: int
 
     def describe(self) -> str:
-        if self.kind == "eof":
-            return "end of file"
-        if self.kind == "string":
-            return f'"{self.text}"'
-        return f"'{self.text}'"
+        return describe(self.kind, self.text)
 
 
 def tokenize(text: str, filename: str, first_line: int = 1) -> list[Token]:

@@ -51,3 +51,10 @@ def parse_ipv4(text: str) -> IPv4Address | None:
     if any(o > 255 for o in octets):
         return None
     return IPv4Address(bytes(octets))
+
+
+def describe(kind: str, text: str) -> str:
+    """A token as an error message quotes it: ``"a string"``, ``'word'``, end of file."""
+    if kind == "eof":
+        return "end of file"
+    return f'"{text}"' if kind == "string" else f"'{text}'"

@@ -23,7 +23,7 @@ from datetime import UTC, date, datetime
 from ipaddress import IPv4Address
 
 from leasewatch.errors import LeasesError
-from leasewatch.leases.dhcpd_syntax import decode_string, parse_ipv4
+from leasewatch.leases.dhcpd_syntax import decode_string, describe, parse_ipv4
 from leasewatch.leases.isc_table import ACTIVE, STATE_NAMES, STATES, Row, make_row
 from leasewatch.model import BindingState, FixedHost, normalize_mac
 
@@ -145,10 +145,7 @@ class Tok:
     line: int
 
     def describe(self) -> str:
-        if self.kind == "eof":
-            return "end of file"
-        text = self.text.decode("utf-8", "backslashreplace")
-        return f'"{text}"' if self.kind == "string" else f"'{text}'"
+        return describe(self.kind, self.text.decode("utf-8", "backslashreplace"))
 
 
 @dataclass
