@@ -262,9 +262,13 @@ class _Parser:
         if kw in ("if", "elsif", "else"):
             if kw != "if" and not after_if:
                 raise self.error(first, f"'{kw}' only after an if block")
+            # ``else if`` is an if of its own in the else branch: an else may follow it
+            else_if = kw == "else" and len(words) > 1 and words[1].text.lower() == "if"
+            if kw == "else" and len(words) > 1 and not else_if:
+                raise self.error(words[1], "'{' or 'if' after 'else'")
             self.block(words, end, "'{'")
             self.statements(scope, _Ctx.EXEC, nested=True)
-            return kw != "else"
+            return kw != "else" or else_if
         if ctx is _Ctx.EXEC:
             self.executable(words, end, ctx)
         elif kw == "include" and not block:

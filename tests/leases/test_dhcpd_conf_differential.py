@@ -4,9 +4,14 @@ The corpus (tests/leases/dhcpd_corpus) is written from dhcpd.conf(5), dhcp-optio
 dhcp-eval(5): ``ok-*`` files hold what the pages describe, ``bad-*`` files a mistake each
 (typos in statement, parameter and option names, missing or stray semicolons, braces,
 statements where dhcpd does not allow them, bad addresses, DHCPv6 where v4 is expected,
-broken includes). Besides it, real-world files: the sample dhcpd.conf and dhcpd6.conf
-Debian ships (as shipped, and with every commented-out example enabled), leasewatch's own
-fixture and the lab's generated configuration.
+broken includes). ``ok-style-*`` files are written in the style of what other projects
+generate: a PXE provisioning server (Cobbler-like: ``else if`` chains by architecture), a
+bare-metal provisioner (MAAS-like: option definitions, ``on commit`` hooks, failover), a
+firewall appliance (pfSense/OPNsense-like) and a lifecycle manager (Foreman-like: OMAPI
+key, option spaces, included host file). Besides the corpus, real-world files: the sample
+dhcpd.conf and dhcpd6.conf Debian ships (as shipped, and with every commented-out example
+enabled), leasewatch's own fixture (which dhcpd rejected in three places until this test)
+and the lab's generated configuration.
 
 For each file: leasewatch accepts it exactly when ``dhcpd -t`` does; when both reject, they
 name the same file and line (dhcpd reports some errors at the previous token's line, after
