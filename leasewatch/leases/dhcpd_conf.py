@@ -55,6 +55,9 @@ def tokenize(text: str, filename: str, first_line: int = 1) -> list[Token]:
     """Split dhcpd syntax into tokens, dropping spaces and comments; the last token is ``eof``."""
     tokens: list[Token] = []
     line = first_line
+    if (nul := text.find("\0")) >= 0:  # dhcpd stops there too ("expecting a declaration")
+        where = first_line + text.count("\n", 0, nul)
+        raise LeasesError(f"{filename}:{where}: expected text, got NUL bytes (a file cut short?)")
     for m in _TOKEN.finditer(text):
         kind = m.lastgroup
         if kind == "newline":

@@ -106,7 +106,8 @@ def _ours(conf: Path) -> tuple[dhcpd_conf.DhcpdConf | None, tuple[str, int] | No
 def _lines_before(conf: Path, name: str, line: int) -> set[int]:
     """``line`` and the line of the token before its first token: where dhcpd may say."""
     path = conf if conf.name == name else conf.parent / name
-    tokens = dhcpd_conf.tokenize(path.read_text(errors="surrogateescape"), name)
+    text = path.read_text(errors="surrogateescape").replace("\0", " ")  # NUL: no tokens
+    tokens = dhcpd_conf.tokenize(text, name)
     earlier = [t.line for t in tokens if t.line < line]
     return {line, max(earlier, default=0)}
 
