@@ -55,3 +55,21 @@ def test_kea_gives_pooled_clones_one_lease_and_random_ones_new_leases() -> None:
         randomly = churn(lab, 10, None, prefix="random")
         assert randomly.served == 10 and len(set(randomly.ips)) == 10
         assert not set(randomly.ips) & set(pooled.ips)
+
+
+def test_released_lease_comes_back_to_its_pool_mac(isc_lab: IscLab) -> None:
+    """After a release over OMAPI, take still prefers the MAC (its lease ended most
+    recently, as a scan recorded it) and real dhcpd gives that MAC its old address again."""
+    neighbour = isc_lab.boot(1)[0]
+    config = pool_config(isc_lab)
+    first = churn(isc_lab, 1, config)
+    (mac,), (ip,) = first.macs, first.ips
+    assert ip is not None and ip != neighbour.ip
+    leasewatch(config, "scan", "--no-alerts")  # records the lease's sighting
+    released = leasewatch(config, "release", "--mac", mac)
+    assert f"released: {ip} {mac}" in released, released
+    taken = json.loads(leasewatch(config, "mac", "take", "--vm", "again", "--format", "json"))
+    assert (taken["mac"], taken["ip"]) == (mac, str(ip)) and "ended" in taken["why"], taken
+    vm = isc_lab.hypervisor.start("again", mac)
+    isc_lab.hypervisor.wait([vm])
+    assert vm.ip == ip
