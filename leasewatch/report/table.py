@@ -213,12 +213,12 @@ def plan_table(
     servers = {r.finding.lease.server for r in releases}
     fixed = ("ip", "mac", "server", "action") if len(servers) > 1 else ("ip", "mac", "action")
     title = "Reaper" if len(servers) != 1 else f"Reaper on {min(servers)}"
-    for with_why in (True, False):
+    for columns in (("hostname", "why"), ("why",), ("hostname",), ()):
         table = new_table(title)
         for name in fixed:
             table.add_column(name, no_wrap=True)
-        if with_why:
-            table.add_column("why", overflow="fold", min_width=MIN_FOLD["why"], ratio=1)
+        for name in columns:
+            table.add_column(name, overflow="fold", min_width=MIN_FOLD[name], ratio=1)
         for r in releases:
             lease = r.finding.lease
             action = outcomes.get(f"{lease.server}/{lease.ip}", r.action.value)
@@ -227,8 +227,8 @@ def plan_table(
             if len(servers) > 1:
                 cells.append(lease.server)
             cells.append(Text(action, style=style))
-            if with_why:
-                cells.append(printable(r.reason))
+            extra = {"hostname": maybe(lease.hostname), "why": printable(r.reason)}
+            cells += [extra[name] for name in columns]
             table.add_row(*cells)
         if fits(table, console, width):
             break
@@ -268,6 +268,7 @@ def renderables(
     *,
     show_all: bool = False,
     window: timedelta | None = None,
+    list_orphans: bool = True,
 ) -> list[RenderableType]:
     width = output.width
     out: list[RenderableType] = [pools_table(analysis, forecasts, output.console, width)]
@@ -277,7 +278,15 @@ def renderables(
     ):
         out.append(unknown_footnote(window))
     judged = any(inv.healthy for inv in analysis.inventories)
-    if analysis.orphans:
+    if analysis.orphans and not list_orphans:  # `scan`: the reaper's table lists them
+        out.append(
+            Text(
+                f"Orphaned leases: {len(analysis.orphans)} (no live VM has these MACs; "
+                "see the plan below)",
+                style="bold red",
+            )
+        )
+    elif analysis.orphans:
         _listed(out, f"Orphaned leases: {len(analysis.orphans)} (no live VM has these MACs)",
                 findings=analysis.orphans, analysis=analysis, output=output,
                 style="bold red", show_all=show_all)  # fmt: skip
@@ -358,6 +367,7 @@ def scan(result: Scan, output: Output) -> None:
         output,
         show_all=result.show_all,
         window=result.window,
+        list_orphans=not result.plan,
     )
     go = sum(1 for r in result.plan if r.action.value == "release")
     if result.plan:
