@@ -549,12 +549,11 @@ class _Parser:
             elif key == "fixed-address":
                 inner, inner_end = self.head()
                 self.semicolon(inner, inner_end)
-                # a list of addresses or host names (dhcpd resolves names at start-up; we
-                # cannot know what they resolve to, so the address stays unknown)
-                for item in inner[1:]:
-                    if item.kind == "punct" and item.text == ",":
-                        continue
-                    addresses.append(parse_ipv4(item.text))
+                # a list of addresses or host names, checked as dhcpd checks an address
+                # list (dhcpd resolves names at start-up; we cannot know what they resolve
+                # to, so such an address stays unknown)
+                self.value("IA", inner[1:], inner_end)
+                addresses.extend(parse_ipv4(item.text) for item in inner[1::2])
             else:
                 self.statement(scope, _Ctx.HOST, after_if=False)
         for ip in addresses:
