@@ -116,6 +116,7 @@ def parse_lease_file(text: str, path: str, server: str = "") -> LeaseFile:
             ends=ends,
             hostname=hostname,
             server=server,
+            mac_unreadable=not ok,
         )
     return LeaseFile(tuple(leases.values()), tuple(v6.values()), duid, tuple(warnings))
 

@@ -68,6 +68,7 @@ def parse_status(text: str, path: str, server: str = "") -> LeaseFile:
             ends=ends,
             hostname=hostname,
             server=server,
+            mac_unreadable=mac is None and raw_mac is not None,
         )
     return LeaseFile(tuple(leases.values()), tuple(v6.values()), None, tuple(warnings))
 

@@ -74,6 +74,8 @@ def test_lease_file_unknown_lines_are_skipped_with_file_and_line() -> None:
     found = parse_lease_file(text, "/x/dnsmasq.leases")
     assert len(found.leases) == 4  # an unreadable MAC still holds its address
     assert found.leases[-1].mac is None and str(found.leases[-1].ip) == "198.18.1.9"
+    assert found.leases[-1].mac_unreadable  # unknown, never an orphan
+    assert not found.leases[2].mac_unreadable  # a token-ring client: no MAC, not unreadable
     assert [w.split(": ")[0] for w in found.warnings] == [
         "/x/dnsmasq.leases:7",
         "/x/dnsmasq.leases:8",
@@ -464,3 +466,10 @@ def test_source_missing_lease_file_is_an_error(tmp_path: Path) -> None:
     )
     with pytest.raises(LeasesError, match=r"none\.leases: cannot read lease file"):
         DnsmasqLeaseSource(config).read()
+
+
+def test_status_entry_with_an_unreadable_mac_is_counted_never_judged() -> None:
+    """A status entry whose mac-address is no MAC keeps its address, marked unreadable."""
+    text = json.dumps([{"ip-address": "198.18.1.9", "mac-address": "not-a-mac"}])
+    (lease,) = parse_status(text, "/x/virbr0.status").leases
+    assert lease.mac is None and lease.mac_unreadable
