@@ -43,7 +43,7 @@ $(PROMTOOL): | venv
 lint: venv
 	$(BIN)/ruff check leasewatch tests lab bench deploy
 	$(BIN)/ruff format --check leasewatch tests lab bench deploy
-	$(BIN)/mypy --strict leasewatch
+	$(BIN)/mypy --strict leasewatch tests lab bench
 
 format: venv
 	$(BIN)/ruff format leasewatch tests lab bench deploy
