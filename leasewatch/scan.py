@@ -22,7 +22,9 @@ from leasewatch.core.analysis import analyse
 from leasewatch.core.forecast import Forecasts, exhaustion_times, outlook_of
 from leasewatch.core.orphans import Judge, next_missing
 from leasewatch.errors import LeasesError
+from leasewatch.gather import TimedOut, gather
 from leasewatch.inventory import kinds as inventory_kinds
+from leasewatch.inventory.fleet import read_all
 from leasewatch.inventory.interface import InventorySource
 from leasewatch.leases import kinds as lease_kinds
 from leasewatch.leases.interface import LeaseSource
@@ -45,6 +47,7 @@ from leasewatch.state import State
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+SERVER_READ_FLOOR = 120.0  # seconds: the shortest deadline of a server's whole read
 Progress = Callable[[str, int, int], None]
 
 
@@ -65,6 +68,16 @@ def gc_paused() -> Iterator[None]:
         if enabled:
             gc.enable()
         gc.unfreeze()
+
+
+def server_deadline(server: ServerConfig) -> float:
+    """How long a server's whole read may take before it is abandoned as hung.
+
+    ``timeout`` bounds each call to a server (a Kea page, an OMAPI message); a whole read
+    is many calls, or a parse of a big journal (4 s for a million blocks), so its backstop
+    for a file on a hung mount is longer.
+    """
+    return max(server.timeout, SERVER_READ_FLOOR)
 
 
 def utcnow() -> datetime:
@@ -110,6 +123,7 @@ class Scanner:
     ) -> None:
         self.config = config
         self.clock = clock
+        self._lease_source = lease_source
         self.lease_sources = [lease_source(s) for s in config.servers]
         self.inventory_sources = [inventory_source(i) for i in config.inventory]
         # what the last scans recorded of each lease: a daemon's scanner records only changes
@@ -117,20 +131,41 @@ class Scanner:
         self._backend = backend
 
     def read_servers(self, progress: Progress | None = None) -> list[ServerSnapshot]:
-        """Read every server; a server that fails becomes a snapshot with its error."""
+        """Read every server at once (``leasewatch.gather``); a server that fails, or is
+        still reading at its deadline, becomes a snapshot with its error."""
+        servers = self.config.servers
+
+        def reader(source: LeaseSource, server: ServerConfig) -> Callable[[], ServerSnapshot]:
+            def read() -> ServerSnapshot:
+                try:
+                    if progress is not None and hasattr(source, "progress"):
+                        source.progress = lambda done, total: progress(server.name, done, total)
+                    return source.read()
+                except LeasesError as exc:
+                    log.info("%s", exc)
+                    return ServerSnapshot(server=server.name, kind=server.kind, error=str(exc))
+
+            return read
+
+        results = gather(
+            [reader(src, srv) for src, srv in zip(self.lease_sources, servers, strict=True)],
+            [server_deadline(srv) for srv in servers],
+            name="leasewatch-server",
+        )
         out = []
-        for source, server in zip(self.lease_sources, self.config.servers, strict=True):
-            try:
-                if progress is not None and hasattr(source, "progress"):
-                    source.progress = lambda done, total, n=server.name: progress(n, done, total)
-                out.append(source.read())
-            except LeasesError as exc:
-                log.info("%s", exc)
-                out.append(ServerSnapshot(server=server.name, kind=server.kind, error=str(exc)))
+        for i, (server, result) in enumerate(zip(servers, results, strict=True)):
+            if isinstance(result, TimedOut):
+                # the abandoned read may still touch its source: the next scan gets a new one
+                self.lease_sources[i] = self._lease_source(server)
+                error = f"server {server.name}: no answer within {result.after:g}s"
+                log.info("%s", error)
+                result = ServerSnapshot(server=server.name, kind=server.kind, error=error)
+            out.append(result)
         return out
 
     def read_inventories(self) -> list[InventorySnapshot]:
-        snapshots = [source.fetch() for source in self.inventory_sources]
+        """Read every inventory at once, each within its timeout (``inventory.fleet``)."""
+        snapshots = read_all(self.inventory_sources)
         for snap in snapshots:
             if not snap.healthy:
                 log.info("inventory %s unhealthy: %s", snap.source, snap.reason)

@@ -19,6 +19,7 @@ from leasewatch.app import quick, results
 from leasewatch.config import Config, InventoryConfig, ServerConfig
 from leasewatch.errors import UsageError
 from leasewatch.inventory import kinds as inventory_kinds
+from leasewatch.inventory.fleet import read_all
 from leasewatch.inventory.interface import InventorySource
 from leasewatch.leases import kinds as lease_kinds
 from leasewatch.leases.interface import LeaseSource
@@ -165,8 +166,8 @@ def audit(config: Config, *, limit: int | None = 100, show_all: bool = False) ->
 
 
 def inventory(config: Config, *, macs: bool = False, sources: Sources = REAL) -> results.Inventory:
-    """``leasewatch inventory``: fetch every inventory source once."""
-    snapshots = tuple(sources.inventory_source(i).fetch() for i in config.inventory)
+    """``leasewatch inventory``: fetch every inventory source once, all at once."""
+    snapshots = tuple(read_all([sources.inventory_source(i) for i in config.inventory]))
     return results.Inventory(snapshots, macs)
 
 
@@ -262,7 +263,7 @@ def check_config(config: Config, *, sources: Sources = REAL) -> results.ConfigCh
 
         with opened_state(config, write=False) as state:
             taken = {t.mac for t in store.taken(state)}
-        inventories = [sources.inventory_source(i).fetch() for i in config.inventory]
+        inventories = read_all([sources.inventory_source(i) for i in config.inventory])
         warnings = list(macpool.check(config, inventories, taken))
     return results.ConfigCheck(str(config.path), config_module.redacted(config), tuple(warnings))
 

@@ -284,7 +284,10 @@ def _inventory(s: Section) -> InventoryConfig | None:
     if "path" in allowed:
         values["path"] = s.path("path")
     if "uri" in allowed:
-        values["uri"] = s.strings("uri")
+        # a fleet of KVM hosts: `uris = [...]` (or `uri`, one or a list), each read apart
+        values["uri"] = s.strings("uri") + s.strings("uris")
+        if not (s.has("uri") or s.has("uris")):
+            s.error("uri", f"missing; required for kind = {kind!r} (or uris = [...])")
     if "include_inactive" in allowed:
         values["include_inactive"] = s.get("include_inactive", bool, True, "true or false")
     if "verify_ssl" in allowed:

@@ -176,7 +176,7 @@ INVENTORY_KEYS: dict[str, tuple[set[str], set[str]]] = {
     # kind: (required keys, optional keys); name/kind/networks/timeout are common
     "command": ({"command"}, set()),
     "file": ({"path"}, set()),
-    "libvirt": ({"uri"}, {"include_inactive"}),
+    "libvirt": (set(), {"uri", "uris", "include_inactive"}),  # uri or uris: see load.py
     "xenapi": ({"url", "username", "password"}, {"verify_ssl"}),
     "proxmox": ({"host", "user", "token_name", "token_value"}, {"port", "verify_ssl"}),
 }

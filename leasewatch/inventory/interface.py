@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Set
+from collections.abc import Sequence, Set
 
 from leasewatch.errors import InventoryError
 from leasewatch.macset import MacSet
@@ -19,10 +19,43 @@ class InventorySource(ABC):
     failing source makes its leases unknown instead of stopping the scan.
     """
 
+    timeout: float = 10.0  # seconds; adapters set theirs from the config
+
     def __init__(self, name: str, kind: str, networks: tuple[str, ...] = ()) -> None:
         self.name = name
         self.kind = kind
         self.networks = networks
+
+    def parts(self) -> Sequence[InventorySource]:
+        """The sources to read at once for this one (``leasewatch.inventory.fleet``): itself,
+        or one per host for an entry that lists many (libvirt ``uris``)."""
+        return (self,)
+
+    def combine(self, snapshots: Sequence[InventorySnapshot]) -> list[InventorySnapshot]:
+        """What the parts' snapshots make: one healthy snapshot under this entry's name of
+        every host that answered, and each failed host's own unhealthy one.
+
+        A failed host's snapshot covers the entry's networks, so a lease no answering host
+        lists is unknown, never an orphan (its VM may live on the silent host); a lease an
+        answering host lists is live. The entry's VM count (empty, shrunk) is judged on the
+        merged snapshot, as for a single source.
+        """
+        if len(snapshots) == 1 and snapshots[0].source == self.name:
+            return list(snapshots)
+        healthy = [s for s in snapshots if s.healthy]
+        out = []
+        if healthy:
+            out.append(
+                InventorySnapshot(
+                    source=self.name,
+                    kind=self.kind,
+                    macs=MacSet().union(*(s.macs for s in healthy)),
+                    networks=self.networks,
+                    duration=max(s.duration for s in healthy),
+                )
+            )
+        out.extend(s for s in snapshots if not s.healthy)
+        return out
 
     @abstractmethod
     def macs(self) -> Set[str]:

@@ -7,7 +7,9 @@ A shut-off domain counts as alive by default: it will boot again and want its le
 from __future__ import annotations
 
 import contextlib
+import copy
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from functools import partial
 from types import ModuleType
 from typing import Any
@@ -37,6 +39,18 @@ class LibvirtSource(InventorySource):
         self.uris = config.uri
         self.include_inactive = config.include_inactive
         self.timeout = config.timeout
+
+    def parts(self) -> Sequence[LibvirtSource]:
+        """One source per URI, named ``name[uri]``: a fleet of KVM hosts is read at once, and
+        a host that is down or hung is unhealthy on its own (``InventorySource.combine``)."""
+        if len(self.uris) < 2:
+            return (self,)
+        out = []
+        for uri in self.uris:
+            part = copy.copy(self)
+            part.name, part.uris = f"{self.name}[{uri}]", (uri,)
+            out.append(part)
+        return out
 
     def macs(self) -> frozenset[str]:
         libvirt = import_sdk("libvirt", "libvirt", self.name)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from leasewatch import config
-from leasewatch.errors import InventoryError
+from leasewatch.errors import ConfigError, InventoryError
 from leasewatch.inventory.command import CommandSource
 from leasewatch.inventory.kinds import build
 from leasewatch.inventory.proxmox import ProxmoxSource
@@ -56,3 +56,32 @@ token_value_file = "{token}"
         frozenset({"52:54:00:00:00:01"}),
     )
     assert second.port == 8006 and second.token_value.reveal() == "tok-value"
+
+
+def test_a_fleet_entry_lists_its_hosts_in_uris(tmp_path: Path) -> None:
+    """``uris = [...]`` gives one part per host, each keeping the entry's networks; an entry
+    with neither uri nor uris is a config error naming the key."""
+    path = tmp_path / "leasewatch.toml"
+    path.write_text(
+        """
+[[servers]]
+name = "dhcp1"
+kind = "kea"
+leases = "/var/lib/kea/kea-leases4.csv"
+
+[[inventory]]
+name = "kvm"
+kind = "libvirt"
+uris = ["qemu+ssh://root@kvm1/system", "qemu+tls://kvm2/system"]
+networks = ["lab"]
+"""
+    )
+    (entry,) = config.load(path, environ={}).inventory
+    parts = build(entry).parts()
+    assert [(p.name, p.networks) for p in parts] == [
+        ("kvm[qemu+ssh://root@kvm1/system]", ("lab",)),
+        ("kvm[qemu+tls://kvm2/system]", ("lab",)),
+    ]
+    path.write_text(path.read_text().replace("uris = ", "# uris = "))
+    with pytest.raises(ConfigError, match=r"uri: missing; required for kind = 'libvirt'"):
+        config.load(path, environ={})

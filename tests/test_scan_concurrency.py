@@ -1,0 +1,78 @@
+"""The scanner reads its servers at once (issue 22): twenty slow servers in the time of one,
+and a hung one abandoned at its deadline without delaying the rest."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from leasewatch import scan
+from leasewatch.config import Config, ServerConfig
+from leasewatch.leases.interface import LeaseSource
+from leasewatch.model import ServerSnapshot
+from leasewatch.scan import Scanner
+
+
+class SlowServer(LeaseSource):
+    """A server that answers after ``seconds`` (a Kea paging over a slow link), noting when
+    each read started and ended. Only the delay is made up: the scanner under test is real."""
+
+    delays: dict[str, float] = {}
+    spans: dict[str, tuple[float, float]] = {}
+    lock = threading.Lock()
+
+    def __init__(self, config: ServerConfig) -> None:
+        self.name = config.name
+        self.seconds = self.delays[config.name]
+
+    def read(self) -> ServerSnapshot:
+        start = time.monotonic()
+        time.sleep(self.seconds)
+        with self.lock:
+            self.spans[self.name] = (start, time.monotonic())
+        return ServerSnapshot(server=self.name, kind="kea")
+
+
+def _config(tmp_path: Path, delays: list[float], timeout: float = 10.0) -> Config:
+    SlowServer.spans.clear()
+    SlowServer.delays = {f"dhcp{n}": d for n, d in enumerate(delays)}
+    return Config(
+        path=tmp_path / "leasewatch.toml",
+        servers=tuple(
+            ServerConfig(f"dhcp{n}", "kea", control_socket=tmp_path / "sock", timeout=timeout)
+            for n in range(len(delays))
+        ),
+    )
+
+
+def test_twenty_slow_servers_are_read_at_once(tmp_path: Path) -> None:
+    """Twenty servers that take a second each all read together: each starts before any ends."""
+    scanner = Scanner(_config(tmp_path, [1.0] * 20), lease_source=SlowServer)
+    started = time.monotonic()
+    snaps = scanner.read_servers()
+    took = time.monotonic() - started
+    assert [s.server for s in snaps] == [f"dhcp{n}" for n in range(20)]
+    assert all(s.error is None for s in snaps)
+    spans = SlowServer.spans.values()
+    assert max(s for s, _ in spans) < min(e for _, e in spans)
+    assert took < 15  # generous: one after another they take 20 s
+
+
+def test_a_hung_server_is_an_error_at_its_deadline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server still reading at its deadline becomes an error snapshot, the others answer,
+    and the next scan reads it with a fresh source (the abandoned read may still run)."""
+    monkeypatch.setattr(scan, "SERVER_READ_FLOOR", 0.0)  # whole reads get just `timeout`
+    config = _config(tmp_path, [3.0, 0.01, 0.01], timeout=0.5)
+    scanner = Scanner(config, lease_source=SlowServer)
+    hung = scanner.lease_sources[0]
+    snaps = scanner.read_servers()
+    assert snaps[0].error == "server dhcp0: no answer within 0.5s"
+    assert [s.error for s in snaps[1:]] == [None, None]
+    assert {"dhcp1", "dhcp2"} <= set(SlowServer.spans)
+    assert "dhcp0" not in SlowServer.spans  # it was still sleeping when the scan went on
+    assert scanner.lease_sources[0] is not hung
