@@ -10,21 +10,19 @@ traceback. Tests run the whole CLI in-process through ``main(argv, env)``.
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import os
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
-
-from leasewatch import __version__
-from leasewatch.app import commands, quick
+from leasewatch import __version__, lazy
+from leasewatch.app import quick
 from leasewatch.app.results import Check as CheckResult
 from leasewatch.app.results import ExitStatus, Format
 from leasewatch.config import DEFAULT_PATH, Config
@@ -34,6 +32,16 @@ from leasewatch.printable import printable
 from leasewatch.report.formats import render
 from leasewatch.report.interface import Output
 
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from leasewatch.app import commands
+else:
+    # the commands (and through them the scan and every adapter) load when one runs, and
+    # rich when something is drawn: `--version` and `check` import neither (issue 17)
+    commands = lazy.module("leasewatch.app.commands")
+
 __all__ = ["Env", "ExitStatus", "build_parser", "main"]
 
 log = logging.getLogger("leasewatch")
@@ -41,11 +49,21 @@ log = logging.getLogger("leasewatch")
 BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for a tool `head` stopped reading
 
 
-class _Console(Console):
-    """rich's Console, leaving a closed pipe to ``main`` (rich would exit the process)."""
+@functools.cache
+def _console_class() -> type[Console]:
+    from rich.console import Console
 
-    def on_broken_pipe(self) -> None:
-        raise BrokenPipeError(32, "Broken pipe")
+    class _Console(Console):
+        """rich's Console, leaving a closed pipe to ``main`` (rich would exit the process)."""
+
+        def on_broken_pipe(self) -> None:
+            raise BrokenPipeError(32, "Broken pipe")
+
+    return _Console
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 @dataclass
@@ -55,13 +73,13 @@ class Env:
     stdout: TextIO = field(default_factory=lambda: sys.stdout)
     stderr: TextIO = field(default_factory=lambda: sys.stderr)
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
-    clock: Callable[[], datetime] = commands.utcnow
+    clock: Callable[[], datetime] = _utcnow
     color: bool | None = None  # None: only when stdout is a terminal
 
     def console(self, stream: TextIO | None = None) -> Console:
         stream = stream or self.stdout
         width = self.environ.get("COLUMNS", "")
-        return _Console(
+        return _console_class()(
             file=stream,
             force_terminal=self.color if self.color is not None else None,
             no_color="NO_COLOR" in self.environ,
@@ -71,7 +89,7 @@ class Env:
         )
 
     def output(self) -> Output:
-        return Output(self.stdout, self.stderr, self.console())
+        return Output(self.stdout, self.stderr, self.console)  # made on first use
 
 
 Handler = Callable[[argparse.Namespace, Env], Any]
@@ -291,22 +309,33 @@ def load_config(args: argparse.Namespace, env: Env) -> Config:
 class _LazyProgress:
     """A rich progress bar that appears only once a parse has taken more than a second."""
 
-    def __init__(self, console: Console) -> None:
-        self.console = console
+    def __init__(self, console: Callable[[], Console]) -> None:
+        self.console = console  # made (and rich loaded) only if a bar is ever shown
         self.started = time.monotonic()
         self.progress: Progress | None = None
         self.tasks: dict[str, int] = {}
 
     def __call__(self, name: str, done: int, total: int) -> None:
         if self.progress is None:
-            if time.monotonic() - self.started < 1.0 or not self.console.is_terminal:
+            if time.monotonic() - self.started < 1.0:
                 return
+            console = self.console()
+            if not console.is_terminal:
+                return
+            from rich.progress import (
+                BarColumn,
+                DownloadColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+            )
+
             self.progress = Progress(
                 TextColumn("reading {task.description}"),
                 BarColumn(),
                 DownloadColumn(),
                 TimeRemainingColumn(),
-                console=self.console,
+                console=console,
                 transient=True,
             )
             self.progress.start()
@@ -320,7 +349,7 @@ class _LazyProgress:
 
 
 def _progress(env: Env) -> _LazyProgress:
-    return _LazyProgress(env.console(env.stderr))
+    return _LazyProgress(functools.partial(env.console, env.stderr))
 
 
 def cmd_report(args: argparse.Namespace, env: Env) -> object:

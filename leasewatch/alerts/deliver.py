@@ -32,15 +32,19 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import requests
-
-from leasewatch import __version__
+from leasewatch import __version__, lazy
 from leasewatch.alerts.formats import payload
 from leasewatch.alerts.levels import Alert, Plan
 from leasewatch.config import WebhookConfig
 from leasewatch.errors import AlertError
+
+if TYPE_CHECKING:
+    import requests
+else:
+    requests = lazy.module("requests")  # loaded on the first HTTP call (issue 17)
 
 log = logging.getLogger(__name__)
 

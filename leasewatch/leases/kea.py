@@ -4,9 +4,8 @@ One small client (``KeaClient``) speaks Kea's JSON command protocol over both tr
 offers: the UNIX control socket of kea-dhcp4 and kea-ctrl-agent's HTTP endpoint. The command
 set is the same; only the framing differs (the agent wants ``"service": ["dhcp4"]`` and answers
 with a list, one entry per service). See the Kea ARM, "Management API":
-https://kea.readthedocs.io/en/kea-2.2.0/arm/ctrl-channel.html
-
-The release backend (``leasewatch.reaper.kea``) reuses the same client.
+https://kea.readthedocs.io/en/kea-2.2.0/arm/ctrl-channel.html. The release backend
+(``leasewatch.reaper.kea``) reuses the same client.
 """
 
 from __future__ import annotations
@@ -22,10 +21,8 @@ from datetime import UTC, datetime
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 from socket import inet_aton
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
-
-import requests
 
 from leasewatch.config import Secret, ServerConfig
 from leasewatch.errors import Error, LeasesError
@@ -39,6 +36,9 @@ from leasewatch.model import (
     ServerSnapshot,
     normalize_mac,
 )
+
+if TYPE_CHECKING:
+    import requests
 
 # Kea's result codes (src/lib/cc/command_interpreter.h): CONTROL_RESULT_*.
 RESULT_SUCCESS = 0
@@ -232,6 +232,8 @@ class KeaClient:
     # -- kea-ctrl-agent over HTTP ---------------------------------------------------------
 
     def _call_agent(self, command: str, request: Mapping[str, Any]) -> Any:
+        import requests  # here, not at the top: every command imports this module (issue 17)
+
         if self._session is None:
             self._session = requests.Session()
         body = {**request, "service": ["dhcp4"]}

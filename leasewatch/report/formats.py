@@ -6,37 +6,52 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
+from typing import Any
 
 from leasewatch.app import results
 from leasewatch.app.results import Format
-from leasewatch.report import csv, history, json, macpool, nagios, records, table, text
 from leasewatch.report.interface import Output, Renderer
 
+
+def _later(module: str, name: str) -> Renderer:
+    """The renderer ``leasewatch.report.<module>.<name>``, imported when first called: a
+    command loads only its own format's module (``check`` prints Nagios without rich).
+    tests/test_lazy_imports.py resolves every one."""
+
+    def render(result: Any, output: Output) -> None:
+        function: Renderer = getattr(importlib.import_module(f"leasewatch.report.{module}"), name)
+        function(result, output)
+
+    render.__qualname__ = render.__name__ = f"{module}.{name}"
+    return render
+
+
 RENDERERS: Mapping[tuple[type, Format], Renderer] = {
-    (results.Report, Format.TABLE): table.report,
-    (results.Report, Format.JSON): json.report,
-    (results.Report, Format.CSV): csv.report,
-    (results.Check, Format.NAGIOS): nagios.check,
-    (results.Scan, Format.TABLE): table.scan,
-    (results.Scan, Format.JSON): json.scan,
-    (results.Released, Format.TEXT): text.released,
-    (results.Released, Format.JSON): json.released,
-    (results.Audit, Format.TABLE): records.audit,
-    (results.Audit, Format.JSON): json.audit,
-    (results.Inventory, Format.TABLE): records.inventory,
-    (results.Inventory, Format.JSON): json.inventories,
-    (results.Explanation, Format.TEXT): text.explanation,
-    (results.Advising, Format.TABLE): history.advising,
-    (results.Advising, Format.JSON): json.advising,
-    (results.History, Format.TABLE): history.history,
-    (results.AlertTest, Format.TEXT): text.alert_test,
-    (results.ConfigCheck, Format.JSON): json.config_check,
-    (results.MacTaken, Format.TEXT): macpool.taken,
-    (results.MacTaken, Format.JSON): macpool.taken_json,
-    (results.MacGiven, Format.TEXT): macpool.given,
-    (results.MacList, Format.TABLE): macpool.listing,
-    (results.MacList, Format.JSON): macpool.listing_json,
+    (results.Report, Format.TABLE): _later("table", "report"),
+    (results.Report, Format.JSON): _later("json", "report"),
+    (results.Report, Format.CSV): _later("csv", "report"),
+    (results.Check, Format.NAGIOS): _later("nagios", "check"),
+    (results.Scan, Format.TABLE): _later("table", "scan"),
+    (results.Scan, Format.JSON): _later("json", "scan"),
+    (results.Released, Format.TEXT): _later("text", "released"),
+    (results.Released, Format.JSON): _later("json", "released"),
+    (results.Audit, Format.TABLE): _later("records", "audit"),
+    (results.Audit, Format.JSON): _later("json", "audit"),
+    (results.Inventory, Format.TABLE): _later("records", "inventory"),
+    (results.Inventory, Format.JSON): _later("json", "inventories"),
+    (results.Explanation, Format.TEXT): _later("text", "explanation"),
+    (results.Advising, Format.TABLE): _later("history", "advising"),
+    (results.Advising, Format.JSON): _later("json", "advising"),
+    (results.History, Format.TABLE): _later("history", "history"),
+    (results.AlertTest, Format.TEXT): _later("text", "alert_test"),
+    (results.ConfigCheck, Format.JSON): _later("json", "config_check"),
+    (results.MacTaken, Format.TEXT): _later("macpool", "taken"),
+    (results.MacTaken, Format.JSON): _later("macpool", "taken_json"),
+    (results.MacGiven, Format.TEXT): _later("macpool", "given"),
+    (results.MacList, Format.TABLE): _later("macpool", "listing"),
+    (results.MacList, Format.JSON): _later("macpool", "listing_json"),
 }
 
 

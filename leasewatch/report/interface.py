@@ -8,15 +8,17 @@ A renderer is a function ``(result, Output) -> None`` for one (result type, form
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TextIO
-
-from rich.console import Console
+from typing import TYPE_CHECKING, Any, TextIO
 
 from leasewatch.app.results import unreadable_errors
 from leasewatch.model import Analysis
 from leasewatch.printable import printable
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 # The narrowest terminal leasewatch lays out for: addresses are never cut at this width.
 MIN_WIDTH = 80
@@ -24,11 +26,19 @@ MIN_WIDTH = 80
 
 @dataclass(frozen=True)
 class Output:
-    """The streams of one command: ``console`` writes to ``out`` at ``console.width``."""
+    """The streams of one command: ``console`` writes to ``out`` at ``console.width``.
+
+    The console is made on first use, so a renderer that prints plain text (Nagios, JSON)
+    never loads rich.
+    """
 
     out: TextIO
     err: TextIO
-    console: Console
+    make_console: Callable[[], Console]
+
+    @functools.cached_property
+    def console(self) -> Console:
+        return self.make_console()
 
     @property
     def width(self) -> int:
