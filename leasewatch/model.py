@@ -438,6 +438,10 @@ class Analysis:
     warnings: tuple[str, ...] = ()
     servers: tuple[ServerSnapshot, ...] = field(default=(), repr=False)
     inventories: tuple[InventorySnapshot, ...] = ()
+    # MACs taken from the MAC pool (``leasewatch mac take``) when the scan began: the
+    # analysis judged them live (``Reason.LIVE_POOL_TAKEN``); ``why`` and ``release`` judge
+    # single leases again with the same set
+    pool_taken: frozenset[str] = field(default=frozenset(), repr=False)
 
     @property
     def pools(self) -> tuple[PoolUsage, ...]:

@@ -17,6 +17,7 @@ class Reason(enum.StrEnum):
     # live
     LIVE_SEEN = "live-seen"
     FIXED_HOST = "fixed-host"
+    LIVE_POOL_TAKEN = "live-pool-taken"
     # unknown: never released
     UNKNOWN_NO_MAC = "unknown-no-mac"
     UNKNOWN_MAC_UNREADABLE = "unknown-mac-unreadable"
@@ -52,6 +53,9 @@ class Reason(enum.StrEnum):
 REASON_TEXT: dict[Reason, str] = {
     Reason.LIVE_SEEN: "seen by {source}",
     Reason.FIXED_HOST: "fixed-address host",
+    Reason.LIVE_POOL_TAKEN: (
+        "MAC taken from the pool (leasewatch mac take): its VM may still be booting"
+    ),
     Reason.UNKNOWN_NO_MAC: "lease has no hardware address",
     Reason.UNKNOWN_MAC_UNREADABLE: "the lease's hardware address could not be read",
     Reason.UNWATCHED: "no inventory covers network {network}",

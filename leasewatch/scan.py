@@ -184,14 +184,17 @@ class Scanner:
         inventories: Sequence[InventorySnapshot],
         state: State,
     ) -> Analysis:
+        now = self.clock()
+        grace = self.config.reaper.grace
         return analyse(
             servers,
             inventories,
-            now=self.clock(),
+            now=now,
             thresholds_for=self.config.alerts.for_network,
             first_missing=state.first_missing(),
             last_healthy_sizes=state.inventory_sizes(),
             max_shrink=self.config.reaper.max_shrink,
+            pool_taken=macpool.taken(self.config, state, inventories, now, grace),
         )
 
     def scan(
@@ -324,7 +327,8 @@ class Scanner:
         with gc_paused():
             analysis = self._analyse(chosen, self.read_inventories(), state)
         wanted = _address(ip)
-        judge = Judge(analysis.inventories, [h for s in chosen for h in s.fixed], {}, analysis.now)
+        fixed = [h for s in chosen for h in s.fixed]
+        judge = Judge(analysis.inventories, fixed, {}, analysis.now, analysis.pool_taken)
         judged = {(f.lease.server, f.lease.ip): f for f in (*analysis.orphans, *analysis.unknown)}
         findings = []
         for snap in analysis.servers:

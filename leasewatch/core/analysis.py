@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from datetime import datetime
 
 from leasewatch.core.orphans import Judge, judge_inventories
@@ -31,13 +31,16 @@ def analyse(
     first_missing: Mapping[str, datetime] | None = None,
     last_healthy_sizes: Mapping[str, int] | None = None,
     max_shrink: float = 0.5,
+    pool_taken: Set[str] = frozenset(),
 ) -> Analysis:
     """Utilization per network and range, and the verdict on every active lease.
 
     Leases in a network no inventory covers are counted (``unwatched``), not judged one by
     one: nothing could ever call them orphans, and listing every lease of a server watched
     for utilization only would cost more than its parse. Live leases are counted too; only
-    orphans, unknown and outside leases are built as ``Lease`` objects.
+    orphans, unknown and outside leases are built as ``Lease`` objects. ``pool_taken`` are
+    the MACs taken from the MAC pool (the state file's, loaded by the caller): their leases
+    are live, not orphans, while taken.
     """
     networks: list[NetworkUsage] = []
     active: list[tuple[ServerSnapshot, str | None, Sequence[int]]] = []
@@ -66,6 +69,7 @@ def analyse(
         fixed=[h for s in servers for h in s.fixed],
         first_missing=first_missing or {},
         now=now,
+        pool_taken=frozenset(pool_taken),
     )
     orphans: list[Finding] = []
     unknown: list[Finding] = []
@@ -107,6 +111,7 @@ def analyse(
         warnings=tuple(warnings),
         servers=tuple(servers),
         inventories=judged,
+        pool_taken=frozenset(pool_taken),
     )
 
 

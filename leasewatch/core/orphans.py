@@ -9,7 +9,10 @@ Anything we cannot judge with confidence is ``unknown``, and unknown is never re
   hardware address is unknown;
 - a lease seen by any healthy inventory is live, whatever the others say;
 - a lease in no known range (no network) is never an orphan, whatever the inventory says;
-- a fixed-address host's lease is never an orphan.
+- a fixed-address host's lease is never an orphan;
+- a lease whose MAC is taken from the MAC pool (``leasewatch mac take``) is live, not an
+  orphan, while it is taken: its VM may still be booting (a returned MAC's lease is an
+  orphan again, which the reaper's plan keeps for the next taker).
 
 Each verdict carries a ``Reason`` (``leasewatch.model``): the reaper decides on it, never on
 the words.
@@ -93,8 +96,10 @@ class Judge:
         fixed: Iterable[FixedHost],
         first_missing: Mapping[str, datetime],
         now: datetime,
+        pool_taken: Set[str] = frozenset(),
     ) -> None:
         self.now = now
+        self.pool_taken = pool_taken
         self.inventories = tuple(inventories)
         self.fixed_macs = frozenset(h.mac for h in fixed if h.mac)
         self.fixed_ips = frozenset(int(h.ip) for h in fixed if h.ip)
@@ -146,6 +151,8 @@ class Judge:
             names = ", ".join(f"{inv.source} ({inv.reason})" for inv in broken)
             code = broken[0].problem or Reason.UNKNOWN_INVENTORY_FAILED
             return Verdict.UNKNOWN, code, (("inventories", names),)
+        if mac in self.pool_taken:
+            return Verdict.LIVE, Reason.LIVE_POOL_TAKEN, ()
         sources = ", ".join(inv.source for inv in covering)
         return Verdict.ORPHAN, Reason.ORPHAN_NOT_SEEN, (("sources", sources),)
 

@@ -98,7 +98,8 @@ def explain(
     """Explain every active lease matching ``ip`` or ``mac`` (several servers may hold one)."""
     now = analysis.now
     judged = {(f.lease.server, f.lease.ip): f for f in (*analysis.orphans, *analysis.unknown)}
-    judge = Judge(analysis.inventories, [h for s in analysis.servers for h in s.fixed], {}, now)
+    fixed = [h for s in analysis.servers for h in s.fixed]
+    judge = Judge(analysis.inventories, fixed, {}, now, analysis.pool_taken)
     protect_macs = frozenset(protect_macs)
     protect_networks = tuple(protect_networks)
     planned = {(r.finding.lease.server, r.finding.lease.ip): r for r in plan}

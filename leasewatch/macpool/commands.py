@@ -106,6 +106,26 @@ def settle(config: Config, state: State, analysis: Analysis, grace: timedelta) -
     return done
 
 
+def taken(
+    config: Config,
+    state: State,
+    inventories: Sequence[InventorySnapshot],
+    now: datetime,
+    grace: timedelta,
+) -> frozenset[str]:
+    """The pool MACs handed out and not returned, for the analysis: their leases are live
+    (``Reason.LIVE_POOL_TAKEN``). A MAC this scan's ``settle`` returns is left out, so its
+    lease is an orphan the plan keeps for the next taker in the very scan that returns it
+    (``inventories`` are the ones read, before the analysis judges them: one it distrusts
+    makes the lease unknown anyway). Empty without ``[macpool]``."""
+    mp = config.macpool
+    if mp is None:
+        return frozenset()
+    rows = [t for t in store.taken(state) if t.mac in mp.pool]
+    going = choose.returns(rows, inventories, mp.networks, hold=mp.hold, grace=grace, now=now)
+    return frozenset(t.mac for t in rows) - {t.mac for t in going.returned}
+
+
 def holds(
     config: Config, state: State, analysis: Analysis, grace: timedelta
 ) -> dict[str, PoolHold]:

@@ -36,7 +36,9 @@ AUDITED_KEEPS = frozenset(
 
 Keep = tuple[Reason, Facts]
 
-# the MAC pool (leasewatch.macpool) holds an orphan's MAC: kept
+# the MAC pool (leasewatch.macpool) holds an orphan's MAC: kept. A taken MAC's lease is
+# live in the analysis already (Reason.LIVE_POOL_TAKEN); TAKEN here is the second guard, for
+# an analysis that was not told which MACs are taken
 POOL_KEEPS = {PoolHold.TAKEN: Reason.KEEP_POOL_TAKEN, PoolHold.KEPT: Reason.KEEP_POOL_KEPT}
 
 

@@ -129,3 +129,20 @@ def test_next_missing_keeps_clock_through_outage() -> None:
     assert next_missing(outage.orphans, outage.unknown, {B: earlier}, NOW) == {B: earlier}
     back = analyse([server(A, B)], [inv(A, B)], now=NOW)
     assert next_missing(back.orphans, back.unknown, {B: earlier}, NOW) == {}
+
+
+def test_pool_taken_mac_is_live_not_orphan() -> None:
+    """A MAC taken from the MAC pool is live (its VM may be booting); once returned (not in
+    ``pool_taken``) its lease is an orphan again; an unhealthy inventory still makes it
+    unknown, and a re-judge with the analysis's set agrees (``why``, ``release``)."""
+    taken = analyse([server(A, B, C)], [inv(A)], now=NOW, pool_taken={B})
+    assert [f.lease.mac for f in taken.orphans] == [C]
+    assert taken.live == 2 and taken.pool_taken == {B}
+    judge = Judge(taken.inventories, (), {}, NOW, taken.pool_taken)
+    assert judge.rule(1, B, "lab") == (Verdict.LIVE, Reason.LIVE_POOL_TAKEN, ())
+    (lease,) = server(B).leases
+    assert judge.judge(lease, "lab").code is Reason.LIVE_POOL_TAKEN
+    returned = analyse([server(A, B, C)], [inv(A)], now=NOW)
+    assert [f.lease.mac for f in returned.orphans] == [B, C]
+    outage = analyse([server(A, B)], [inv(healthy=False)], now=NOW, pool_taken={B})
+    assert {f.code for f in outage.unknown} == {Reason.UNKNOWN_INVENTORY_FAILED}

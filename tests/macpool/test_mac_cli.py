@@ -144,8 +144,9 @@ def test_no_pool_configured_is_a_config_error(tmp_path: Path) -> None:
 
 
 def test_scan_returns_a_never_seen_mac_after_hold_and_keeps_pool_leases(tmp_path: Path) -> None:
-    """A taken MAC no inventory lists returns after hold on a scan; a pool MAC's orphan
-    lease is kept by the reaper while taken, and kept for the next taker once returned."""
+    """A taken MAC no inventory lists returns after hold on a scan; its lease is live while
+    taken (no orphan in report or scan, why says so), and once returned an orphan the
+    reaper keeps for the next taker."""
     config = pool_config(
         tmp_path,
         leases=[lease_block("198.18.1.210", mac(9)), lease_block("198.18.1.212", OTHER)],
@@ -154,9 +155,13 @@ def test_scan_returns_a_never_seen_mac_after_hold_and_keeps_pool_leases(tmp_path
     )
     config.write_text(config.read_text() + '\n[reaper]\ngrace = "0s"\n')
     assert run("-c", str(config), "mac", "take", "--vm", "web").out.strip() == mac(9)
-    scan = run("-c", str(config), "scan", "--format", "json", now=NOW + timedelta(minutes=5))
-    (entry,) = json.loads(scan.out)["plan"]
-    assert entry["action"] == "keep" and "its VM may still be booting" in entry["why"]
+    soon = NOW + timedelta(minutes=5)
+    report = json.loads(run("-c", str(config), "report", "--format", "json", now=soon).out)
+    assert report["orphans"] == []
+    why = run("-c", str(config), "why", mac(9), now=soon)
+    assert "its VM may still be booting [live-pool-taken]" in why.out, why.out
+    scan = run("-c", str(config), "scan", "--format", "json", now=soon)
+    assert json.loads(scan.out)["plan"] == []
     listed = run("-c", str(config), "mac", "list", "--format", "json")
     assert json.loads(listed.out)[0]["state"] == "taken"
     later = NOW + timedelta(minutes=11)

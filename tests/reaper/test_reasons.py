@@ -89,6 +89,7 @@ def scenario() -> Analysis:
                 *(lease(f"198.18.1.{i}", mac(i), "a") for i in range(20, 25)),  # past grace
                 lease("198.18.1.25", mac(25), "a"),  # its MAC taken from the pool
                 lease("198.18.1.26", mac(26), "a"),  # its MAC back in the pool
+                lease("198.18.1.27", mac(27), "a"),  # taken, as the analysis knows it
                 lease("198.18.2.10", mac(40), "a"),  # unhealthy inventory's network
                 lease("198.18.9.9", mac(50), "a"),  # in no range
             ]
@@ -111,7 +112,11 @@ def scenario() -> Analysis:
         mac(i): NOW - timedelta(hours=2) for i in (13, 14, 15, 20, 21, 22, 23, 24, 25, 26, 30)
     }
     missing[mac(16)] = NOW - timedelta(minutes=5)
-    return analyse([main, truncated], inventories, now=NOW, first_missing=missing)
+    # mac(25) is taken for the plan only (an analysis that did not know it: the plan's
+    # second guard); mac(27) is taken as the state file says, so the analysis judges it live
+    return analyse(
+        [main, truncated], inventories, now=NOW, first_missing=missing, pool_taken={mac(27)}
+    )
 
 
 POLICY = ReaperConfig(
@@ -124,7 +129,8 @@ POLICY = ReaperConfig(
 
 def every_finding(analysis: Analysis) -> list[Finding]:
     """Every active lease's finding, live ones included (judged as ``why`` and release do)."""
-    judge = Judge(analysis.inventories, [h for s in analysis.servers for h in s.fixed], {}, NOW)
+    fixed = [h for s in analysis.servers for h in s.fixed]
+    judge = Judge(analysis.inventories, fixed, {}, NOW, analysis.pool_taken)
     judged = {(f.lease.server, f.lease.ip): f for f in (*analysis.orphans, *analysis.unknown)}
     out = []
     for snap in analysis.servers:
@@ -186,7 +192,7 @@ def test_scenario_covers_every_rule() -> None:
         Reason.KEEP_TRUNCATED_FILE, Reason.RELEASE_ORPHAN, Reason.KEEP_FIXED_HOST,
         Reason.KEEP_NO_NETWORK, Reason.KEEP_VM_EXISTS, Reason.KEEP_UNCONFIRMED,
         Reason.RELEASE_REQUESTED, Reason.RELEASE_FORCED, Reason.KEEP_POOL_TAKEN,
-        Reason.KEEP_POOL_KEPT,
+        Reason.KEEP_POOL_KEPT, Reason.LIVE_POOL_TAKEN,
     }  # fmt: skip
     released = sorted(ip for ip, what, _r, _c in made if what == "released")
     assert released == ["198.18.1.20", "198.18.1.21", "198.18.1.22"]
