@@ -47,7 +47,8 @@ def test_quick_look_check(tmp_path: Path) -> None:
     """`check` takes the quick-look flags too, and agrees with the config-file check."""
     quick = run("check", *QUICK, environ=NOWHERE, now=NOW)
     configured = run("-c", str(_config_file(tmp_path)), "check", now=NOW)
-    assert quick.out.startswith("DHCP OK: ")
+    # the fixture's journal ends mid-block: WARNING, with the pools themselves ok
+    assert quick.out.startswith("DHCP WARNING: ")
     assert (quick.status, quick.out) == (configured.status, configured.out)
 
 

@@ -118,7 +118,8 @@ class Check:
     """``leasewatch check``: the worst network decides, and what could not be read is UNKNOWN.
 
     Modelled on dhcpd-pools' alarm mode: an unreadable server, an unhealthy inventory or a
-    configured server that yields no pool is UNKNOWN unless a network is already CRITICAL.
+    configured server that yields no pool is UNKNOWN unless a network is already CRITICAL;
+    a warning from reading (part of a file skipped) makes an otherwise OK check WARNING.
     """
 
     FORMATS: ClassVar[tuple[Format, ...]] = (Format.NAGIOS,)
@@ -136,6 +137,10 @@ class Check:
             status = max(status, _BY_LEVEL[n.level])
         if status is not NagiosStatus.CRITICAL and (analysis.errors or unreadable(analysis)):
             status = NagiosStatus.UNKNOWN
+        # Never silently green: input read only in part (a cut-off tail, NUL bytes, bare CR,
+        # skipped lines) is at least a WARNING, so a monitor sees it while the pools look fine.
+        if status is NagiosStatus.OK and analysis.warnings:
+            status = NagiosStatus.WARNING
         return status
 
 

@@ -50,6 +50,10 @@ def _text(analysis: Analysis) -> str:
     problems += [e for e in unreadable_errors(analysis) if e not in problems]
     if problems:
         parts.append("; ".join(problems))
+    if analysis.warnings:
+        many = len(analysis.warnings)
+        more = f" (+{many - 1} more)" if many > 1 else ""
+        parts.append(f"warning: {analysis.warnings[0]}{more}")
     return printable("; ".join(parts))
 
 
