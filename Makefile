@@ -1,33 +1,40 @@
 # leasewatch: `make demo` and `make test` work on a fresh Debian machine (as root):
-# they install the Debian packages and the virtualenv they need themselves.
+# they install the Debian packages and the virtualenv they need themselves, and leave no
+# DHCP server running or enabled at boot (scripts/install-debs).
+# `make install` / `make uninstall`: see scripts/install-leasewatch and README "Install".
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+# python3-libvirt: the libvirt SDK prebuilt (the venv sees it), so no compiler is needed;
+# systemd: only for systemd-analyze (the unit's check); nothing is enabled.
 DEB_PACKAGES := isc-dhcp-server isc-dhcp-client kea-dhcp4-server kea-ctrl-agent iproute2 \
-                libvirt-dev pkg-config dhcpd-pools procps libvirt-clients virtinst \
+                python3-libvirt dhcpd-pools procps systemd libvirt-clients virtinst \
                 dnsmasq-base dnsmasq-utils libvirt-daemon
 KIND ?= isc
 
-.PHONY: all deps venv promtool lint format test demo bench check-deploy clean
+# make install: where things go (DESTDIR prefixes them all, for staging and tests)
+PREFIX     ?= /usr/local
+OPT        ?= /opt/leasewatch
+SYSCONFDIR ?= /etc
+UNITDIR    ?= /etc/systemd/system
+DESTDIR    ?=
+INSTALL_VARS = DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" OPT="$(OPT)" SYSCONFDIR="$(SYSCONFDIR)" \
+               UNITDIR="$(UNITDIR)" PYTHON="$(PYTHON)"
+
+.PHONY: all deps venv promtool lint format test demo bench check-deploy clean install uninstall
 
 all: test
 
-# Debian packages: installed only when one is missing, so a warm machine pays nothing.
+# Debian packages: installed only when one is missing, so a warm machine pays nothing; no
+# DHCP server they bring is started or enabled at boot.
 deps:
-	@missing=""; for p in $(DEB_PACKAGES); do \
-	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-	  echo "installing Debian packages:$$missing"; \
-	  if [ "$$(id -u)" != 0 ]; then echo "need root to install:$$missing" >&2; exit 1; fi; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
-	fi
+	@sh scripts/install-debs $(DEB_PACKAGES)
 
 venv: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml | deps
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	test -x $(BIN)/python || $(PYTHON) -m venv --system-site-packages $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@
@@ -61,6 +68,12 @@ bench: deps venv
 
 check-deploy: deps venv promtool
 	$(BIN)/python -m deploy.check
+
+install:
+	@$(INSTALL_VARS) sh scripts/install-leasewatch install
+
+uninstall:
+	@$(INSTALL_VARS) sh scripts/install-leasewatch uninstall
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .pytest_cache

@@ -34,8 +34,11 @@ def test_check_config_lists_all_errors_and_redacts(tmp_path: Path) -> None:
     assert len(result.err.strip().splitlines()) == 3
     assert f"{bad}:5: daemon.evry: unknown key" in result.err
     good = tmp_path / "good.toml"
+    (tmp_path / "l.csv").write_text("")  # check-config reads every file named
     good.write_text(
-        '[[alerts.webhooks]]\nformat = "generic"\nurl = "http://127.0.0.1:9/hook/s3cr3t"\n' + SERVER
+        '[[alerts.webhooks]]\nformat = "generic"\nurl = "http://127.0.0.1:9/hook/s3cr3t"\n'
+        + SERVER.replace("/var/lib/kea", str(tmp_path))
+        + f'[state]\npath = "{tmp_path / "state.db"}"\n'
     )
     result = run("-c", str(good), "check-config")
     assert result.status == 0, result.err

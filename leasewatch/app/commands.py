@@ -17,7 +17,8 @@ from typing import TextIO
 from leasewatch import config as config_module
 from leasewatch.app import quick, results
 from leasewatch.config import Config, InventoryConfig, ServerConfig
-from leasewatch.errors import UsageError
+from leasewatch.config import paths as config_paths
+from leasewatch.errors import ConfigError, UsageError
 from leasewatch.inventory import kinds as inventory_kinds
 from leasewatch.inventory.fleet import read_all
 from leasewatch.inventory.interface import InventorySource
@@ -255,7 +256,11 @@ def alert_test(config: Config, clock: Clock) -> results.AlertTest:
 
 def check_config(config: Config, *, sources: Sources = REAL) -> results.ConfigCheck:
     """``leasewatch check-config``: the loaded config, every secret redacted, and warnings
-    about the MAC pool (vendor OUIs, overlaps with live VMs)."""
+    about the MAC pool (vendor OUIs, overlaps with live VMs). A file the config names that
+    this user cannot read (or a state directory it cannot write) is a config error."""
+    unusable = config_paths.problems(config)
+    if unusable:
+        raise ConfigError(unusable)
     warnings: list[str] = []
     if config.macpool is not None:
         from leasewatch.macpool import commands as macpool
