@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from leasewatch import __version__, lazy
+from leasewatch import __version__, init, lazy
 from leasewatch.app import quick
 from leasewatch.app.results import Check as CheckResult
 from leasewatch.app.results import ExitStatus, Format
@@ -219,6 +219,8 @@ def build_parser() -> argparse.ArgumentParser:
     m = mac.add_parser("list", help="every pool MAC taken, live or leased")
     _format(m, (Format.TABLE, Format.JSON))
     command("check-config", "validate the config; print it with secrets redacted", cmd_check_config)
+    p = command("init", "write a starting config from the DHCP servers found here", cmd_init)
+    init.add_flags(p)
     return parser
 
 
@@ -439,3 +441,7 @@ def cmd_mac(args: argparse.Namespace, env: Env) -> object:
 
 def cmd_check_config(args: argparse.Namespace, env: Env) -> object:
     return commands.check_config(load_config(args, env))
+
+
+def cmd_init(args: argparse.Namespace, env: Env) -> int:
+    return init.run(args, args.config, env.environ, env.stdout)

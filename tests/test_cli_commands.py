@@ -33,6 +33,7 @@ DRIVEN = {
     "alert-test": "test_alert_test_*",
     "check-config": "tests/test_cli.py",
     "mac": "tests/macpool/test_mac_cli.py",
+    "init": "tests/test_init.py, tests/lab/test_init_lab.py",
 }
 
 MACS = "52:54:00:00:00:0b\n52:54:00:00:00:0c\n"

@@ -86,12 +86,14 @@ def _state_problem(path: Path) -> str | None:
     return None
 
 
-def problems(config: Config) -> list[str]:
-    """One line per path the current user cannot use, named by file, line and key."""
-    try:
-        text = config.path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        text = ""  # a config built from command-line flags has no file: no line numbers
+def problems(config: Config, text: str | None = None) -> list[str]:
+    """One line per path the current user cannot use, named by file, line and key
+    (the lines found in ``text``, else in the config file)."""
+    if text is None:
+        try:
+            text = config.path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            text = ""  # a config built from command-line flags has no file: no line numbers
     loader = Loader(config.path, text, {})
 
     def check(where: str, key: str, path: Path | str, problem: str | None) -> None:
