@@ -208,3 +208,35 @@ def test_check_config_in_process_reports_all_new_problems_at_once(tmp_path: Path
     result = run("-c", str(path), "check-config")
     assert result.status == 3
     assert len(result.err.strip().splitlines()) == 3
+
+
+@pytest.mark.parametrize(
+    ("section", "key"),
+    [
+        ("[reaper]\nmax_shrink = 1.5\n", "reaper.max_shrink"),
+        ("[reaper]\nmax_per_run = -1\n", "reaper.max_per_run"),
+        ("[alerts]\nwarn_at = -0.1\n", "alerts.warn_at"),
+        ("[alerts]\nwarn_at = 0.95\ncritical_at = 0.9\n", "alerts.warn_at"),
+        ('[daemon]\nevery = "0s"\n', "daemon.every"),
+        ('[daemon]\nevery = "5m"\ncron = "*/5 * * * *"\n', "daemon.cron"),
+        ('[daemon]\nmetrics = "localhost"\n', "daemon.metrics"),
+    ],
+)
+def test_ranges_outside_the_table_are_refused(tmp_path: Path, section: str, key: str) -> None:
+    """Each documented range is enforced with one line naming the key."""
+    messages = errors_of(tmp_path, f"{SERVER}\n{section}")
+    assert len(messages) == 1 and f": {key}: " in messages[0], messages
+
+
+@pytest.mark.parametrize(
+    ("table", "key"),
+    [
+        ("servers", "timeout = 0"),
+        ("servers", 'kind = "dnsmasq-typo"'),
+    ],
+)
+def test_server_keys_out_of_range(tmp_path: Path, table: str, key: str) -> None:
+    """A zero timeout and an unknown kind are refused."""
+    text = SERVER.replace('kind = "isc"\n', "") if "kind" in key else SERVER
+    messages = errors_of(tmp_path, f"{text}{key}\n")
+    assert messages and all(": servers[0]." in m for m in messages), messages

@@ -1,12 +1,15 @@
 """Reading TOML tables with every problem collected and named by file, line and key.
 
-Hand-written on purpose. tomllib keeps no positions, and the schema libraries we measured
-(pydantic 2, msgspec) report a problem as a path of keys, never a line: we would still need
-``line_of`` below, plus an adapter per error type to keep our messages, and the ``x_file`` /
-``x_env`` secret forms and cross-key rules (``every`` or ``cron``, exactly one Kea transport)
-as custom validators. The framework below is ~200 lines with no dependency; pydantic would
-add pydantic-core (a compiled wheel; Debian bookworm ships pydantic 1, not 2) for the same
-result. Both libraries do collect all errors at once, which is the part we need most.
+Hand-written on purpose, after measuring the two libraries that could replace it, on a
+config with three mistakes (a number for a path, an unknown key, a word for a count):
+- pydantic 2.14 reports all three, as key paths (``('servers', 0, 'leases')``), never a
+  line: tomllib keeps no positions, so ``line_of`` below would stay, plus an adapter from
+  its messages to ours and custom validators for the ``x_file``/``x_env`` secrets and the
+  cross-key rules (``every`` or ``cron``; one Kea transport). It adds 9.6 MB installed
+  (pydantic-core is compiled; Debian bookworm ships pydantic 1) and 21 ms of import.
+- msgspec 0.23 stops at the first mistake: one of three, which fails "all errors at once".
+The reader below is ~260 lines with no dependency; importing the whole config package takes
+34 ms, most of it leasewatch.model.
 """
 
 from __future__ import annotations

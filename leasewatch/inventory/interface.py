@@ -67,12 +67,14 @@ class InventorySource(ABC):
         try:
             macs = self.macs()
         except InventoryError as exc:
-            reason = str(exc)
+            # the snapshot carries its source's name: every reader puts it beside the
+            # reason, so the reason does not repeat it ("hv: inventory hv: ...")
+            reason = str(exc).removeprefix(f"inventory {self.name}: ")
         except Exception as exc:
             # Safety over completeness: an unexpected failure makes the source unhealthy
             # (its leases unknown, never orphaned) instead of stopping the whole scan. Only
             # the type is shown: SDK messages may carry URLs or credentials.
-            reason = f"inventory {self.name}: unexpected {type(exc).__name__}"
+            reason = f"unexpected {type(exc).__name__}"
         else:
             return InventorySnapshot(
                 source=self.name,

@@ -88,6 +88,4 @@ def test_missing_sdk_names_the_extra(monkeypatch: pytest.MonkeyPatch, node: str)
     """Without libvirt-python the error says which extra to install."""
     monkeypatch.setitem(sys.modules, "libvirt", None)
     snap = build(_config(node)).fetch()
-    assert snap.reason == (
-        "inventory kvm: the libvirt module is missing: pip install 'leasewatch[libvirt]'"
-    )
+    assert snap.reason == ("the libvirt module is missing: pip install 'leasewatch[libvirt]'")

@@ -112,7 +112,7 @@ def test_verify_ssl_against_self_signed_is_a_clear_tls_error(pve: FakePve) -> No
     snap = build(pve_config(pve.port, verify_ssl=True)).fetch()
     assert not snap.healthy
     assert snap.reason is not None
-    assert snap.reason.startswith(f"inventory pve-lab: 127.0.0.1:{pve.port}: TLS certificate not")
+    assert snap.reason.startswith(f"127.0.0.1:{pve.port}: TLS certificate not")
     assert "verify_ssl = false" in snap.reason
     assert pve.requests == []
 
@@ -123,13 +123,11 @@ def test_connection_refused() -> None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     snap = build(pve_config(port)).fetch()
-    assert snap.reason == f"inventory pve-lab: 127.0.0.1:{port}: cannot connect: Connection refused"
+    assert snap.reason == f"127.0.0.1:{port}: cannot connect: Connection refused"
 
 
 def test_missing_sdk_names_the_extra(monkeypatch: pytest.MonkeyPatch, pve: FakePve) -> None:
     """Without proxmoxer the error says which extra to install."""
     monkeypatch.setitem(sys.modules, "proxmoxer", None)
     snap = build(pve_config(pve.port)).fetch()
-    assert snap.reason == (
-        "inventory pve-lab: the proxmoxer module is missing: pip install 'leasewatch[proxmox]'"
-    )
+    assert snap.reason == ("the proxmoxer module is missing: pip install 'leasewatch[proxmox]'")

@@ -145,7 +145,7 @@ def test_connection_refused() -> None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     snap = build(xen_config(f"http://127.0.0.1:{port}")).fetch()
-    assert snap.reason == f"inventory xen-lab: 127.0.0.1:{port}: cannot connect: Connection refused"
+    assert snap.reason == f"127.0.0.1:{port}: cannot connect: Connection refused"
 
 
 def test_https_self_signed_needs_verify_ssl_false(pve_cert: Cert) -> None:
@@ -164,6 +164,4 @@ def test_missing_sdk_names_the_extra(monkeypatch: pytest.MonkeyPatch, xapi: Fake
     """Without the XenAPI package the error says which extra to install."""
     monkeypatch.setitem(sys.modules, "XenAPI", None)
     snap = build(xen_config(xapi.url)).fetch()
-    assert snap.reason == (
-        "inventory xen-lab: the XenAPI module is missing: pip install 'leasewatch[xen]'"
-    )
+    assert snap.reason == ("the XenAPI module is missing: pip install 'leasewatch[xen]'")
