@@ -21,8 +21,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from leasewatch import __version__, init, lazy
-from leasewatch.app import quick
+from leasewatch import __version__, lazy
+from leasewatch.app import init, quick
 from leasewatch.app.results import Check as CheckResult
 from leasewatch.app.results import ExitStatus, Format
 from leasewatch.config import DEFAULT_PATH, Config

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,9 +10,6 @@ from pathlib import Path
 import pytest
 
 from tests.cli_helpers import run
-
-ROOT = Path(__file__).resolve().parents[1]
-NOBODY = ("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups")
 
 
 def config_text(base: Path, **over: str) -> str:
@@ -90,17 +85,31 @@ def test_all_readable_is_ok(base: Path) -> None:
     assert result.status == 0, result.err
 
 
-def as_nobody(config: Path) -> subprocess.CompletedProcess[str]:
-    """``leasewatch check-config`` as the unprivileged user nobody (the tests run as root)."""
-    return subprocess.run(
-        [*NOBODY, sys.executable, "-m", "leasewatch", "-c", str(config), "check-config"],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        timeout=60,
-    )
+def as_nobody(config: Path) -> tuple[int, str]:
+    """``leasewatch check-config`` in a child process that became the user nobody.
+
+    A fork, not a new interpreter: the child already holds leasewatch in memory, so the test
+    does not depend on nobody being able to read the checkout (CI may clone it under /root).
+    """
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: drop to nobody, run, report, never return into pytest
+        status = 99
+        try:
+            os.close(read)
+            os.setgroups([])
+            os.setgid(65534)
+            os.setuid(65534)
+            result = run("-c", str(config), "check-config")
+            status = result.status
+            os.write(write, result.err.encode())
+        finally:
+            os._exit(status)
+    os.close(write)
+    with os.fdopen(read, "rb") as pipe:
+        err = pipe.read().decode()
+    _, wait_status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(wait_status), err
 
 
 def test_unreadable_for_the_user_who_runs_it(base: Path) -> None:
@@ -110,13 +119,13 @@ def test_unreadable_for_the_user_who_runs_it(base: Path) -> None:
     config.write_text(config_text(base))
     config.chmod(0o644)
     (base / "dhcpd.leases").chmod(0o600)
-    done = as_nobody(config)
-    assert done.returncode == 3, done.stderr
-    assert f"servers[0].leases: {base}/dhcpd.leases: not readable by user nobody" in done.stderr
+    status, err = as_nobody(config)
+    assert status == 3, err
+    assert f"servers[0].leases: {base}/dhcpd.leases: not readable by user nobody" in err
     assert (
         f"state.path: {base}/state/state.db: cannot be created: {base} is not writable by"
-        " user nobody" in done.stderr
+        " user nobody" in err
     )
-    assert "Traceback" not in done.stderr
-    lines = done.stderr.strip().splitlines()
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
     assert len(lines) == 2, lines
