@@ -125,21 +125,43 @@ def test_kea_without_its_socket_reads_the_lease_file_report_only(tmp_path: Path)
     assert "no control socket at /run/kea/kea4-ctrl-socket" in text
 
 
-def test_libvirt_and_dnsmasq_are_noted(tmp_path: Path) -> None:
-    """libvirt's networks make a libvirt inventory; dnsmasq's leases are mentioned."""
+def test_libvirt_networks_and_dnsmasq_become_servers(tmp_path: Path) -> None:
+    """libvirt's networks make a libvirt inventory and a dnsmasq server each (status file and
+    its conf); a plain dnsmasq with dhcp-range lines is a server too."""
     root = layout(
         tmp_path / "root",
         {
-            "etc/dhcp/dhcpd.conf": DHCPD_CONF,
-            "var/lib/dhcp/dhcpd.leases": LEASES,
-            "var/lib/libvirt/dnsmasq/default.conf": "",
+            "var/lib/libvirt/dnsmasq/default.conf": "dhcp-range=198.18.122.2,198.18.122.254\n",
+            "var/lib/libvirt/dnsmasq/default.status": "[]\n",
             "var/lib/misc/dnsmasq.leases": "",
+            "etc/dnsmasq.conf": "interface=br0\ndhcp-range=198.18.5.10,198.18.5.50,12h\n",
         },
     )
     text = init_and_check(root, tmp_path / "leasewatch.toml")
     assert '[[inventory]]\nname = "libvirt"\nkind = "libvirt"' in text
     assert "libvirt networks (libvirt's own dnsmasq): default" in text
-    assert f"dnsmasq's leases at {root}/var/lib/misc/dnsmasq.leases" in text
+    assert (
+        f'name = "libvirt-default"\nkind = "dnsmasq"\n'
+        f'status = "{root}/var/lib/libvirt/dnsmasq/default.status"'
+    ) in text
+    assert (
+        f'name = "dnsmasq"\nkind = "dnsmasq"\nleases = "{root}/var/lib/misc/dnsmasq.leases"' in text
+    )
+
+
+def test_dnsmasq_without_ranges_is_a_note(tmp_path: Path) -> None:
+    """A dnsmasq lease file without dhcp-range in /etc/dnsmasq.conf is mentioned, not added."""
+    root = layout(
+        tmp_path / "root",
+        {
+            "etc/dhcp/dhcpd.conf": DHCPD_CONF,
+            "var/lib/dhcp/dhcpd.leases": LEASES,
+            "var/lib/misc/dnsmasq.leases": "",
+        },
+    )
+    text = init_and_check(root, tmp_path / "leasewatch.toml")
+    assert f"dnsmasq's leases at {root}/var/lib/misc/dnsmasq.leases, but no dhcp-range" in text
+    assert '\nkind = "dnsmasq"' not in text
 
 
 def test_nothing_found_is_one_line_and_writes_nothing(tmp_path: Path) -> None:

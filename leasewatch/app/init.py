@@ -33,6 +33,7 @@ DHCPD_LEASES = ("var/lib/dhcp/dhcpd.leases", "var/lib/dhcpd/dhcpd.leases")
 KEA_CONF = "etc/kea/kea-dhcp4.conf"
 KEA_LEASES = "var/lib/kea/kea-leases4.csv"  # Debian's memfile default
 DNSMASQ_LEASES = ("var/lib/misc/dnsmasq.leases", "var/lib/dnsmasq/dnsmasq.leases")
+DNSMASQ_CONF = "etc/dnsmasq.conf"
 LIBVIRT_NETWORKS = "var/lib/libvirt/dnsmasq"  # one NAME.conf per libvirt network
 LIBVIRT_SOCKET = "run/libvirt/libvirt-sock"
 CREDENTIAL = "/run/credentials/leasewatch.service/leasewatch.omapi-key"
@@ -146,11 +147,22 @@ def discover(root: Path) -> Found:
             else:
                 found.notes.append(f"{kea_conf} is there but neither its socket nor its leases")
 
-    for candidate in DNSMASQ_LEASES:
-        if (root / candidate).is_file():
-            found.notes.append(f"dnsmasq's leases at {root / candidate}: not read by leasewatch")
+    _dnsmasq(root, found)
     networks = root / LIBVIRT_NETWORKS
     names = sorted(p.stem for p in networks.glob("*.conf")) if networks.is_dir() else []
+    for network in names:
+        # libvirt runs one dnsmasq per network: NAME.conf has its dhcp-range lines and
+        # NAME.status its leases (JSON), both read as files, no SDK needed
+        status, conf = networks / f"{network}.status", networks / f"{network}.conf"
+        if status.is_file() and _has_range(conf):
+            found.servers.append(
+                {
+                    "name": "libvirt-" + re.sub(r"[^A-Za-z0-9_.:-]", "-", network),
+                    "kind": "dnsmasq",
+                    "status": str(status),
+                    "dnsmasq_conf": str(conf),
+                }
+            )
     if names or (root / LIBVIRT_SOCKET).exists():
         entry: dict[str, object] = {"name": "libvirt", "kind": "libvirt", "uri": ["qemu:///system"]}
         if importlib.util.find_spec("libvirt") is None:
@@ -163,6 +175,32 @@ def discover(root: Path) -> Found:
         if names:
             found.notes.append(f"libvirt networks (libvirt's own dnsmasq): {', '.join(names)}")
     return found
+
+
+def _has_range(conf: Path) -> bool:
+    """Whether a dnsmasq config (not its conf-dir) has a dhcp-range line."""
+    try:
+        text = conf.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return re.search(r"^\s*dhcp-range\s*=", text, re.MULTILINE) is not None
+
+
+def _dnsmasq(root: Path, found: Found) -> None:
+    """dnsmasq's own lease file, with its ranges from /etc/dnsmasq.conf."""
+    leases = _first(root, DNSMASQ_LEASES)
+    if leases is None:
+        return
+    conf = root / DNSMASQ_CONF
+    if _has_range(conf):
+        found.servers.append(
+            {"name": "dnsmasq", "kind": "dnsmasq", "leases": str(leases), "dnsmasq_conf": str(conf)}
+        )
+    else:
+        found.notes.append(
+            f"dnsmasq's leases at {leases}, but no dhcp-range in {conf}: add a [[servers]]"
+            ' with kind = "dnsmasq" and the dnsmasq_conf that has them'
+        )
 
 
 def _toml(value: object) -> str:

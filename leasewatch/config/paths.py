@@ -106,6 +106,11 @@ def problems(config: Config, text: str | None = None) -> list[str]:
             check(where, "dhcpd_conf", server.dhcpd_conf, _file_problem(server.dhcpd_conf))
         if server.leases is not None:
             check(where, "leases", server.leases, _file_problem(server.leases))
+        if server.dnsmasq_conf is not None:
+            conf = server.dnsmasq_conf
+            check(where, "dnsmasq_conf", conf, _file_problem(conf))
+        if server.status is not None:
+            check(where, "status", server.status, _file_problem(server.status))
         if server.control_socket is not None:
             socket = server.control_socket
             check(where, "control_socket", socket, _socket_problem(socket))

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from lab.dnsmasq import DnsmasqLab
 from lab.isc import IscLab
 from lab.kea import KeaServer
 from tests.cli_helpers import run
@@ -59,3 +60,37 @@ def test_init_finds_a_running_kea_by_its_socket(kea: KeaServer, tmp_path: Path) 
     report = run("-c", str(config), "report", "--format", "json")
     assert report.status == 0, report.err
     assert json.loads(report.out)["networks"]
+
+
+@pytest.mark.parametrize("flavour", ["plain", "libvirt"])
+def test_init_on_a_real_dnsmasq_reports_what_the_lab_config_reports(
+    flavour: str, tmp_path: Path
+) -> None:
+    """dnsmasq's lease file and conf (plain), or libvirt's status file and the network's conf
+    (libvirt's leases helper), at the paths packages use: init's config reports the same
+    pools as the lab's own config."""
+    with DnsmasqLab.start(pool_size=4, flavour=flavour) as lab:
+        vms = lab.boot(2)
+        lab.wait_recorded(vm.ip for vm in vms)
+        root = tmp_path / "root"
+        if flavour == "plain":
+            (root / "etc").mkdir(parents=True)
+            (root / "var/lib/misc").mkdir(parents=True)
+            shutil.copy(lab.conf_path, root / "etc/dnsmasq.conf")
+            shutil.copy(lab.leases_path, root / "var/lib/misc/dnsmasq.leases")
+        else:
+            networks = root / "var/lib/libvirt/dnsmasq"
+            networks.mkdir(parents=True)
+            shutil.copy(lab.conf_path, networks / "lab.conf")
+            shutil.copy(lab.status_path, networks / "lab.status")
+        config = tmp_path / "leasewatch.toml"
+        done = run("-c", str(config), "init", "--root", str(root))
+        assert done.status == 0, done.err
+        assert run("-c", str(config), "check-config").status == 0
+        lab_config = tmp_path / "lab.toml"
+        lab_config.write_text(lab.leasewatch_toml(tmp_path / "lab-state.db"), encoding="utf-8")
+        mine = json.loads(run("-c", str(config), "report", "--format", "json").out)
+        theirs = json.loads(run("-c", str(lab_config), "report", "--format", "json").out)
+        strip = [{k: v for k, v in n.items() if k != "server"} for n in mine["networks"]]
+        assert strip == [{k: v for k, v in n.items() if k != "server"} for n in theirs["networks"]]
+        assert sum(n["active"] for n in mine["networks"]) == 2
