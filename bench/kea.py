@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from lab.kea import running_kea
-from leasewatch.leases.kea import KeaClient, lease_from_api, read_leases
+from leasewatch.leases.kea import lease_from_api, read_leases
+from leasewatch.leases.kea_api import KeaClient
 
 NETWORK = "198.18.0.0/15"
 FIRST = IPv4Address("198.18.0.10")

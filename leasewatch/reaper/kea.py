@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 from leasewatch.config import ServerConfig
 from leasewatch.errors import ReleaseError
-from leasewatch.leases.kea import RESULT_EMPTY, KeaClient
+from leasewatch.leases.kea_api import RESULT_EMPTY, KeaClient
 from leasewatch.model import Lease, Outcome, normalize_mac
 from leasewatch.reaper.interface import ReleaseBackend
 

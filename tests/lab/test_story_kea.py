@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from lab.kea import KeaLab
-from leasewatch.leases.kea import KeaClient
+from leasewatch.leases.kea_api import KeaClient
 from tests.cli_helpers import run
 
 pytestmark = pytest.mark.lab

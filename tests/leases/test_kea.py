@@ -19,7 +19,8 @@ from lab.kea import KeaServer, running_agent, running_kea
 from leasewatch.config import Secret, ServerConfig
 from leasewatch.errors import LeasesError
 from leasewatch.leases import kea as kea_module
-from leasewatch.leases.kea import KeaClient, KeaLeaseSource, read_memfile
+from leasewatch.leases.kea import KeaLeaseSource, read_memfile
+from leasewatch.leases.kea_api import KeaClient
 from leasewatch.model import BindingState, FixedHost, Range
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "kea"
