@@ -48,17 +48,17 @@ $(PROMTOOL): | venv
 	$(BIN)/python -c "import sys; from deploy.check import find_promtool; sys.exit(find_promtool(fetch=True) is None)"
 
 lint: venv
-	$(BIN)/ruff check leasewatch tests lab bench deploy
-	$(BIN)/ruff format --check leasewatch tests lab bench deploy
-	$(BIN)/mypy --strict leasewatch tests lab bench
+	$(BIN)/python -m ruff check leasewatch tests lab bench deploy
+	$(BIN)/python -m ruff format --check leasewatch tests lab bench deploy
+	$(BIN)/python -m mypy --strict leasewatch tests lab bench
 
 format: venv
-	$(BIN)/ruff format leasewatch tests lab bench deploy
-	$(BIN)/ruff check --fix leasewatch tests lab bench deploy
+	$(BIN)/python -m ruff format leasewatch tests lab bench deploy
+	$(BIN)/python -m ruff check --fix leasewatch tests lab bench deploy
 
 # A skipped test fails the run (tests/conftest.py turns skips into a failing exit status).
 test: deps venv promtool lint
-	$(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -p no:cacheprovider $(PYTEST_ARGS)
 
 demo: deps venv
 	$(BIN)/python -m lab.demo --kind $(KIND)

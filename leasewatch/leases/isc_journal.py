@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import re
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from socket import inet_aton
@@ -41,21 +42,24 @@ _OCTET = rb"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
 # dhcpd's write_lease order; every line exact, so the fast path never guesses: a block it
 # does not match goes to the slow path. Time lines may carry dhcpd's "# local time" comment.
 # Possessive repeats (*+): no line they take could start what follows, and not keeping
-# backtrack points is 10% faster. The four times nobody reads are matched by the shape of
-# the forms dhcpd writes (10% faster than [^;\n]*;); any other text goes to the slow path,
-# which checks it. 7 groups.
+# backtrack points is 10% faster. CPython before 3.11.5 (Debian bookworm's 3.11.2) matches
+# some possessive repeats wrongly (gh-106052), which sent every block to the slow path
+# there: it gets plain greedy repeats, which match the same text here, only slower.
+# The four times nobody reads are matched by the shape of the forms dhcpd writes (10%
+# faster than [^;\n]*;); any other text goes to the slow path, which checks it. 7 groups.
+_REPEAT = b"*+" if sys.version_info >= (3, 11, 5) else b"*"
 _FAST = re.compile(
     rb"lease (" + _OCTET + rb"(?:\." + _OCTET + rb"){3}) \{\n"
     rb"(?:  starts ([^;\n]*);(?: #[^\n]*)?\n)?"
     rb"(?:  ends ([^;\n]*);(?: #[^\n]*)?\n)?"
     rb"(?:  (?:tstp|tsfp|atsfp|cltt) (?:[0-6] [0-9/]{10} [0-9:]{8}|epoch [0-9]+|never);"
-    rb"(?: #[^\n]*+)?\n)*+"
+    rb"(?: #[^\n]" + _REPEAT + rb")?\n)" + _REPEAT + rb""
     rb"  binding state ([a-z]+);\n"
-    rb"(?:  (?:next|rewind) binding state [a-z]+;\n)*+"
+    rb"(?:  (?:next|rewind) binding state [a-z]+;\n)" + _REPEAT + rb""
     rb"(?:  hardware ethernet (?:((?:[0-9a-f]{2}:){5}[0-9a-f]{2})|([0-9A-Fa-f:]+));\n)?"
-    rb"(?:  (?:uid|set [\w.-]+ =|option [\w.-]+) (?:" + STRING + rb'|[^";\n]+);\n)*+'
+    rb"(?:  (?:uid|set [\w.-]+ =|option [\w.-]+) (?:" + STRING + rb'|[^";\n]+);\n)' + _REPEAT + rb""
     rb"(?:  client-hostname (" + STRING + rb");\n)?"
-    rb"(?:  on [^{\n]*\{\n(?:    [^\n]*\n)*+  \}\n)*+"
+    rb"(?:  on [^{\n]*\{\n(?:    [^\n]*\n)" + _REPEAT + rb"  \}\n)" + _REPEAT + rb""
     rb"\}\n"
 )
 _GROUPS = 8  # re.split: the text before a block, then its 7 groups
