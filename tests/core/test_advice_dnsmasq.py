@@ -10,7 +10,7 @@ from leasewatch.core.advice import Advice
 def test_dnsmasq_advice_names_the_dhcp_range_lease_time() -> None:
     """dnsmasq: the lease time is the last field of dhcp-range (or libvirt's <lease>)."""
     advice = Advice(
-        server="virbr0", network="192.168.122.0/24", kind="dnsmasq", window=timedelta(hours=12),
+        server="virbr0", network="198.18.122.0/24", kind="dnsmasq", window=timedelta(hours=12),
         vms=6, older_vms=0, lifetime_median=None, lifetime_p90=None, orphans=6,
         outlived_median=None, outlived_max=None, lease_time=timedelta(hours=1),
         recommended=timedelta(minutes=15), max_lease_time=timedelta(minutes=30),

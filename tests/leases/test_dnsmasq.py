@@ -135,7 +135,7 @@ def test_api_leases_from_python_libvirt_dicts() -> None:
     """DHCPLeases() dicts: expirytime 0 is infinite; IPv6 entries are kept apart."""
     raw: list[dict[str, Any]] = [
         {"expirytime": 0, "type": 0, "mac": "52:54:00:aa:bb:cc", "iaid": None,
-         "ipaddr": "192.168.122.10", "prefix": 24, "hostname": "a", "clientid": None,
+         "ipaddr": "198.18.122.10", "prefix": 24, "hostname": "a", "clientid": None,
          "iface": "virbr0"},
         {"expirytime": 1796029208, "type": 1, "mac": "52:54:00:aa:bb:cd", "iaid": "5",
          "ipaddr": "2001:db8::5", "prefix": 64, "hostname": None, "clientid": "00:01",
@@ -143,7 +143,7 @@ def test_api_leases_from_python_libvirt_dicts() -> None:
     ]  # fmt: skip
     found = leases_from_api(raw, "lv")
     assert [(str(x.ip), x.mac, x.ends) for x in found.leases] == [
-        ("192.168.122.10", "52:54:00:aa:bb:cc", None)
+        ("198.18.122.10", "52:54:00:aa:bb:cc", None)
     ]
     assert found.v6[0].ip == IPv6Address("2001:db8::5")
 
@@ -157,57 +157,61 @@ V6 = IPv6Address
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        ("192.168.0.50,192.168.0.150", DhcpRange(V4("192.168.0.50"), V4("192.168.0.150"))),
+        ("198.18.0.50,198.18.0.150", DhcpRange(V4("198.18.0.50"), V4("198.18.0.150"))),
         (
-            "192.168.0.50,192.168.0.150,12h",
-            DhcpRange(V4("192.168.0.50"), V4("192.168.0.150"), lease_time=43200),
+            "198.18.0.50,198.18.0.150,12h",
+            DhcpRange(V4("198.18.0.50"), V4("198.18.0.150"), lease_time=43200),
         ),
         (
-            "192.168.0.50,192.168.0.150,255.255.255.0,12h",
-            DhcpRange(
-                V4("192.168.0.50"), V4("192.168.0.150"), V4("255.255.255.0"), lease_time=43200
-            ),
+            "198.18.0.50,198.18.0.150,255.255.255.0,12h",
+            DhcpRange(V4("198.18.0.50"), V4("198.18.0.150"), V4("255.255.255.0"), lease_time=43200),
         ),
         (
-            "192.168.0.50,192.168.0.150,255.255.255.0,192.168.0.255,45m",
+            "198.18.0.50,198.18.0.150,255.255.255.0,198.18.0.255,45m",
             DhcpRange(
-                V4("192.168.0.50"),
-                V4("192.168.0.150"),
+                V4("198.18.0.50"),
+                V4("198.18.0.150"),
                 V4("255.255.255.0"),
-                V4("192.168.0.255"),
+                V4("198.18.0.255"),
                 lease_time=2700,
             ),
         ),
         (  # reversed ends are swapped, as dnsmasq does
-            "10.0.0.9,10.0.0.1,infinite",
-            DhcpRange(V4("10.0.0.1"), V4("10.0.0.9"), lease_time=INFINITE),
-        ),
-        ("10.0.0.1,10.0.0.9,2w", DhcpRange(V4("10.0.0.1"), V4("10.0.0.9"), lease_time=1209600)),
-        ("10.0.0.1,10.0.0.9,3600", DhcpRange(V4("10.0.0.1"), V4("10.0.0.9"), lease_time=3600)),
-        (  # under two minutes is raised to two minutes
-            "10.0.0.1,10.0.0.9,30s",
-            DhcpRange(V4("10.0.0.1"), V4("10.0.0.9"), lease_time=120),
+            "198.18.0.9,198.18.0.1,infinite",
+            DhcpRange(V4("198.18.0.1"), V4("198.18.0.9"), lease_time=INFINITE),
         ),
         (
-            "set:red,10.0.0.1,10.0.0.9",
-            DhcpRange(V4("10.0.0.1"), V4("10.0.0.9"), set_tag="red"),
+            "198.18.0.1,198.18.0.9,2w",
+            DhcpRange(V4("198.18.0.1"), V4("198.18.0.9"), lease_time=1209600),
+        ),
+        (
+            "198.18.0.1,198.18.0.9,3600",
+            DhcpRange(V4("198.18.0.1"), V4("198.18.0.9"), lease_time=3600),
+        ),
+        (  # under two minutes is raised to two minutes
+            "198.18.0.1,198.18.0.9,30s",
+            DhcpRange(V4("198.18.0.1"), V4("198.18.0.9"), lease_time=120),
+        ),
+        (
+            "set:red,198.18.0.1,198.18.0.9",
+            DhcpRange(V4("198.18.0.1"), V4("198.18.0.9"), set_tag="red"),
         ),
         (  # the old syntax: a bare word is the tag to set
-            "red,10.0.0.1,10.0.0.9",
-            DhcpRange(V4("10.0.0.1"), V4("10.0.0.9"), set_tag="red"),
+            "red,198.18.0.1,198.18.0.9",
+            DhcpRange(V4("198.18.0.1"), V4("198.18.0.9"), set_tag="red"),
         ),
         (
-            "tag:green,tag:!blue,set:red,10.0.0.1,10.0.0.9",
-            DhcpRange(V4("10.0.0.1"), V4("10.0.0.9"), set_tag="red", tags=("green", "!blue")),
+            "tag:green,tag:!blue,set:red,198.18.0.1,198.18.0.9",
+            DhcpRange(V4("198.18.0.1"), V4("198.18.0.9"), set_tag="red", tags=("green", "!blue")),
         ),
         (  # net: is the old tag:
-            "net:green,10.0.0.1,10.0.0.9",
-            DhcpRange(V4("10.0.0.1"), V4("10.0.0.9"), tags=("green",)),
+            "net:green,198.18.0.1,198.18.0.9",
+            DhcpRange(V4("198.18.0.1"), V4("198.18.0.9"), tags=("green",)),
         ),
         (  # Proxmox SDN's form
-            "set:subnet1,10.0.0.0,static,255.255.255.0,infinite",
+            "set:subnet1,198.18.0.0,static,255.255.255.0,infinite",
             DhcpRange(
-                V4("10.0.0.0"),
+                V4("198.18.0.0"),
                 None,
                 V4("255.255.255.0"),
                 lease_time=INFINITE,
@@ -215,7 +219,7 @@ V6 = IPv6Address
                 set_tag="subnet1",
             ),
         ),
-        ("192.168.0.0,proxy", DhcpRange(V4("192.168.0.0"), None, modes=("proxy",))),
+        ("198.18.0.0,proxy", DhcpRange(V4("198.18.0.0"), None, modes=("proxy",))),
         (
             "1234::2,1234::500,64,12h",
             DhcpRange(V6("1234::2"), V6("1234::500"), prefix=64, lease_time=43200),
@@ -262,14 +266,14 @@ def test_every_dhcp_range_form(value: str, expected: DhcpRange) -> None:
 @pytest.mark.parametrize(
     ("value", "why"),
     [
-        ("10.0.0.1", "at least start,end"),
-        ("10.0.0.1,fish", "not an end address"),
-        ("10.0.0.1,10.0.0.9,12x", "not a lease time"),
-        ("10.0.0.1,10.0.1.9,255.255.255.0", "inconsistent"),
-        ("10.0.0.1,10.0.0.9,12h,extra", "before the lease time"),
-        ("set:a,set:b,10.0.0.1,10.0.0.9", "only one set"),
+        ("198.18.0.1", "at least start,end"),
+        ("198.18.0.1,fish", "not an end address"),
+        ("198.18.0.1,198.18.0.9,12x", "not a lease time"),
+        ("198.18.0.1,198.18.1.9,255.255.255.0", "inconsistent"),
+        ("198.18.0.1,198.18.0.9,12h,extra", "before the lease time"),
+        ("set:a,set:b,198.18.0.1,198.18.0.9", "only one set"),
         ("1234::2,1234::500,48", "at least 64"),
-        ("10.0.0.1,10.0.0.9,255.0.255.0", "not a netmask"),
+        ("198.18.0.1,198.18.0.9,255.0.255.0", "not a netmask"),
     ],
 )
 def test_bad_dhcp_range_names_where_and_why(value: str, why: str) -> None:
@@ -280,23 +284,23 @@ def test_bad_dhcp_range_names_where_and_why(value: str, why: str) -> None:
 
 def test_pools_only_from_dynamic_v4_ranges() -> None:
     """Static, proxy and IPv6 ranges are no dynamic IPv4 pool; no netmask: smallest subnet."""
-    assert v4_range(parse_dhcp_range("10.0.0.10,10.0.0.20,255.255.255.0")) == Range(
-        V4("10.0.0.10"), V4("10.0.0.20"), IPv4Network("10.0.0.0/24"), "10.0.0.0/24"
+    assert v4_range(parse_dhcp_range("198.18.0.10,198.18.0.20,255.255.255.0")) == Range(
+        V4("198.18.0.10"), V4("198.18.0.20"), IPv4Network("198.18.0.0/24"), "198.18.0.0/24"
     )
-    assert v4_range(parse_dhcp_range("10.0.0.2,10.0.0.254")) == Range(
-        V4("10.0.0.2"), V4("10.0.0.254"), IPv4Network("10.0.0.0/24"), "10.0.0.0/24"
+    assert v4_range(parse_dhcp_range("198.18.0.2,198.18.0.254")) == Range(
+        V4("198.18.0.2"), V4("198.18.0.254"), IPv4Network("198.18.0.0/24"), "198.18.0.0/24"
     )
-    for value in ("10.0.0.0,static,255.255.255.0", "10.0.0.0,proxy", "1234::2,1234::500"):
+    for value in ("198.18.0.0,static,255.255.255.0", "198.18.0.0,proxy", "1234::2,1234::500"):
         assert v4_range(parse_dhcp_range(value)) is None
 
 
 def test_dhcp_host_reservations() -> None:
     """dhcp-host lines and hosts-file lines with an IPv4 address are reservations."""
-    assert parse_dhcp_host("52:54:00:AA:BB:CC,set:x,192.168.0.60,web,infinite") == FixedHost(
-        "web", "52:54:00:aa:bb:cc", V4("192.168.0.60")
+    assert parse_dhcp_host("52:54:00:AA:BB:CC,set:x,198.18.0.60,web,infinite") == FixedHost(
+        "web", "52:54:00:aa:bb:cc", V4("198.18.0.60")
     )
-    assert parse_dhcp_host("id:01:02:03,192.168.0.61") == FixedHost(
-        "192.168.0.61", None, V4("192.168.0.61")
+    assert parse_dhcp_host("id:01:02:03,198.18.0.61") == FixedHost(
+        "198.18.0.61", None, V4("198.18.0.61")
     )
     assert parse_dhcp_host("52:54:00:aa:bb:cc,ignore") is None
 
@@ -305,15 +309,15 @@ def test_conf_follows_conf_file_and_conf_dir(tmp_path: Path) -> None:
     """conf-file and conf-dir (with *patterns, skipped suffixes, ~ and dot files) are read."""
     d = tmp_path / "dnsmasq.d"
     d.mkdir()
-    (d / "a.conf").write_text("dhcp-range=10.0.1.10,10.0.1.20,255.255.255.0\n")
-    (d / "b.conf~").write_text("dhcp-range=10.0.9.10,10.0.9.20\n")
-    (d / ".hidden.conf").write_text("dhcp-range=10.0.9.10,10.0.9.20\n")
-    (d / "c.txt").write_text("dhcp-range=10.0.9.10,10.0.9.20\n")
-    (d / "d.conf").write_text("dhcp-host=52:54:00:00:00:01,10.0.1.5,fixed  # a comment\n")
+    (d / "a.conf").write_text("dhcp-range=198.18.1.10,198.18.1.20,255.255.255.0\n")
+    (d / "b.conf~").write_text("dhcp-range=198.18.9.10,198.18.9.20\n")
+    (d / ".hidden.conf").write_text("dhcp-range=198.18.9.10,198.18.9.20\n")
+    (d / "c.txt").write_text("dhcp-range=198.18.9.10,198.18.9.20\n")
+    (d / "d.conf").write_text("dhcp-host=52:54:00:00:00:01,198.18.1.5,fixed  # a comment\n")
     more = tmp_path / "more.conf"
-    more.write_text("# comment\ndhcp-range=set:b,10.0.2.10,10.0.2.20,255.255.255.0,1h\n")
+    more.write_text("# comment\ndhcp-range=set:b,198.18.2.10,198.18.2.20,255.255.255.0,1h\n")
     hosts = tmp_path / "hosts"
-    hosts.write_text("52:54:00:00:00:02,10.0.2.5,other\n")
+    hosts.write_text("52:54:00:00:00:02,198.18.2.5,other\n")
     main = tmp_path / "dnsmasq.conf"
     main.write_text(
         "port=0\nbind-interfaces\n"
@@ -321,12 +325,12 @@ def test_conf_follows_conf_file_and_conf_dir(tmp_path: Path) -> None:
         f"conf-file={main}\n"  # a loop is read once
     )
     conf = read_conf(main)
-    assert [r.start for _, r in conf.ranges] == [V4("10.0.1.10"), V4("10.0.2.10")]
+    assert [r.start for _, r in conf.ranges] == [V4("198.18.1.10"), V4("198.18.2.10")]
     assert conf.ranges[1][0] == f"{more}:2"
     assert [h.name for h in conf.hosts] == ["fixed", "other"]
-    (d / "skip.bak").write_text("dhcp-range=10.0.9.10,10.0.9.20\n")
+    (d / "skip.bak").write_text("dhcp-range=198.18.9.10,198.18.9.20\n")
     main.write_text(f"conf-dir={d},.bak,.txt,~\n")
-    assert [r.start for _, r in read_conf(main).ranges] == [V4("10.0.1.10")]
+    assert [r.start for _, r in read_conf(main).ranges] == [V4("198.18.1.10")]
 
 
 def test_conf_errors_name_the_file(tmp_path: Path) -> None:
@@ -337,7 +341,7 @@ def test_conf_errors_name_the_file(tmp_path: Path) -> None:
     main.write_text(f"conf-dir={tmp_path / 'none'}\n")
     with pytest.raises(LeasesError, match=rf"{main}:1: conf-dir"):
         read_conf(main)
-    main.write_text("\n\ndhcp-range=10.0.0.1\n")
+    main.write_text("\n\ndhcp-range=198.18.0.1\n")
     with pytest.raises(LeasesError, match=rf"{main}:3: bad dhcp-range"):
         read_conf(main)
 
@@ -346,10 +350,10 @@ NETWORK_XML = """
 <network>
   <name>default</name>
   <bridge name='virbr0' stp='on' delay='0'/>
-  <ip address='192.168.122.1' netmask='255.255.255.0'>
+  <ip address='198.18.122.1' netmask='255.255.255.0'>
     <dhcp>
-      <range start='192.168.122.2' end='192.168.122.254'/>
-      <host mac='52:54:00:00:00:07' name='db' ip='192.168.122.7'/>
+      <range start='198.18.122.2' end='198.18.122.254'/>
+      <host mac='52:54:00:00:00:07' name='db' ip='198.18.122.7'/>
     </dhcp>
   </ip>
   <ip family='ipv6' address='2001:db8:ca2:2::1' prefix='64'>
@@ -365,13 +369,13 @@ def test_network_xml_ranges_hosts_and_bridge() -> None:
     assert net.bridge == "virbr0" and net.v6_ranges == 1
     assert net.ranges == (
         Range(
-            V4("192.168.122.2"),
-            V4("192.168.122.254"),
-            IPv4Network("192.168.122.0/24"),
-            "192.168.122.0/24",
+            V4("198.18.122.2"),
+            V4("198.18.122.254"),
+            IPv4Network("198.18.122.0/24"),
+            "198.18.122.0/24",
         ),
     )
-    assert net.hosts == (FixedHost("db", "52:54:00:00:00:07", V4("192.168.122.7")),)
+    assert net.hosts == (FixedHost("db", "52:54:00:00:00:07", V4("198.18.122.7")),)
 
 
 # ---------------------------------------------------------------------------- torn reads
@@ -380,7 +384,7 @@ def test_network_xml_ranges_hosts_and_bridge() -> None:
 def test_read_settled_waits_until_two_reads_agree(tmp_path: Path) -> None:
     """A file caught empty, then half written, is read again until it stops changing."""
     path = tmp_path / "dnsmasq.leases"
-    stages = [b"", b"1 aa:bb:cc:dd:ee:ff 10.0.0.1", LEASE_FILE.encode()]
+    stages = [b"", b"1 aa:bb:cc:dd:ee:ff 198.18.0.1", LEASE_FILE.encode()]
     path.write_bytes(stages.pop(0))
 
     def sleep(_seconds: float) -> None:
@@ -460,7 +464,7 @@ def test_source_reads_conf_and_leases_and_warns_of_v6(tmp_path: Path) -> None:
 def test_source_missing_lease_file_is_an_error(tmp_path: Path) -> None:
     """A lease file that cannot be read fails the read, naming the file."""
     conf = tmp_path / "dnsmasq.conf"
-    conf.write_text("dhcp-range=10.0.0.1,10.0.0.9\n")
+    conf.write_text("dhcp-range=198.18.0.1,198.18.0.9\n")
     config = ServerConfig(
         name="dm", kind="dnsmasq", leases=tmp_path / "none.leases", dnsmasq_conf=conf
     )

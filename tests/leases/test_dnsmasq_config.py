@@ -114,9 +114,9 @@ def test_quick_look_reads_dnsmasq_without_a_config(tmp_path: Path) -> None:
     from tests.cli_helpers import run
 
     leases = tmp_path / "dnsmasq.leases"
-    leases.write_text("0 52:54:00:00:00:01 10.0.0.5 a *\n0 52:54:00:00:00:02 10.0.0.6 b *\n")
+    leases.write_text("0 52:54:00:00:00:01 198.18.0.5 a *\n0 52:54:00:00:00:02 198.18.0.6 b *\n")
     conf = tmp_path / "dnsmasq.conf"
-    conf.write_text("dhcp-range=10.0.0.5,10.0.0.8,255.255.255.0,1h\n")
+    conf.write_text("dhcp-range=198.18.0.5,198.18.0.8,255.255.255.0,1h\n")
     done = run("report", "--format", "json", "--dnsmasq-leases", str(leases),
                "--dnsmasq-conf", str(conf))  # fmt: skip
     assert done.status == 0, done.err

@@ -78,7 +78,7 @@ def test_teardown_example_gives_the_macs_back(tmp_path: Path) -> None:
         "<os><type>hvm</type></os><devices><interface type='network'>"
         f"<mac address='{mac}'/><source network='default'/></interface></devices></domain>"
         "<network><name>default</name><bridge name='virbr0'/><forward/>"
-        "<ip address='192.168.122.1' netmask='255.255.255.0'/></network></node>"
+        "<ip address='198.18.122.1' netmask='255.255.255.0'/></network></node>"
     )
     done = shell(snippet("teardown"), config, tmp_path, f"test://{node}")
     assert done.returncode == 0, done.stderr
