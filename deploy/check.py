@@ -261,7 +261,8 @@ def check_rules(
     wanted = {
         "pool above critical": "leasewatch_network_utilization",
         "no successful scan": "leasewatch_last_successful_scan_timestamp_seconds",
-        "inventory unhealthy": "leasewatch_inventory_healthy",
+        "source down": "leasewatch_source_up",
+        "stopped scanning": "leasewatch_last_scan_timestamp_seconds",
         "orphans rising": "leasewatch_orphans",
     }
     exprs = " ".join(r.get("expr", "") for g in doc["groups"] for r in g.get("rules", []))

@@ -23,7 +23,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
@@ -60,6 +60,33 @@ def make_trigger(daemon: DaemonConfig, path: Path) -> Any:
     return IntervalTrigger(seconds=every.total_seconds())
 
 
+def schedule_gap(trigger: Any, now: datetime) -> float:
+    """The longest wait, in seconds, between two scans the trigger schedules.
+
+    Exported as ``leasewatch_scan_interval_seconds`` so the "stopped scanning" rule scales
+    with the schedule: a daemon scanning hourly (with event streams between scans) is not
+    late after 15 minutes. A crontab's gaps vary (``0 8-18 * * 1-5``): the longest among
+    its next 2000 runs or 31 days counts; one run or none in that time counts as 31 days.
+    """
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    if isinstance(trigger, IntervalTrigger):
+        return float(trigger.interval.total_seconds())
+    horizon = timedelta(days=31)
+    end = now + horizon
+    gap = 0.0
+    previous: datetime | None = None
+    fire: datetime | None = trigger.get_next_fire_time(None, now)
+    for _ in range(2000):
+        if fire is None or fire > end:
+            break
+        if previous is not None:
+            gap = max(gap, (fire - previous).total_seconds())
+        previous = fire
+        fire = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
+    return gap or horizon.total_seconds()
+
+
 class Daemon:
     """The long-running service. ``run()`` blocks until SIGTERM/SIGINT and returns 0."""
 
@@ -78,6 +105,7 @@ class Daemon:
         self._new_scanner = scanner
         self._scanner = scanner(self.config)
         self.metrics = ScanMetrics(self.config)
+        self.metrics.set_scan_interval(schedule_gap(self.trigger, datetime.now(UTC)))
         self.registry = registry if registry is not None else CollectorRegistry()
         self.registry.register(self.metrics)
         # _lock guards the config/scanner swap on reload and the stop/release handshake.
@@ -182,6 +210,7 @@ class Daemon:
         self.metrics.configure(new)
         if (old.daemon.every, old.daemon.cron) != (new.daemon.every, new.daemon.cron):
             self._scheduler.reschedule_job(JOB_ID, trigger=trigger)
+            self.metrics.set_scan_interval(schedule_gap(trigger, datetime.now(UTC)))
         if old.daemon.metrics != new.daemon.metrics:
             log.warning("reload: [daemon] metrics changed; restart to move the endpoint")
         log.info("reloaded %s: %s", self.config_path, self._schedule_text())

@@ -9,6 +9,11 @@ Names follow https://prometheus.io/docs/practices/naming/: ``_total`` only on co
 (Kea's exporters name gauges ``*_total``; leasewatch does not), ratios in 0..1, seconds.
 The daemon serves them over HTTP; ``leasewatch scan --textfile DIR`` writes them for
 node_exporter's textfile collector.
+
+``[daemon] site`` adds a ``site`` label to every sample, so one central Prometheus tells the
+sites apart (docs/sites.md). Without it there is no such label at all rather than
+``site=""``: Prometheus stores an empty label as no label, and a single-site install keeps
+the series, rules and dashboards it had.
 """
 
 from __future__ import annotations
@@ -101,6 +106,11 @@ class ScanMetrics(Collector):
         self._duration: float | None = None
         self._last_success: float = 0.0
         self._releasable: frozenset[str] = frozenset()
+        self._last_scan: float = 0.0
+        self._kinds: dict[str, str] = {}
+        self._site: str | None = None
+        self._streams: dict[str, float] = {}
+        self._interval: float | None = None
         self.configure(config)
 
     def configure(self, config: Config) -> None:
@@ -109,6 +119,11 @@ class ScanMetrics(Collector):
             self._releasable = frozenset(
                 s.name for s in config.servers if reaper_kinds.can_release(s)
             )
+            self._site = config.daemon.site
+            self._kinds = {s.name: s.kind for s in config.servers}
+            self._kinds.update((i.name, i.kind) for i in config.inventory)
+            for gone in set(self._streams) - {i.name for i in config.inventory}:
+                del self._streams[gone]
             sources = [s.name for s in config.servers] + [i.name for i in config.inventory]
             for source in (*sources, ALERTS_SOURCE, SCAN_SOURCE):
                 self._counters.errors.setdefault(source, 0.0)
@@ -132,6 +147,7 @@ class ScanMetrics(Collector):
                 self._counters.releases[key] = self._counters.releases.get(key, 0.0) + 1
             self._last = result
             self._duration = duration
+            self._last_scan = self._clock()
             # Successful: it ran to the end and every server could be read. An unhealthy
             # inventory has its own gauge and does not make the scan unsuccessful.
             if not any(s.error for s in result.analysis.servers):
@@ -144,6 +160,28 @@ class ScanMetrics(Collector):
             self._counters.scans += 1
             self._counters.errors[source] = self._counters.errors.get(source, 0.0) + 1
             self._duration = duration
+            self._last_scan = self._clock()
+
+    def set_scan_interval(self, seconds: float) -> None:
+        """The daemon's longest gap between scheduled scans (no series without a daemon:
+        a cron job's schedule is the crontab's, unknown here)."""
+        with self._lock:
+            self._interval = seconds
+
+    def set_event_stream(self, inventory: str, up: bool) -> None:
+        """Show an inventory's event stream as connected (1) or not (0).
+
+        Called by the daemon's event streams (leasewatch.events), from any thread: 0 when a
+        stream starts or loses its connection, 1 once it is subscribed again. A stream never
+        reported has no series; one whose inventory leaves the config on reload is dropped.
+        """
+        with self._lock:
+            self._streams[inventory] = 1.0 if up else 0.0
+
+    def forget_event_stream(self, inventory: str) -> None:
+        """Drop an inventory's stream series (its stream was turned off on reload)."""
+        with self._lock:
+            self._streams.pop(inventory, None)
 
     def restore(self, text: str) -> None:
         """Carry counters over from a previous textfile, so cron runs add up like a daemon."""
@@ -171,6 +209,8 @@ class ScanMetrics(Collector):
     def collect(self) -> Iterator[Metric]:
         with self._lock:
             last, duration, last_success = self._last, self._duration, self._last_success
+            last_scan, kinds, site = self._last_scan, dict(self._kinds), self._site
+            streams, interval = dict(self._streams), self._interval
             scans = self._counters.scans
             errors = dict(self._counters.errors)
             releases = dict(self._counters.releases)
@@ -181,17 +221,33 @@ class ScanMetrics(Collector):
         for (server, outcome), value in sorted(releases.items()):
             f.releases.add_metric([server, outcome], value)
         f.last_success.add_metric([], last_success)
+        f.last_scan.add_metric([], last_scan)
+        if interval is not None:
+            f.interval.add_metric([], interval)
         if duration is not None:
             f.duration.add_metric([], duration)
         if last is not None:
-            _add_scan(f, last)
-        yield from f.all()
+            _add_scan(f, last, kinds)
+        for inventory, up in sorted(streams.items()):
+            f.stream_up.add_metric([inventory], up)
+        families = f.all()
+        if site is not None:
+            # One label on every sample, whatever family adds it: a constant label, as
+            # prometheus_client has none for custom collectors.
+            for family in families:
+                family.samples = [
+                    sample._replace(labels={**sample.labels, "site": site})
+                    for sample in family.samples
+                ]
+        yield from families
 
 
-def _add_scan(f: _Families, result: ScanResult) -> None:
+def _add_scan(f: _Families, result: ScanResult, kinds: dict[str, str]) -> None:
     analysis = result.analysis
     for snap in analysis.servers:
-        f.server_up.add_metric([snap.server], 0.0 if snap.error else 1.0)
+        up = 0.0 if snap.error else 1.0
+        f.server_up.add_metric([snap.server], up)
+        f.source_up.add_metric([snap.server, kinds.get(snap.server, snap.kind)], up)
     orphans: dict[tuple[str, str], int] = {}
     for network in analysis.networks:
         labels = [network.server, network.name]
@@ -215,6 +271,7 @@ def _add_scan(f: _Families, result: ScanResult) -> None:
     for inv in analysis.inventories:
         f.inv_healthy.add_metric([inv.source], 1.0 if inv.healthy else 0.0)
         f.inv_vms.add_metric([inv.source], len(inv.macs))
+        f.source_up.add_metric([inv.source, inv.kind], 1.0 if inv.healthy else 0.0)
 
 
 class _Families:
@@ -292,6 +349,24 @@ class _Families:
         self.last_success = GaugeMetricFamily(
             "leasewatch_last_successful_scan_timestamp_seconds",
             "Unix time of the last scan that read every server (0: none yet).",
+        )
+        self.last_scan = GaugeMetricFamily(
+            "leasewatch_last_scan_timestamp_seconds",
+            "Unix time the last scan ended, whatever it found (0: none yet).",
+        )
+        self.interval = GaugeMetricFamily(
+            "leasewatch_scan_interval_seconds",
+            "The daemon's longest gap between two scheduled scans (absent under cron).",
+        )
+        self.source_up = GaugeMetricFamily(
+            "leasewatch_source_up",
+            "1 if the server or inventory source was read and trusted at the last scan, else 0.",
+            labels=["source", "kind"],
+        )
+        self.stream_up = GaugeMetricFamily(
+            "leasewatch_event_stream_up",
+            "1 if the inventory's event stream is connected, else 0 (reconnecting).",
+            labels=["inventory"],
         )
 
     def all(self) -> list[Metric]:

@@ -220,6 +220,8 @@ def test_check_config_in_process_reports_all_new_problems_at_once(tmp_path: Path
         ('[daemon]\nevery = "0s"\n', "daemon.every"),
         ('[daemon]\nevery = "5m"\ncron = "*/5 * * * *"\n', "daemon.cron"),
         ('[daemon]\nmetrics = "localhost"\n', "daemon.metrics"),
+        ('[daemon]\nsite = "berlin dc"\n', "daemon.site"),
+        ('[daemon]\nsite = ""\n', "daemon.site"),
     ],
 )
 def test_ranges_outside_the_table_are_refused(tmp_path: Path, section: str, key: str) -> None:

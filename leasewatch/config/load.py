@@ -421,9 +421,15 @@ def _daemon(s: Section) -> DaemonConfig:
             s.error("metrics", f"expected HOST:PORT like '127.0.0.1:9967', got {metrics!r}")
         elif not 0 < int(found[1]) < 65536:
             s.error("metrics", f"expected a port number from 1 to 65535, got {found[1]}")
+    site = s.string("site")
+    # A label value, but also a word in Alertmanager matchers and receiver names: the
+    # characters of an entry's name, never empty (Prometheus reads site="" as no label).
+    if site is not None and not re.fullmatch(r"[A-Za-z0-9_.:-]+", site):
+        s.error("site", f"expected letters, digits, '_', '.', ':' or '-', got {site!r}")
+        site = None
     if every is None and cron is None:
         every = DaemonConfig.every
-    return DaemonConfig(every=every, cron=cron, metrics=metrics)
+    return DaemonConfig(every=every, cron=cron, metrics=metrics, site=site)
 
 
 def _cron_problem(cron: str) -> str | None:

@@ -137,6 +137,7 @@ class DaemonConfig:
     every: timedelta | None = timedelta(minutes=5)
     cron: str | None = None
     metrics: str | None = None  # "127.0.0.1:9967"
+    site: str | None = None  # a `site` label on every metric (docs/sites.md)
 
 
 @dataclass(frozen=True)

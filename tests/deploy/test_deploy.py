@@ -76,7 +76,7 @@ def test_rules_check_catches_unknown_metric(tmp_path: Path) -> None:
     """A rule on a metric leasewatch does not export (a Kea-style _total gauge) fails."""
     rules = tmp_path / "rules.yml"
     text = (check.HERE / "prometheus-rules.yml").read_text()
-    rules.write_text(text.replace("leasewatch_inventory_healthy", "leasewatch_addresses_total"))
+    rules.write_text(text.replace("leasewatch_source_up", "leasewatch_addresses_total"))
     with pytest.raises(check.CheckError, match="leasewatch_addresses_total"):
         check.check_rules(rules)
 
