@@ -25,7 +25,7 @@ from lab.kea import KeaServer, running_kea
 from lab.netns import CLEANUP
 
 # The fixtures below that start a real server.
-SERVER_FIXTURES = frozenset({"isc_lab", "small_isc_lab", "kea"})
+SERVER_FIXTURES = frozenset({"isc_lab", "small_isc_lab", "isc6_lab", "kea"})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -77,6 +77,17 @@ def isc_lab() -> Iterator[IscLab]:
 def small_isc_lab() -> Iterator[IscLab]:
     """The same lab with a 2-address pool, to run it dry quickly."""
     lab = IscLab.start(pool_size=2)
+    try:
+        yield lab
+    finally:
+        lab.close()
+
+
+@pytest.fixture
+def isc6_lab() -> Iterator[IscLab]:
+    """A real dhcpd -6 (subnet6 2001:db8:1::/64: 16 addresses, a /120, a temporary /120, a
+    PD pool of four /56) and an empty hypervisor for ``dhclient -6`` VMs."""
+    lab = IscLab.start6()
     try:
         yield lab
     finally:

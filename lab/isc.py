@@ -9,6 +9,11 @@ only on the veth end in its namespace.
 OMAPI listens inside the server namespace; ``lab.omapi_port`` is a host loopback port
 forwarded into it (``LoopbackForwarder``), so leasewatch connects to
 ``127.0.0.1:<lab.omapi_port>`` from the host namespace exactly as it would to a real server.
+
+``IscLab.start6()`` runs ``dhcpd -6`` instead (``Layout6``: subnet6 2001:db8:1::/64 with a
+``range6 start end`` for addresses, a ``range6 prefix/len``, a ``range6 ... temporary`` and
+a ``prefix6`` pool for prefix delegation), with its own dhcpd6.conf and dhcpd6.leases and no
+OMAPI: dhcpd's OMAPI knows only DHCPv4 leases. Its VMs run ``dhclient -6`` (``boot6``).
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from pathlib import Path
 from types import TracebackType
 
@@ -86,6 +91,73 @@ class Layout:
         return [self.first + i for i in range(self.pool_size)]
 
 
+_V6_SUBNET = IPv6Network("2001:db8:1::/64")
+_PD_BASE = IPv6Address("2001:db8:100::")
+
+
+@dataclass(frozen=True)
+class Layout6:
+    """The DHCPv6 plan: one /64 on the link with three address ranges, and a PD pool.
+
+    ``na_size`` addresses from ``<subnet>::100`` (``range6 start end``); a ``range6
+    <subnet>::1:0/120`` (256 addresses); a ``range6 <subnet>::2:0/120 temporary`` for IA_TA;
+    ``pd_count`` prefixes of length ``pd_len`` from ``pd_base`` (``prefix6 start end /len``).
+    """
+
+    subnet: IPv6Network = _V6_SUBNET
+    na_size: int = 16
+    pd_base: IPv6Address = _PD_BASE
+    pd_len: int = 56
+    pd_count: int = 4
+
+    def __post_init__(self) -> None:
+        lab = IPv6Network("2001:db8::/32")
+        if not (self.subnet.subnet_of(lab) and self.pd_base in lab and self.pd_last in lab):
+            raise LabError(f"{self.subnet} or the PD pool is outside 2001:db8::/32")
+
+    @property
+    def server_ip(self) -> IPv6Address:
+        return self.subnet.network_address + 1
+
+    @property
+    def first(self) -> IPv6Address:
+        return self.subnet.network_address + 0x100
+
+    @property
+    def last(self) -> IPv6Address:
+        return self.first + (self.na_size - 1)
+
+    @property
+    def prefix_range(self) -> IPv6Network:
+        return IPv6Network(f"{self.subnet.network_address + 0x10000}/120")
+
+    @property
+    def temporary_range(self) -> IPv6Network:
+        return IPv6Network(f"{self.subnet.network_address + 0x20000}/120")
+
+    @property
+    def pd_last(self) -> IPv6Address:
+        return self.pd_base + ((self.pd_count - 1) << (128 - self.pd_len))
+
+
+def dhcpd6_conf(layout: Layout6) -> str:
+    """The dhcpd6.conf text for ``layout`` (dhcpd.conf(5), the DHCPv6 statements)."""
+    return (
+        "# Written by leasewatch's lab (lab/isc.py); dhcpd.conf(5), DHCPv6.\n"
+        "authoritative;\n"
+        "ddns-update-style none;\n"
+        "default-lease-time 259200;\n"
+        "max-lease-time 518400;\n"
+        "preferred-lifetime 172800;\n"
+        f"subnet6 {layout.subnet} {{\n"
+        f"  range6 {layout.first} {layout.last};\n"
+        f"  range6 {layout.prefix_range};\n"
+        f"  range6 {layout.temporary_range} temporary;\n"
+        f"  prefix6 {layout.pd_base} {layout.pd_last} /{layout.pd_len};\n"
+        "}\n"
+    )
+
+
 @dataclass(frozen=True)
 class FixedHost:
     """A ``host`` block with a ``fixed-address`` in dhcpd.conf."""
@@ -125,10 +197,13 @@ def dhcpd_conf(layout: Layout, key: str, hosts: Sequence[FixedHost] = ()) -> str
 class IscLab:
     """dhcpd + OMAPI forwarder + hypervisor; ``close()`` (or ``with``) removes it all."""
 
-    def __init__(self, tag: str, workdir: Path, layout: Layout, key: str) -> None:
+    def __init__(
+        self, tag: str, workdir: Path, layout: Layout, key: str, layout6: Layout6 | None = None
+    ) -> None:
         self.tag = tag
         self.workdir = workdir
         self.layout = layout
+        self.layout6 = layout6  # set: a dhcpd -6 lab
         self.key = key
         self.key_name = KEY_NAME
         self.server_ns: Namespace | None = None
@@ -139,11 +214,11 @@ class IscLab:
 
     @property
     def conf_path(self) -> Path:
-        return self.workdir / "dhcpd.conf"
+        return self.workdir / ("dhcpd.conf" if self.layout6 is None else "dhcpd6.conf")
 
     @property
     def leases_path(self) -> Path:
-        return self.workdir / "dhcpd.leases"
+        return self.workdir / ("dhcpd.leases" if self.layout6 is None else "dhcpd6.leases")
 
     @property
     def log_path(self) -> Path:
@@ -184,6 +259,47 @@ class IscLab:
             raise
         return lab
 
+    @classmethod
+    def start6(cls, layout6: Layout6 | None = None) -> IscLab:
+        """The same lab with ``dhcpd -6`` serving ``layout6`` (no OMAPI); VMs: ``boot6``."""
+        tag = new_tag()
+        workdir = Path(tempfile.mkdtemp(prefix=f"lw-{tag}-"))
+        token = CLEANUP.push(f"directory {workdir}", lambda: shutil.rmtree(workdir, True))
+        lab = cls(tag, workdir, Layout.seed(), "", layout6 or Layout6())
+        lab._dir_token = token
+        try:
+            lab._build6()
+        except BaseException:
+            lab.close()
+            raise
+        return lab
+
+    def _build6(self) -> None:
+        assert self.layout6 is not None
+        self.server_ns = Namespace.create(f"lw-{self.tag}-srv")
+        self.hv = Hypervisor.create(self.server_ns, self.tag, self.workdir)
+        cidr = f"{self.layout6.server_ip}/{self.layout6.subnet.prefixlen}"
+        # nodad: dhcpd -6 binds to the address at once, before a DAD would have finished
+        self.server_ns.ip("addr", "add", cidr, "dev", self.hv.server_iface, "nodad")
+        self.conf_path.write_text(dhcpd6_conf(self.layout6), encoding="utf-8")
+        self.leases_path.touch()
+        self._dhcpd = self.server_ns.popen(
+            [
+                DHCPD,
+                "-6",
+                "-d",
+                "-cf",
+                str(self.conf_path),
+                "-lf",
+                str(self.leases_path),
+                "-pf",
+                str(self.workdir / "dhcpd6.pid"),
+                self.hv.server_iface,
+            ],
+            log=self.log_path,
+        )
+        self._wait_ready(omapi=False)
+
     def _build(self, hosts: Sequence[FixedHost]) -> None:
         self.server_ns = Namespace.create(f"lw-{self.tag}-srv")
         self.hv = Hypervisor.create(self.server_ns, self.tag, self.workdir)
@@ -213,7 +329,7 @@ class IscLab:
         self._wait_ready()
         self.forwarder = LoopbackForwarder(self.server_ns, OMAPI_PORT)
 
-    def _wait_ready(self, timeout: float = 15.0) -> None:
+    def _wait_ready(self, timeout: float = 15.0, *, omapi: bool = True) -> None:
         """Until dhcpd says it serves and its OMAPI port accepts (inside the namespace)."""
         assert self._dhcpd is not None and self.server_ns is not None
         deadline = time.monotonic() + timeout
@@ -221,6 +337,8 @@ class IscLab:
             if self._dhcpd.poll() is not None:
                 raise LabError(f"dhcpd exited {self._dhcpd.returncode}:\n{self.log_tail()}")
             if "Server starting service." in self.log_path.read_text(errors="replace"):
+                if not omapi:
+                    return
                 try:
                     connect_in(self.server_ns, OMAPI_PORT, timeout=1).close()
                     return
@@ -239,6 +357,11 @@ class IscLab:
 
     def boot(self, n: int = 1, timeout: float = 20.0) -> list[Vm]:
         return self.hypervisor.boot(n, timeout)
+
+    def boot6(self, n: int = 1, dhcp6: str = "na", timeout: float = 20.0) -> list[Vm]:
+        """``n`` VMs running ``dhclient -6`` for an address ("na"), a temporary address
+        ("ta") or a prefix ("pd")."""
+        return self.hypervisor.boot6(n, dhcp6, timeout)
 
     def destroy(self, vm: Vm) -> None:
         self.hypervisor.destroy(vm)
@@ -266,11 +389,24 @@ class IscLab:
         """A leasewatch config for this lab: the dhcpd with OMAPI, the hypervisor's inventory.
 
         The OMAPI key goes to a file of its own (``key_file``), so the config holds no secret.
+        A dhcpd -6 lab has no OMAPI: its server has none.
         """
+        argv = list(inventory) if inventory is not None else self.inventory_argv()
+        if self.layout6 is not None:
+            return "\n".join(
+                [
+                    "[[servers]]",
+                    f"name = {_toml(server_name)}",
+                    'kind = "isc"',
+                    f"leases = {_toml(str(self.leases_path))}",
+                    f"dhcpd_conf = {_toml(str(self.conf_path))}",
+                    "",
+                    *common_sections(argv, reaper, state),
+                ]
+            )
         key_file = self.workdir / "omapi.key"
         key_file.write_text(self.key + "\n", encoding="utf-8")
         key_file.chmod(0o600)
-        argv = list(inventory) if inventory is not None else self.inventory_argv()
         return "\n".join(
             [
                 "[[servers]]",

@@ -10,6 +10,12 @@ API (shared with the Kea lab):
   ``-lf``/``-pf``/``-cf``); waits until each is bound or ``timeout`` passes. A VM that got no
   address has ``vm.ip is None`` (the story's "no address"); it stays up and keeps trying
   until destroyed, as a real VM would.
+- ``hv.start(dhcp6="na"|"ta"|"pd")`` / ``hv.boot6(n, kind)``: a DHCPv6 VM instead, running
+  ``dhclient -6`` (``-T`` for a temporary address, ``-P`` for a delegated prefix); its
+  address lands in ``vm.ip6`` or its prefix in ``vm.prefix``. Duplicate address detection
+  is off in the hypervisor's namespace (``accept_dad=0``), so the link-local address is
+  usable at once and dhclient -6 does not exit on a tentative one. dhclient 4.4 makes a
+  DUID-LLT from the VM's MAC and keeps it in its lease file (``default-duid``).
 - ``hv.destroy(vm)``: SIGKILL its dhclient and delete its link: no DHCPRELEASE is sent,
   exactly the story's test VMs.
 - ``hv.live`` (VMs not destroyed), ``hv.inventory_argv()``: the command that prints the live
@@ -25,7 +31,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address, IPv6Network
 from pathlib import Path
 
 from lab import inventory
@@ -40,6 +46,11 @@ from lab.netns import (
 )
 
 _FIXED_ADDRESS = re.compile(r"fixed-address\s+([0-9.]+);")
+# dhclient -6's lease file (its own format, not dhcpd's): ``iaaddr ADDR {`` in an ia-na or
+# ia-ta, ``iaprefix ADDR/LEN {`` in an ia-pd
+_IAADDR = re.compile(r"iaaddr ([0-9a-fA-F:]+) \{")
+_IAPREFIX = re.compile(r"iaprefix ([0-9a-fA-F:]+/[0-9]+) \{")
+DHCP6_FLAGS = {"na": [], "ta": ["-T"], "pd": ["-P"]}  # dhclient(8): what -6 asks for
 
 
 @dataclass
@@ -53,6 +64,16 @@ class Vm:
     proc: subprocess.Popen[bytes] = field(repr=False)
     ip: IPv4Address | None = None
     destroyed: bool = False
+    dhcp6: str | None = None  # None: a DHCPv4 VM; else "na", "ta" or "pd"
+    ip6: IPv6Address | None = None
+    prefix: IPv6Network | None = None
+
+    @property
+    def bound(self) -> bool:
+        """Whether it holds what it asked for (an address, or a prefix)."""
+        if self.dhcp6 is None:
+            return self.ip is not None
+        return self.prefix is not None if self.dhcp6 == "pd" else self.ip6 is not None
 
     @property
     def lease_file(self) -> Path:
@@ -66,6 +87,27 @@ class Vm:
             return None
         found = _FIXED_ADDRESS.findall(text)
         return IPv4Address(found[-1]) if found else None
+
+    def read_v6(self) -> None:
+        """Fill ``ip6``/``prefix`` from dhclient -6's lease file (its last lease wins)."""
+        try:
+            text = self.lease_file.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return
+        if found := _IAADDR.findall(text):
+            self.ip6 = IPv6Address(found[-1])
+        if prefixes := _IAPREFIX.findall(text):
+            self.prefix = IPv6Network(prefixes[-1])
+
+    @property
+    def default_duid(self) -> str | None:
+        """The ``default-duid`` line dhclient -6 keeps in its lease file (an octal string)."""
+        try:
+            text = self.lease_file.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        found = re.findall(r"^default-duid (.*);$", text, re.MULTILINE)
+        return found[-1] if found else None
 
 
 class Hypervisor:
@@ -85,6 +127,10 @@ class Hypervisor:
     @classmethod
     def create(cls, server_ns: Namespace, tag: str, workdir: Path) -> Hypervisor:
         ns = Namespace.create(f"lw-{tag}-hv")
+        # no duplicate address detection for the links made from now on: dhclient -6
+        # exits at once while the link-local address is tentative (DHCPv6 VMs)
+        for scope in ("all", "default"):
+            ns.run("sysctl", "-q", "-w", f"net.ipv6.conf.{scope}.accept_dad=0")
         hv = cls(ns, server_ns, tag, workdir)
         veth(server_ns, hv.server_iface, ns, hv.uplink)
         return hv
@@ -97,9 +143,21 @@ class Hypervisor:
         """The inventory command: prints the live VMs' MACs, one per line."""
         return [sys.executable, str(Path(inventory.__file__)), str(self.workdir)]
 
-    def start(self, hostname: str | None = None, mac: str | None = None) -> Vm:
+    def start(
+        self,
+        hostname: str | None = None,
+        mac: str | None = None,
+        dhcp6: str | None = None,
+        duid: str | None = None,
+    ) -> Vm:
         """Create one VM (with ``mac``, else a random one, as a clone gets) and start its
-        dhclient; does not wait for a lease."""
+        dhclient; does not wait for a lease.
+
+        ``dhcp6`` ("na", "ta", "pd") makes it a DHCPv6 client; ``duid`` (a ``default-duid``
+        value) is written to its lease file first, as a clone of a template keeps it.
+        """
+        if dhcp6 is not None and dhcp6 not in DHCP6_FLAGS:
+            raise LabError(f"unknown DHCPv6 request {dhcp6!r}: expected one of {list(DHCP6_FLAGS)}")
         number = self._next
         self._next += 1
         name = hostname or f"vm-{number:03d}"
@@ -118,9 +176,12 @@ class Hypervisor:
             encoding="utf-8",
         )
         macvlan(self.ns, iface, self.uplink, mac)
+        if duid is not None:
+            (vmdir / "dhclient.leases").write_text(f"default-duid {duid};\n", encoding="utf-8")
+        family = ["-4"] if dhcp6 is None else ["-6", *DHCP6_FLAGS[dhcp6]]
         argv = [
             "/sbin/dhclient",
-            "-4",
+            *family,
             "-d",  # foreground: the Popen is the VM's life
             "-sf",
             "/bin/true",  # never touch addresses or routes: we only want the lease
@@ -133,7 +194,7 @@ class Hypervisor:
             iface,
         ]
         proc = self.ns.popen(argv, log=vmdir / "dhclient.log")
-        vm = Vm(name=name, iface=iface, mac=mac, dir=vmdir, proc=proc)
+        vm = Vm(name=name, iface=iface, mac=mac, dir=vmdir, proc=proc, dhcp6=dhcp6)
         self.vms.append(vm)
         _write_atomic(vmdir / "mac", mac + "\n")
         return vm
@@ -141,13 +202,16 @@ class Hypervisor:
     def wait(self, vms: list[Vm], timeout: float = 20.0) -> list[Vm]:
         """Wait until every VM in ``vms`` is bound, or ``timeout``; fills ``vm.ip``."""
         deadline = time.monotonic() + timeout
-        pending = [vm for vm in vms if vm.ip is None]
+        pending = [vm for vm in vms if not vm.bound]
         while pending:
             for vm in pending:
-                vm.ip = vm.read_ip()
-                if vm.ip is None and vm.proc.poll() is not None:
+                if vm.dhcp6 is None:
+                    vm.ip = vm.read_ip()
+                else:
+                    vm.read_v6()
+                if not vm.bound and vm.proc.poll() is not None:
                     raise LabError(f"dhclient of {vm.name} exited {vm.proc.returncode}")
-            pending = [vm for vm in pending if vm.ip is None]
+            pending = [vm for vm in pending if not vm.bound]
             if not pending or time.monotonic() >= deadline:
                 break
             time.sleep(0.2)
@@ -156,6 +220,10 @@ class Hypervisor:
     def boot(self, n: int = 1, timeout: float = 20.0) -> list[Vm]:
         """Start ``n`` VMs at once and wait for their leases (``vm.ip`` None: no address)."""
         return self.wait([self.start() for _ in range(n)], timeout=timeout)
+
+    def boot6(self, n: int = 1, dhcp6: str = "na", timeout: float = 20.0) -> list[Vm]:
+        """Start ``n`` DHCPv6 VMs at once and wait for their addresses or prefixes."""
+        return self.wait([self.start(dhcp6=dhcp6) for _ in range(n)], timeout=timeout)
 
     def destroy(self, vm: Vm) -> None:
         """Pull the plug: SIGKILL dhclient (no DHCPRELEASE), delete the link."""

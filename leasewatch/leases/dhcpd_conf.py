@@ -258,10 +258,8 @@ class _Parser:
         kw = first.text.lower()
         block = end.text == "{"
         if kw in dhcpd_names.V6:
-            raise LeasesError(
-                f"{self.name}:{first.line}: expected a DHCPv4 configuration, got '{kw}' "
-                "(DHCPv6): DHCPv6 is not supported yet"
-            )
+            self.v6(words, end, scope, ctx)
+            return False
         if kw in ("if", "elsif", "else"):
             if kw != "if" and not after_if:
                 raise self.error(first, f"'{kw}' only after an if block")
@@ -341,6 +339,14 @@ class _Parser:
         else:
             self.executable(words, end, ctx)
         return False
+
+    def v6(self, words: list[Token], end: Token, scope: _Scope, ctx: _Ctx) -> None:
+        """A DHCPv6 statement: ``dhcpd -4`` takes none (``leasewatch.leases.dhcpd6_conf``
+        reads them)."""
+        raise LeasesError(
+            f"{self.name}:{words[0].line}: expected a DHCPv4 configuration, got "
+            f"'{words[0].text.lower()}' (DHCPv6)"
+        )
 
     def executable(self, words: list[Token], end: Token, ctx: _Ctx) -> None:
         """A parameter or executable statement (``parse_executable_statement``)."""
@@ -467,7 +473,7 @@ class _Parser:
             raise LeasesError(f"{where}: expected includes at most {_MAX_DEPTH} deep")
         self.state.including.append(real)
         try:
-            child = _Parser(target, self.state)
+            child = type(self)(target, self.state)
         except LeasesError as exc:
             raise LeasesError(f"{where}: include: {exc}") from None
         self.state.files.append(target)

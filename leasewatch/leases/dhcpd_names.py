@@ -113,6 +113,22 @@ VSIO_OPTIONS = frozenset(
     """.split()
 )
 
+# the dhcp6 option space (dhcpv6_options in common/tables.c), as Debian's dhcpd 4.4.3 is
+# built: each name checked with ``dhcpd -6 -t`` (auth, user-class, vendor-class are not)
+DHCP6_OPTIONS = frozenset(
+    """
+    client-id server-id ia-na ia-ta ia-addr oro preference elapsed-time relay-msg unicast
+    status-code rapid-commit vendor-opts interface-id reconf-msg reconf-accept
+    sip-servers-names sip-servers-addresses name-servers domain-search ia-pd ia-prefix
+    nis-servers nisp-servers nis-domain-name nisp-domain-name sntp-servers info-refresh-time
+    bcms-server-d bcms-server-a geoconf-civic remote-id subscriber-id fqdn pana-agent
+    new-posix-timezone new-tzdb-timezone ero lq-query client-data clt-time lq-relay-data
+    lq-client-link v6-lost capwap-ac-v6 relay-id v6-access-domain sip-ua-cs-list bootfile-url
+    bootfile-param client-arch-type nii aftr-name erp-local-domain-name rdnss-selection
+    client-linklayer-addr link-address solmax-rt inf-max-rt dhcpv4-msg dhcp4-o-dhcp6-server
+    v6-captive-portal relay-source-port ipv6-address-andsf
+    """.split()
+)
 # the spaces dhcpd has before a config declares more; None: any name (filled at run time)
 SPACES: dict[str, frozenset[str] | None] = {
     "dhcp": DHCP_OPTIONS,
@@ -124,7 +140,7 @@ SPACES: dict[str, frozenset[str] | None] = {
     "vsio": VSIO_OPTIONS,
     "vendor-class": None,
     "vendor": None,
-    "dhcp6": None,
+    "dhcp6": DHCP6_OPTIONS,
     "isc6": None,
 }
 

@@ -49,7 +49,7 @@ from typing import BinaryIO
 
 from leasewatch.config import ServerConfig
 from leasewatch.errors import LeasesError
-from leasewatch.leases import dhcpd_conf
+from leasewatch.leases import dhcpd6_conf, dhcpd_conf
 from leasewatch.leases.interface import LeaseSource
 from leasewatch.leases.isc_blocks import Journal
 from leasewatch.leases.isc_journal import LeasesParser, Progress
@@ -81,7 +81,13 @@ class IscLeaseSource(LeaseSource):
         self.last_was_incremental = False
 
     def read(self) -> ServerSnapshot:
-        conf = dhcpd_conf.parse(self.conf_path)
+        either = dhcpd6_conf.parse(self.conf_path)
+        if either.family == 6:
+            raise LeasesError(
+                f"{self.conf_path}: expected a DHCPv4 configuration, got a DHCPv6 one "
+                "(subnet6, range6, prefix6): DHCPv6 is not supported yet"
+            )
+        conf = either.v4
         journal = self._replay()
         if len(journal.newer) > len(journal.rows) // 4:  # fold in: amortized, as a dict grows
             journal.rows = {**journal.rows, **journal.newer}
