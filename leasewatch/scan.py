@@ -324,6 +324,9 @@ class Scanner:
                 raise LeasesError(snap.error)
             if snap.error:
                 warnings.append(snap.error)
+        if chosen and all(snap.error for snap in chosen):
+            # "no active lease matches" would be a guess: nothing was read to match against
+            raise LeasesError(f"no server could be read: {chosen[0].error}")
         with gc_paused():
             analysis = self._analyse(chosen, self.read_inventories(), state)
         wanted = _address(ip)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.alerts.webhook_sink import Sink, running_sink
-from tests.cli_helpers import isc_fixture_config, run
+from tests.cli_helpers import ISC_FIXTURES, isc_fixture_config, run
 
 # Where each subcommand is driven in-process (this file unless said otherwise).
 DRIVEN = {
@@ -159,3 +159,25 @@ def test_audit_limit_on_empty_state(tmp_path: Path) -> None:
     result = run("-c", str(config), "audit", "--limit", "1", "--format", "json")
     assert result.status == 0, result.err
     assert json.loads(result.out) == []
+
+
+def test_release_unknown_server_is_a_usage_error(tmp_path: Path) -> None:
+    """``release --server`` naming no configured server says so and lists the names (exit 2),
+    rather than "no active lease matches"."""
+    config = isc_fixture_config(tmp_path, MACS)
+    result = run("-c", str(config), "release", "--ip", "198.18.0.5", "--server", "nope")
+    assert result.status == 2
+    assert result.err.strip().splitlines() == [
+        "leasewatch: error: --server 'nope': no such server (configured: dhcp1)"
+    ]
+
+
+def test_release_with_no_readable_server_is_an_error(tmp_path: Path) -> None:
+    """When no server could be read, ``release`` fails naming the cause (exit 1) instead of
+    claiming that no lease matches."""
+    config = isc_fixture_config(tmp_path, MACS)
+    config.write_text(config.read_text().replace(str(ISC_FIXTURES / "dhcpd.leases"), "/nope"))
+    result = run("-c", str(config), "release", "--ip", "198.18.0.5")
+    assert result.status == 1
+    assert "no server could be read" in result.err and "/nope" in result.err, result.err
+    assert "no active lease matches" not in result.err

@@ -164,9 +164,10 @@ def _advise_network(
     recommended: timedelta | None = None
     notes: list[str] = []
     evidence = (
-        f"{len(lifetimes)} VMs came and went in the last {format_duration(window)}"
+        f"{len(lifetimes)} VM{'' if len(lifetimes) == 1 else 's'} came and went in the last "
+        + format_duration(window)
         + (f" ({older} older or still running not counted)" if older else "")
-        + f", {len(orphaned)} leases outlived their VM"
+        + f", {len(orphaned)} lease{'' if len(orphaned) == 1 else 's'} outlived their VM"
     )
     if len(lifetimes) < MIN_VMS:
         notes.append(f"too few VMs to advise: {len(lifetimes)} (need {MIN_VMS})")
