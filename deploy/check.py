@@ -48,7 +48,7 @@ REQUIRED_UNIT = {
     "NoNewPrivileges": "yes",
     "PrivateTmp": "yes",
     "ProtectHome": "yes",
-    "RestrictAddressFamilies": "AF_UNIX AF_INET AF_INET6",
+    "RestrictAddressFamilies": "AF_UNIX AF_INET AF_INET6 AF_NETLINK",
     "CapabilityBoundingSet": "",
     "SystemCallFilter": "@system-service",
     "ExecReload": "/bin/kill -HUP $MAINPID",

@@ -33,7 +33,7 @@ from prometheus_client import CollectorRegistry, start_http_server
 from leasewatch import config as config_module
 from leasewatch.config import Config, DaemonConfig
 from leasewatch.errors import ConfigError, Error
-from leasewatch.metrics import ALERTS_SOURCE, MetricsError, ScanMetrics, parse_listen
+from leasewatch.metrics import MetricsError, ScanMetrics, parse_listen
 from leasewatch.model import Action, format_duration
 from leasewatch.printable import printable
 from leasewatch.scan import Scanner, ScanResult, ScanStopped
@@ -317,9 +317,7 @@ class Daemon:
             return None
         duration = time.monotonic() - started
         for problem in self.metrics.record(result, duration=duration):
-            # alerts.deliver already logs each failing webhook once; the rest is ours.
-            if problem.source != ALERTS_SOURCE:
-                log.warning("%s", problem.message)
+            log.warning("%s", problem.message)
         self._warn_if_slow(config, duration)
         analysis = result.analysis
         log.info(

@@ -154,7 +154,9 @@ def _send(
                 continue
             if webhook.name not in failed:
                 failed[webhook.name] = result.reason
-                log.warning("webhook %r (%s): %s", webhook.name, webhook.format, result.reason)
+                # debug only: every caller reports the failure once (the daemon's log and
+                # metrics, `scan`'s output, `alert-test`'s line); a warning here doubled it
+                log.debug("webhook %r (%s): %s", webhook.name, webhook.format, result.reason)
             error = AlertError(f"webhook {webhook.name!r} ({webhook.format}): {result.reason}")
             out.append(
                 Delivery(

@@ -45,5 +45,6 @@ def alert_test(result: AlertTest, output: Output) -> None:
     if not result.deliveries:
         output.error("no [[alerts.webhooks]] configured")
     for d in result.deliveries:
-        line = f"{d.webhook} ({d.format}): " + ("delivered" if d.ok else str(d.error))
+        # the error names the webhook and its format already
+        line = f"{d.webhook} ({d.format}): delivered" if d.ok else str(d.error)
         print(line, file=output.out if d.ok else output.err)
