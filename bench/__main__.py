@@ -106,6 +106,7 @@ def measure(tool: str, conf: Path, leases: Path, runs: int) -> dict[str, Any]:
 def incremental(conf: Path, leases: Path, appended: int = 1000) -> dict[str, float]:
     """Full read, append ``appended`` blocks as dhcpd would, re-read with the same source."""
     import random
+    from ipaddress import IPv4Address
 
     from bench.generate import _block
     from leasewatch.config import ServerConfig
@@ -122,7 +123,7 @@ def incremental(conf: Path, leases: Path, appended: int = 1000) -> dict[str, flo
     first = [s.first for s in kept.ranges]
     with leases.open("a") as f:
         for n in range(appended):
-            ip = rng.choice(first) + rng.randrange(60000)
+            ip = IPv4Address(int(rng.choice(first)) + rng.randrange(60000))
             f.write(_block(rng, ip, "active", 10**8 + n))
     start = time.perf_counter()
     again = src.read()

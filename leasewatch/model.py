@@ -1,8 +1,8 @@
 """Data that crosses rooms: frozen values, parsed once at the edge.
 
 Nothing downstream of an adapter re-parses: a ``Lease`` carries a normalized MAC and real
-``IPv4Address``/``datetime`` values, a ``Range`` knows its network, an
-``InventorySnapshot`` knows whether it can be trusted.
+``IPv4Address``/``IPv6Address``/``datetime`` values, a ``Range`` knows its network and what
+it hands out, an ``InventorySnapshot`` knows whether it can be trusted.
 """
 
 from __future__ import annotations
@@ -13,8 +13,18 @@ from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterable, Iterator, Set
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from ipaddress import IPv4Address, IPv4Network
 from typing import cast
+
+# Addresses of both families, pool kinds and MAC evidence: a module of their own too.
+from leasewatch.addresses import Address as Address  # noqa: PLC0414
+from leasewatch.addresses import MacSource as MacSource  # noqa: PLC0414
+from leasewatch.addresses import PoolKind as PoolKind  # noqa: PLC0414
+from leasewatch.addresses import Subnet as Subnet  # noqa: PLC0414
+from leasewatch.addresses import address_of as address_of  # noqa: PLC0414
+from leasewatch.addresses import parse_address as parse_address  # noqa: PLC0414
+from leasewatch.addresses import pool_label as pool_label  # noqa: PLC0414
+from leasewatch.addresses import pool_size as pool_size  # noqa: PLC0414
+from leasewatch.addresses import within as within  # noqa: PLC0414
 
 # Reasons live in a module of their own (model.py stays readable) and are part of the
 # model: ``as`` re-exports them (mypy --strict), hence the noqa.
@@ -109,7 +119,7 @@ class Verdict(enum.StrEnum):
 class Lease:
     """The current state of one address, after the journal has been replayed."""
 
-    ip: IPv4Address
+    ip: Address  # a delegated prefix's first address (``prefix_len`` says how long it is)
     state: BindingState
     mac: str | None = None
     starts: datetime | None = None
@@ -120,6 +130,18 @@ class Lease:
     # the source had a hardware address for this lease but it could not be parsed: the
     # lease counts, its MAC is unknown, and it is never judged an orphan
     mac_unreadable: bool = False
+    kind: PoolKind = PoolKind.ADDRESS
+    prefix_len: int | None = None  # a delegated prefix's length (``PoolKind.PREFIX``)
+    duid: str | None = None  # a DHCPv6 client's DUID, hex with colons, as Kea writes it
+    iaid: int | None = None  # a DHCPv6 lease's identity association
+    mac_source: MacSource = MacSource.HARDWARE  # how far ``mac`` may be trusted
+
+    @property
+    def label(self) -> str:
+        """The address, or the delegated prefix with its length."""
+        if self.prefix_len is not None and self.kind is PoolKind.PREFIX:
+            return f"{self.ip}/{self.prefix_len}"
+        return str(self.ip)
 
     def is_active(self, now: datetime) -> bool:
         """Active and not yet past its end (dhcpd may not have expired it yet)."""
@@ -231,23 +253,29 @@ class LeaseList(Leases):
 
 @dataclass(frozen=True, slots=True)
 class Range:
-    """One dynamic address range (an ISC ``range`` or a Kea pool) inside a subnet."""
+    """One dynamic range (an ISC ``range``/``range6``/``prefix6``, a Kea pool or pd-pool).
 
-    first: IPv4Address
-    last: IPv4Address
-    subnet: IPv4Network
+    A prefix-delegation pool (``kind`` PREFIX) runs from its first to its last address and
+    hands out prefixes of ``delegated_len``: its size counts prefixes, not addresses.
+    """
+
+    first: Address
+    last: Address
+    subnet: Subnet
     network: str  # the shared network's name, or the subnet's CIDR when it stands alone
+    kind: PoolKind = PoolKind.ADDRESS
+    delegated_len: int | None = None  # PREFIX only
 
     @property
     def size(self) -> int:
-        return int(self.last) - int(self.first) + 1
+        return pool_size(self.first, self.last, self.kind, self.delegated_len)
 
     def __contains__(self, ip: object) -> bool:
-        return isinstance(ip, IPv4Address) and self.first <= ip <= self.last
+        return within(ip, self.first, self.last)
 
     @property
     def label(self) -> str:
-        return f"{self.first}-{self.last}"
+        return pool_label(self.first, self.last, self.kind, self.delegated_len)
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,7 +284,7 @@ class FixedHost:
 
     name: str
     mac: str | None
-    ip: IPv4Address | None
+    ip: Address | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -363,14 +391,16 @@ class PoolUsage:
 
     server: str
     network: str
-    subnet: IPv4Network
-    first: IPv4Address
-    last: IPv4Address
-    size: int
+    subnet: Subnet
+    first: Address
+    last: Address
+    size: int  # exact: addresses, or a PD pool's delegated prefixes
     active: int
     backup: int
     abandoned: int
     level: Level
+    kind: PoolKind = PoolKind.ADDRESS
+    delegated_len: int | None = None
 
     @property
     def free(self) -> int:
@@ -382,7 +412,10 @@ class PoolUsage:
 
     @property
     def label(self) -> str:
-        return f"{self.first}-{self.last}"
+        return pool_label(self.first, self.last, self.kind, self.delegated_len)
+
+    def __contains__(self, ip: object) -> bool:
+        return within(ip, self.first, self.last)
 
 
 @dataclass(frozen=True, slots=True)
@@ -442,15 +475,16 @@ class Analysis:
     # analysis judged them live (``Reason.LIVE_POOL_TAKEN``); ``why`` and ``release`` judge
     # single leases again with the same set
     pool_taken: frozenset[str] = field(default=frozenset(), repr=False)
+    trust_duid_mac: bool = False  # ``[reaper] trust_duid_mac``, for judging single leases
 
     @property
     def pools(self) -> tuple[PoolUsage, ...]:
         return tuple(p for n in self.networks for p in n.pools)
 
-    def network_of(self, server: str, ip: IPv4Address) -> str | None:
+    def network_of(self, server: str, ip: Address) -> str | None:
         """The network of the range on ``server`` that holds ``ip`` (None: in no range)."""
         for pool in self.pools:
-            if pool.server == server and pool.first <= ip <= pool.last:
+            if pool.server == server and ip in pool:
                 return pool.network
         return None
 
@@ -503,7 +537,7 @@ class AuditRecord:
 
     at: datetime
     server: str
-    ip: IPv4Address
+    ip: Address
     mac: str | None
     hostname: str | None
     reason: str  # as worded when written: the audit keeps history, it does not re-word it

@@ -21,6 +21,8 @@ class Reason(enum.StrEnum):
     # unknown: never released
     UNKNOWN_NO_MAC = "unknown-no-mac"
     UNKNOWN_MAC_UNREADABLE = "unknown-mac-unreadable"
+    UNKNOWN_DUID_ONLY = "unknown-duid-only"
+    UNKNOWN_DUID_MAC = "unknown-duid-mac"
     UNWATCHED = "unwatched"
     NO_NETWORK = "no-network"
     UNKNOWN_INVENTORY_FAILED = "unknown-inventory-failed"
@@ -58,6 +60,11 @@ REASON_TEXT: dict[Reason, str] = {
     ),
     Reason.UNKNOWN_NO_MAC: "lease has no hardware address",
     Reason.UNKNOWN_MAC_UNREADABLE: "the lease's hardware address could not be read",
+    Reason.UNKNOWN_DUID_ONLY: "IPv6 lease known by its client's DUID only: no MAC to match",
+    Reason.UNKNOWN_DUID_MAC: (
+        "MAC taken from the client's DUID, which a cloned VM keeps from its template: "
+        "not trusted ([reaper] trust_duid_mac)"
+    ),
     Reason.UNWATCHED: "no inventory covers network {network}",
     Reason.NO_NETWORK: "address outside every known range: never judged an orphan",
     Reason.UNKNOWN_INVENTORY_FAILED: "inventory unhealthy: {inventories}",

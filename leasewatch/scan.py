@@ -14,7 +14,6 @@ import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from ipaddress import IPv4Address
 
 from leasewatch import alerts
 from leasewatch.config import Config, ServerConfig
@@ -36,6 +35,7 @@ from leasewatch.model import (
     InventorySnapshot,
     Release,
     ServerSnapshot,
+    parse_address,
 )
 from leasewatch.reaper import kinds as reaper_kinds
 from leasewatch.reaper.execute import execute
@@ -195,6 +195,7 @@ class Scanner:
             last_healthy_sizes=state.inventory_sizes(),
             max_shrink=self.config.reaper.max_shrink,
             pool_taken=macpool.taken(self.config, state, inventories, now, grace),
+            trust_duid_mac=self.config.reaper.trust_duid_mac,
         )
 
     def scan(
@@ -331,7 +332,14 @@ class Scanner:
             analysis = self._analyse(chosen, self.read_inventories(), state)
         wanted = _address(ip)
         fixed = [h for s in chosen for h in s.fixed]
-        judge = Judge(analysis.inventories, fixed, {}, analysis.now, analysis.pool_taken)
+        judge = Judge(
+            analysis.inventories,
+            fixed,
+            {},
+            analysis.now,
+            analysis.pool_taken,
+            trust_duid_mac=analysis.trust_duid_mac,
+        )
         judged = {(f.lease.server, f.lease.ip): f for f in (*analysis.orphans, *analysis.unknown)}
         findings = []
         for snap in analysis.servers:
@@ -376,8 +384,5 @@ def _address(text: str | None) -> int | None:
     """The address ``release --ip`` names, as written in reports (else it names nothing)."""
     if text is None:
         return None
-    try:
-        address = IPv4Address(text)
-    except ValueError:
-        return None
-    return int(address) if str(address) == text else None
+    address = parse_address(text)
+    return None if address is None or str(address) != text.lower() else int(address)

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from ipaddress import IPv4Address
 
 from leasewatch.core.orphans import covering
 from leasewatch.core.usage import count
-from leasewatch.model import Analysis, Thresholds, Verdict
+from leasewatch.model import Address, Analysis, Thresholds, Verdict
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +35,7 @@ class LeaseSighting:
     """
 
     server: str
-    ip: IPv4Address
+    ip: Address
     mac: str
     network: str | None
     starts: datetime | None

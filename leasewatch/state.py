@@ -25,7 +25,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from ipaddress import IPv4Address
+from ipaddress import ip_address
 from pathlib import Path
 from typing import Any
 
@@ -356,7 +356,7 @@ class State:
             AuditRecord(
                 at=_time(at),
                 server=server,
-                ip=IPv4Address(ip),
+                ip=ip_address(ip),
                 mac=mac,
                 hostname=hostname,
                 reason=reason,
@@ -485,7 +485,7 @@ class State:
         return [
             LeaseSighting(
                 server=server,
-                ip=IPv4Address(ip),
+                ip=ip_address(ip),
                 mac=mac,
                 network=network,
                 starts=_maybe_time(starts),

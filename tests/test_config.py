@@ -105,3 +105,14 @@ def test_missing_env_secret_named_without_value(tmp_path: Path) -> None:
     text_out = str(info.value)
     assert "environment variable OMAPI_KEY is not set" in text_out
     assert "cannot read secret file" in text_out
+
+
+def test_reaper_reads_trust_duid_mac_and_v6_protect(tmp_path: Path) -> None:
+    """``trust_duid_mac`` is off unless set; ``protect`` takes IPv6 CIDRs beside IPv4 ones."""
+    servers = '[[servers]]\nname = "d"\nkind = "isc"\nleases = "/l"\ndhcpd_conf = "/c"\n'
+    plain = load(write(tmp_path, servers), {})
+    assert plain.reaper.trust_duid_mac is False
+    text = '[reaper]\ntrust_duid_mac = true\nprotect = ["2001:db8:1::/64", "198.18.1.0/28"]\n'
+    config = load(write(tmp_path, servers + text), {})
+    assert config.reaper.trust_duid_mac is True
+    assert [str(n) for n in config.reaper.protect_networks] == ["2001:db8:1::/64", "198.18.1.0/28"]

@@ -10,7 +10,6 @@ import contextlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from ipaddress import IPv4Address
 from pathlib import Path
 from typing import TextIO
 
@@ -24,7 +23,7 @@ from leasewatch.inventory.fleet import read_all
 from leasewatch.inventory.interface import InventorySource
 from leasewatch.leases import kinds as lease_kinds
 from leasewatch.leases.interface import LeaseSource
-from leasewatch.model import normalize_mac
+from leasewatch.model import Address, normalize_mac, parse_address
 from leasewatch.reaper import kinds as reaper_kinds
 from leasewatch.reaper.interface import ReleaseBackend
 from leasewatch.scan import Progress, Scanner, ScanResult, outlook, utcnow
@@ -186,13 +185,12 @@ def why(
     """``leasewatch why IP|MAC``: the verdict and its evidence, for each matching lease."""
     from leasewatch.core.why import explain
 
-    ip: IPv4Address | None = None
+    ip: Address | None = None
     mac = normalize_mac(target)
     if mac is None:
-        try:
-            ip = IPv4Address(target)
-        except ValueError:
-            raise UsageError(f"{target!r} is neither an IPv4 address nor a MAC") from None
+        ip = parse_address(target)
+        if ip is None:
+            raise UsageError(f"{target!r} is neither an IP address nor a MAC") from None
     scanner = sources.scanner(config, clock)
     with opened_state(config, write=False) as state:
         analysis = scanner.analyse(state, progress)

@@ -14,7 +14,7 @@ import binascii
 import os
 import re
 from collections.abc import Callable, Mapping
-from ipaddress import IPv4Network, ip_network
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -320,8 +320,9 @@ def _reaper(s: Section) -> ReaperConfig:
     max_shrink = s.get("max_shrink", float, 0.5, "a fraction between 0 and 1")
     if not 0.0 <= max_shrink <= 1.0:
         s.error("max_shrink", f"expected a fraction between 0 and 1, got {max_shrink}")
+    trust_duid_mac = s.get("trust_duid_mac", bool, False, "true or false")
     macs: set[str] = set()
-    nets: list[IPv4Network] = []
+    nets: list[IPv4Network | IPv6Network] = []
     for item in s.strings("protect"):
         mac = normalize_mac(item)
         if mac is not None:
@@ -330,10 +331,7 @@ def _reaper(s: Section) -> ReaperConfig:
         try:
             net = ip_network(item, strict=False)
         except ValueError:
-            s.error("protect", f"expected MACs or IPv4 addresses/CIDRs, got {item!r}")
-            continue
-        if not isinstance(net, IPv4Network):
-            s.error("protect", f"expected an IPv4 address or CIDR, got {item!r}")
+            s.error("protect", f"expected MACs or IP addresses/CIDRs, got {item!r}")
             continue
         nets.append(net)
     return ReaperConfig(
@@ -343,6 +341,7 @@ def _reaper(s: Section) -> ReaperConfig:
         max_shrink=max_shrink,
         protect_macs=frozenset(macs),
         protect_networks=tuple(nets),
+        trust_duid_mac=trust_duid_mac,
     )
 
 

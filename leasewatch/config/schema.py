@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import timedelta
-from ipaddress import IPv4Network
+from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Any
 
@@ -107,7 +107,8 @@ class ReaperConfig:
     max_per_run: int = 25
     max_shrink: float = 0.5
     protect_macs: frozenset[str] = frozenset()
-    protect_networks: tuple[IPv4Network, ...] = ()
+    protect_networks: tuple[IPv4Network | IPv6Network, ...] = ()
+    trust_duid_mac: bool = False  # a MAC taken out of a DHCPv6 DUID may make an orphan
 
 
 @dataclass(frozen=True)
@@ -200,7 +201,7 @@ def _plain(value: Any) -> Any:
         return sorted(items, key=str) if isinstance(value, frozenset | set) else items
     if isinstance(value, timedelta):
         return format_duration(value)
-    if isinstance(value, Path | IPv4Network):
+    if isinstance(value, Path | IPv4Network | IPv6Network):
         return str(value)
     if isinstance(value, macpool_pool.MacPool):
         return value.describe()

@@ -32,6 +32,7 @@ def analyse(
     last_healthy_sizes: Mapping[str, int] | None = None,
     max_shrink: float = 0.5,
     pool_taken: Set[str] = frozenset(),
+    trust_duid_mac: bool = False,
 ) -> Analysis:
     """Utilization per network and range, and the verdict on every active lease.
 
@@ -40,7 +41,8 @@ def analyse(
     for utilization only would cost more than its parse. Live leases are counted too; only
     orphans, unknown and outside leases are built as ``Lease`` objects. ``pool_taken`` are
     the MACs taken from the MAC pool (the state file's, loaded by the caller): their leases
-    are live, not orphans, while taken.
+    are live, not orphans, while taken. ``trust_duid_mac``: a MAC taken out of a DHCPv6
+    client's DUID may make an orphan (``[reaper] trust_duid_mac``).
     """
     networks: list[NetworkUsage] = []
     active: list[tuple[ServerSnapshot, str | None, Sequence[int]]] = []
@@ -70,6 +72,7 @@ def analyse(
         first_missing=first_missing or {},
         now=now,
         pool_taken=frozenset(pool_taken),
+        trust_duid_mac=trust_duid_mac,
     )
     orphans: list[Finding] = []
     unknown: list[Finding] = []
@@ -82,21 +85,17 @@ def analyse(
         if not judge.covering(network):
             unwatched += len(ips)
             continue
-        rule, mac = judge.rule, leases.mac
+        mac = leases.mac
         seen = judge.live_macs(network)  # a MAC in here is live whatever else holds
         for ip in ips:
-            held_by = mac(ip)
-            if held_by in seen:
+            if mac(ip) in seen:
                 live += 1
                 continue
-            unreadable = held_by is None and _named(leases, ip, server.server).mac_unreadable
-            ruling = rule(ip, held_by, network, mac_unreadable=unreadable)
-            verdict = ruling[0]
-            if verdict is Verdict.LIVE:
+            finding = judge.judge(_named(leases, ip, server.server), network)
+            if finding.verdict is Verdict.LIVE:
                 live += 1
                 continue
-            finding = judge.finding(_named(leases, ip, server.server), ruling, network)
-            (orphans if verdict is Verdict.ORPHAN else unknown).append(finding)
+            (orphans if finding.verdict is Verdict.ORPHAN else unknown).append(finding)
     orphans.sort(key=lambda f: (f.lease.server, int(f.lease.ip)))
     unknown.sort(key=lambda f: (f.lease.server, int(f.lease.ip)))
     return Analysis(
@@ -112,6 +111,7 @@ def analyse(
         servers=tuple(servers),
         inventories=judged,
         pool_taken=frozenset(pool_taken),
+        trust_duid_mac=trust_duid_mac,
     )
 
 

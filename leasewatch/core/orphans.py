@@ -7,6 +7,10 @@ Anything we cannot judge with confidence is ``unknown``, and unknown is never re
   scope, or shrank by more than ``max_shrink`` since its last healthy scan is unhealthy;
 - a lease in a network covered by an unhealthy inventory, by no inventory at all, or with no
   hardware address is unknown;
+- a DHCPv6 lease is unknown unless it carries a MAC we trust: Kea's ``hw-address`` is
+  trusted, a MAC leasewatch took out of the client's DUID is not (``MacSource``: a clone
+  keeps its template's DUID, with the template's MAC inside) unless ``trust_duid_mac``;
+  a DUID with no MAC is unknown (a v6 client is a DUID, not a MAC);
 - a lease seen by any healthy inventory is live, whatever the others say;
 - a lease in no known range (no network) is never an orphan, whatever the inventory says;
 - a fixed-address host's lease is never an orphan;
@@ -34,6 +38,7 @@ from leasewatch.model import (
     FixedHost,
     InventorySnapshot,
     Lease,
+    MacSource,
     Reason,
     Verdict,
 )
@@ -97,9 +102,12 @@ class Judge:
         first_missing: Mapping[str, datetime],
         now: datetime,
         pool_taken: Set[str] = frozenset(),
+        *,
+        trust_duid_mac: bool = False,
     ) -> None:
         self.now = now
         self.pool_taken = pool_taken
+        self.trust_duid_mac = trust_duid_mac
         self.inventories = tuple(inventories)
         self.fixed_macs = frozenset(h.mac for h in fixed if h.mac)
         self.fixed_ips = frozenset(int(h.ip) for h in fixed if h.ip)
@@ -128,13 +136,26 @@ class Judge:
         return self._live[network]
 
     def rule(
-        self, ip: int, mac: str | None, network: str | None, *, mac_unreadable: bool = False
+        self,
+        ip: int,
+        mac: str | None,
+        network: str | None,
+        *,
+        mac_unreadable: bool = False,
+        mac_source: MacSource = MacSource.HARDWARE,
+        duid: bool = False,
     ) -> Rule:
-        """The verdict on the active lease of ``ip`` held by ``mac``, why, and what it names."""
+        """The verdict on the active lease of ``ip`` held by ``mac``, why, and what it names.
+
+        ``mac_source`` says where ``mac`` came from; ``duid``, that the client named itself by
+        a DUID (DHCPv6).
+        """
         if ip in self.fixed_ips or (mac is not None and mac in self.fixed_macs):
             return Verdict.LIVE, Reason.FIXED_HOST, ()
         if mac is None:
-            code = Reason.UNKNOWN_MAC_UNREADABLE if mac_unreadable else Reason.UNKNOWN_NO_MAC
+            if mac_unreadable:
+                return Verdict.UNKNOWN, Reason.UNKNOWN_MAC_UNREADABLE, ()
+            code = Reason.UNKNOWN_DUID_ONLY if duid else Reason.UNKNOWN_NO_MAC
             return Verdict.UNKNOWN, code, ()
         covering = self.covering(network)
         if not covering:
@@ -144,6 +165,9 @@ class Judge:
         for inv in covering:
             if inv.healthy and mac in inv.macs:
                 return Verdict.LIVE, Reason.LIVE_SEEN, (("source", inv.source),)
+        # a weak MAC seen live keeps its lease (above); one not seen proves nothing
+        if mac_source is MacSource.DUID and not self.trust_duid_mac:
+            return Verdict.UNKNOWN, Reason.UNKNOWN_DUID_MAC, ()
         if network is None:
             return Verdict.UNKNOWN, Reason.NO_NETWORK, ()
         broken = [inv for inv in covering if not inv.healthy]
@@ -157,7 +181,14 @@ class Judge:
         return Verdict.ORPHAN, Reason.ORPHAN_NOT_SEEN, (("sources", sources),)
 
     def judge(self, lease: Lease, network: str | None) -> Finding:
-        rule = self.rule(int(lease.ip), lease.mac, network, mac_unreadable=lease.mac_unreadable)
+        rule = self.rule(
+            int(lease.ip),
+            lease.mac,
+            network,
+            mac_unreadable=lease.mac_unreadable,
+            mac_source=lease.mac_source,
+            duid=lease.duid is not None,
+        )
         return self.finding(lease, rule, network)
 
     def finding(self, lease: Lease, rule: Rule, network: str | None) -> Finding:

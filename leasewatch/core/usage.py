@@ -18,6 +18,7 @@ from leasewatch.model import (
     ServerSnapshot,
     Thresholds,
     free_of,
+    parse_address,
 )
 
 ThresholdsFor = Callable[[str], Thresholds]
@@ -80,6 +81,8 @@ def count(
                 first=r.first,
                 last=r.last,
                 size=r.size,
+                kind=r.kind,
+                delegated_len=r.delegated_len,
                 active=active[i],
                 backup=backup[i],
                 abandoned=abandoned[i],
@@ -118,10 +121,9 @@ def _slices(ips: Sequence[int], bounds: Sequence[tuple[int, int]]) -> list[tuple
     return out
 
 
-def _network_sort_key(name: str) -> tuple[int, str]:
-    # named shared networks first, then lone subnets in address order
-    head = name.split("/", 1)[0]
-    parts = head.split(".")
-    if len(parts) == 4 and all(p.isdigit() for p in parts):
-        return (1, ".".join(p.zfill(3) for p in parts))
-    return (0, name)
+def _network_sort_key(name: str) -> tuple[int, int, int, str]:
+    # named shared networks first, then lone subnets in address order, IPv4 before IPv6
+    address = parse_address(name.split("/", 1)[0])
+    if address is None:
+        return (0, 0, 0, name)
+    return (1, address.version, int(address), name)

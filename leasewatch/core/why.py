@@ -10,16 +10,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from ipaddress import IPv4Address, IPv4Network
 
 from leasewatch.core.orphans import Judge
 from leasewatch.model import (
+    Address,
     Analysis,
     AuditRecord,
     Finding,
     Lease,
     Reason,
     Release,
+    Subnet,
     Verdict,
     format_duration,
 )
@@ -86,11 +87,11 @@ class Why:
 def explain(
     analysis: Analysis,
     *,
-    ip: IPv4Address | None = None,
+    ip: Address | None = None,
     mac: str | None = None,
     grace: timedelta,
     protect_macs: Iterable[str] = (),
-    protect_networks: Iterable[IPv4Network] = (),
+    protect_networks: Iterable[Subnet] = (),
     plan: Sequence[Release] = (),
     audit: Sequence[AuditRecord] = (),
     vms: Iterable[VmSighting] = (),
@@ -99,7 +100,14 @@ def explain(
     now = analysis.now
     judged = {(f.lease.server, f.lease.ip): f for f in (*analysis.orphans, *analysis.unknown)}
     fixed = [h for s in analysis.servers for h in s.fixed]
-    judge = Judge(analysis.inventories, fixed, {}, now, analysis.pool_taken)
+    judge = Judge(
+        analysis.inventories,
+        fixed,
+        {},
+        now,
+        analysis.pool_taken,
+        trust_duid_mac=analysis.trust_duid_mac,
+    )
     protect_macs = frozenset(protect_macs)
     protect_networks = tuple(protect_networks)
     planned = {(r.finding.lease.server, r.finding.lease.ip): r for r in plan}
@@ -134,7 +142,7 @@ def _why(
     now: datetime,
     grace: timedelta,
     protect_macs: frozenset[str],
-    protect_networks: tuple[IPv4Network, ...],
+    protect_networks: tuple[Subnet, ...],
     release: Release | None,
     audit: Sequence[AuditRecord],
     vm_by_mac: dict[str, VmSighting],

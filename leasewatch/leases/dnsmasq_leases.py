@@ -20,7 +20,7 @@ from ipaddress import IPv4Address, IPv6Address, ip_address
 from pathlib import Path
 
 from leasewatch.errors import LeasesError
-from leasewatch.model import BindingState, Lease, normalize_mac
+from leasewatch.model import Address, BindingState, Lease, normalize_mac
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +174,6 @@ def decode(data: bytes, path: Path) -> str:
     return data.decode("utf-8", "backslashreplace")
 
 
-def holders(found: LeaseFile, now: datetime) -> dict[IPv4Address, str | None]:
+def holders(found: LeaseFile, now: datetime) -> dict[Address, str | None]:
     """Address -> MAC of the leases active at ``now``."""
     return {lease.ip: lease.mac for lease in found.leases if lease.is_active(now)}

@@ -20,6 +20,7 @@ from leasewatch.errors import LeasesError
 from leasewatch.leases.interface import LeaseSource
 from leasewatch.leases.kea_api import RESULT_EMPTY, KeaClient, short_json
 from leasewatch.model import (
+    Address,
     BindingState,
     FixedHost,
     Lease,
@@ -179,7 +180,7 @@ def read_leases(client: KeaClient, page_size: int) -> list[Lease]:
     """
     leases: list[Lease] = []
     start: str = "start"
-    last_ip: IPv4Address | None = None
+    last_ip: Address | None = None
     while True:
         answer = client.call("lease4-get-page", {"from": start, "limit": page_size})
         if answer.result == RESULT_EMPTY:
@@ -190,7 +191,7 @@ def read_leases(client: KeaClient, page_size: int) -> list[Lease]:
         leases.extend(page)
         if len(page) < page_size or not page:
             break
-        if last_ip is not None and page[-1].ip <= last_ip:
+        if last_ip is not None and int(page[-1].ip) <= int(last_ip):
             raise client.error(
                 f"kea server {client.server!r}: lease4-get-page: paging did not advance "
                 f"past {last_ip}"

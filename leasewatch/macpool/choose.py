@@ -14,11 +14,10 @@ import enum
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from ipaddress import IPv4Address
 
 from leasewatch.core.advice import LeaseSighting
 from leasewatch.macpool.pool import MacPool, mac_int, mac_str
-from leasewatch.model import InventorySnapshot, PoolHold, ServerSnapshot
+from leasewatch.model import Address, InventorySnapshot, PoolHold, ServerSnapshot, address_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +37,7 @@ class PoolLease:
 
     mac: str
     server: str
-    ip: IPv4Address
+    ip: Address
     ends: datetime | None
     active: bool
 
@@ -63,7 +62,7 @@ class Choice:
     passed_over: tuple[str, ...] = ()
 
     @property
-    def ip(self) -> IPv4Address | None:
+    def ip(self) -> Address | None:
         return self.lease.ip if self.lease is not None else None
 
 
@@ -135,7 +134,7 @@ def pool_leases(
             held[(server.server, address)] = mac
             if mac not in pool:
                 continue
-            ip = IPv4Address(address)
+            ip = address_of(address)
             if networks and _network(server, ip) not in networks:
                 continue
             got = leases.get(address)
@@ -154,7 +153,7 @@ def pool_leases(
     return best
 
 
-def _network(server: ServerSnapshot, ip: IPv4Address) -> str | None:
+def _network(server: ServerSnapshot, ip: Address) -> str | None:
     for r in server.ranges:
         if ip in r:
             return r.network

@@ -96,6 +96,9 @@ class OmapiReleaseBackend(ReleaseBackend):
 
     def release(self, lease: Lease) -> tuple[Outcome, str]:
         """Expire ``lease`` on the server if it is still active for the same MAC."""
+        if not isinstance(lease.ip, IPv4Address):
+            # OMAPI's lease object is dhcpd's v4 lease: dhcpd -6 leases are out of its reach
+            return Outcome.REFUSED, f"OMAPI reaches IPv4 leases only, not {lease.ip}"
         # Look it up again right before the write: dhcpd may have given the address to
         # another client since the leases file was read.
         current = self._lookup(lease.ip)

@@ -10,7 +10,7 @@ import pytest
 from lab.isc import FixedHost, IscLab
 from leasewatch.config import ServerConfig
 from leasewatch.leases import kinds
-from leasewatch.model import BindingState, ServerSnapshot
+from leasewatch.model import Address, BindingState, ServerSnapshot
 from leasewatch.reaper.omapi import OmapiReleaseBackend
 
 pytestmark = pytest.mark.lab
@@ -21,7 +21,7 @@ def _read(lab: IscLab) -> ServerSnapshot:
     return kinds.build(config).read()
 
 
-def _current(snapshot: ServerSnapshot) -> dict[str, IPv4Address]:
+def _current(snapshot: ServerSnapshot) -> dict[str, Address]:
     now = datetime.now(UTC)
     return {x.mac: x.ip for x in snapshot.leases if x.mac and x.is_active(now)}
 

@@ -13,6 +13,7 @@ from leasewatch.core.analysis import analyse
 from leasewatch.core.orphans import Judge
 from leasewatch.model import (
     Action,
+    Address,
     Analysis,
     BindingState,
     Finding,
@@ -62,7 +63,7 @@ class Recorder(ReleaseBackend):
     """A backend that releases whatever it is asked to (the executor is under test)."""
 
     def __init__(self) -> None:
-        self.released: list[IPv4Address] = []
+        self.released: list[Address] = []
 
     def release(self, lease: Lease) -> tuple[Outcome, str]:
         self.released.append(lease.ip)
