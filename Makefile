@@ -39,13 +39,18 @@ $(VENV)/.installed: pyproject.toml | deps
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@
 
-# promtool (rule checks and unit tests) from Debian's prometheus package, unpacked into the
-# venv, never installed: that package is a server with a service.
+# promtool (rule checks and unit tests) and amtool (Alertmanager config and routes) from
+# Debian's prometheus and prometheus-alertmanager packages, unpacked into the venv, never
+# installed: those packages are servers with a service.
 PROMTOOL := $(VENV)/opt/prometheus/usr/bin/promtool
-promtool: $(PROMTOOL)
+AMTOOL := $(VENV)/opt/prometheus-alertmanager/usr/bin/amtool
+promtool: $(PROMTOOL) $(AMTOOL)
 
 $(PROMTOOL): | venv
 	$(BIN)/python -c "import sys; from deploy.check import find_promtool; sys.exit(find_promtool(fetch=True) is None)"
+
+$(AMTOOL): | venv
+	$(BIN)/python -c "import sys; from deploy.check import find_amtool; sys.exit(find_amtool(fetch=True) is None)"
 
 lint: venv
 	$(BIN)/python -m ruff check leasewatch tests lab bench deploy

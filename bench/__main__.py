@@ -8,8 +8,9 @@ range, prints a table (median of the runs, min-max, peak RSS from /usr/bin/time,
 dhcpd-pools and isc-dhcp-leases) and writes a JSON file. Then measures an incremental
 re-scan after 1,000 appended blocks on the biggest file, the paths a user runs beside
 dhcpd-pools (report and cron scan with a 550,000-MAC inventory, the daemon's first scan:
-bench/usage.py), orphan matching (bench/orphans.py) and paging through 100,000 leases of a
-real kea-dhcp4 (bench/kea.py).
+bench/usage.py), orphan matching (bench/orphans.py), paging through 100,000 leases of a
+real kea-dhcp4 (bench/kea.py), and fifty slow inventories with twenty slow servers read in
+one scan (bench/sources.py).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import kea, orphans, usage
+from bench import kea, orphans, sources, usage
 from bench.generate import generate
 
 DHCPD_POOLS = "/usr/bin/dhcpd-pools"
@@ -208,12 +209,15 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_kea:
         print("# kea-dhcp4 paging", file=sys.stderr, flush=True)
         results["kea"] = kea.measure()
+    print("# many slow sources in one scan", file=sys.stderr, flush=True)
+    results["sources"] = sources.measure()
     print_table(rows, results.get("incremental"))
     if "usage" in results:
         usage.print_result(results["usage"])
     orphans.print_result(results["orphans"])
     if "kea" in results:
         kea.print_result(results["kea"])
+    sources.print_result(results["sources"])
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nresults: {args.out}")

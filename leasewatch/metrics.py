@@ -230,16 +230,22 @@ class ScanMetrics(Collector):
             _add_scan(f, last, kinds)
         for inventory, up in sorted(streams.items()):
             f.stream_up.add_metric([inventory], up)
-        families = f.all()
-        if site is not None:
-            # One label on every sample, whatever family adds it: a constant label, as
-            # prometheus_client has none for custom collectors.
-            for family in families:
-                family.samples = [
-                    sample._replace(labels={**sample.labels, "site": site})
-                    for sample in family.samples
-                ]
-        yield from families
+        yield from with_site(f.all(), site)
+
+
+def with_site(families: Iterable[Metric], site: str | None) -> list[Metric]:
+    """The families with ``site`` on every sample (unchanged without a site).
+
+    prometheus_client has no constant labels for custom collectors: every leasewatch
+    collector passes its families through here, so no metric goes out without the site.
+    """
+    out = list(families)
+    if site is not None:
+        for family in out:
+            family.samples = [
+                sample._replace(labels={**sample.labels, "site": site}) for sample in family.samples
+            ]
+    return out
 
 
 def _add_scan(f: _Families, result: ScanResult, kinds: dict[str, str]) -> None:
@@ -446,5 +452,6 @@ __all__ = [
     "problems",
     "registry_for",
     "scan_to_textfile",
+    "with_site",
     "write_textfile",
 ]

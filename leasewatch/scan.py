@@ -11,6 +11,7 @@ import contextlib
 import dataclasses
 import gc
 import logging
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -171,10 +172,34 @@ class Scanner:
                 log.info("inventory %s unhealthy: %s", snap.source, snap.reason)
         return snapshots
 
+    def read_sources(
+        self, progress: Progress | None = None
+    ) -> tuple[list[ServerSnapshot], list[InventorySnapshot]]:
+        """Servers and inventories at once: a scan waits for its slowest source, not for
+        the slowest server and then the slowest inventory. Both sides end by their
+        deadlines (``gather``), so the join is bounded."""
+        inventories: list[InventorySnapshot] = []
+        failed: list[BaseException] = []
+
+        def read() -> None:
+            try:
+                inventories.extend(self.read_inventories())
+            except BaseException as exc:  # a bug: raised in the scan's thread below
+                failed.append(exc)
+
+        thread = threading.Thread(target=read, name="leasewatch-inventories", daemon=True)
+        thread.start()
+        try:
+            servers = self.read_servers(progress)
+        finally:
+            thread.join()
+        if failed:
+            raise failed[0]
+        return servers, inventories
+
     def analyse(self, state: State, progress: Progress | None = None) -> Analysis:
         """Read everything and conclude, changing nothing (``report`` and ``check``)."""
-        servers = self.read_servers(progress)
-        inventories = self.read_inventories()
+        servers, inventories = self.read_sources(progress)
         with gc_paused():
             return self._analyse(servers, inventories, state)
 
