@@ -20,6 +20,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import time
 import urllib.error
@@ -31,6 +32,7 @@ from typing import Any
 
 from lab.isc import Layout
 from lab.netns import CLEANUP, Namespace, add_address, new_tag
+from lab.tls import TlsFiles
 from lab.toml import common_sections
 from lab.toml import toml_string as _toml
 from lab.vm import Hypervisor, Vm
@@ -134,6 +136,7 @@ class KeaAgent:
     process: subprocess.Popen[bytes]
     log_path: Path
     extra: dict[str, Any] = field(default_factory=dict)
+    tls: TlsFiles | None = None
 
 
 def kea_config(
@@ -171,11 +174,20 @@ def kea_config(
     return {"Dhcp4": dhcp4}
 
 
-def _env(root: Path) -> dict[str, str]:
+def kea_env(root: Path) -> dict[str, str]:
+    """The environment of a lab Kea: every directory Kea writes to is ``root``.
+
+    Kea 2.6.3+ and 3.x (CVE-2025-32801/32803) accept a control socket, lease file or log
+    only inside fixed directories unless these variables move them; 2.2 reads only the PID
+    and lock file ones. Setting all of them lets the lab run unchanged on every release.
+    """
     return {
         **os.environ,
         "KEA_PIDFILE_DIR": str(root),
         "KEA_LOCKFILE_DIR": str(root),
+        "KEA_CONTROL_SOCKET_DIR": str(root),
+        "KEA_DHCP_DATA_DIR": str(root),
+        "KEA_LOG_FILE_DIR": str(root),
         "KEA_LOGGER_DESTINATION": str(root / "kea-early.log"),
     }
 
@@ -219,7 +231,7 @@ def running_kea(
         argv = wrap(argv)
     out = (root / "kea-dhcp4.stdout").open("wb")
     process = subprocess.Popen(
-        argv, env=_env(root), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        argv, env=kea_env(root), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
     )
     out.close()
     token = CLEANUP.push(f"kea-dhcp4 in {root}", lambda: _stop(process))
@@ -271,12 +283,16 @@ def running_agent(
     *,
     username: str | None = None,
     password: str | None = None,
+    tls: TlsFiles | None = None,
+    cert_required: bool = True,
     start_timeout: float = 15.0,
 ) -> Iterator[KeaAgent]:
-    """Start kea-ctrl-agent on 127.0.0.1:<free port>, with basic auth when a user is given.
+    """Start kea-ctrl-agent on 127.0.0.1:<free port>, with basic auth when a user is given,
+    and HTTPS when ``tls`` is (asking for a client certificate if ``cert_required``).
 
     Basic authentication exists in the agent since Kea 1.9.0 ("authentication" with
-    "type": "basic" and a list of clients; Kea ARM, "The Kea Control Agent").
+    "type": "basic" and a list of clients), TLS since 1.9.6 ("trust-anchor", "cert-file",
+    "key-file", "cert-required"; Kea ARM, "The Kea Control Agent", "TLS/HTTPS Support").
     """
     root = server.root
     port = free_port()
@@ -294,6 +310,11 @@ def running_agent(
             }
         ],
     }
+    if tls is not None:
+        agent["trust-anchor"] = str(tls.ca)
+        agent["cert-file"] = str(tls.server_cert)
+        agent["key-file"] = str(tls.server_key)
+        agent["cert-required"] = cert_required
     if username is not None:
         agent["authentication"] = {
             "type": "basic",
@@ -305,7 +326,7 @@ def running_agent(
     out = (root / "kea-ctrl-agent.stdout").open("wb")
     process = subprocess.Popen(
         ["kea-ctrl-agent", "-c", str(config_path)],
-        env=_env(root),
+        env=kea_env(root),
         stdout=out,
         stderr=subprocess.STDOUT,
         start_new_session=True,
@@ -313,11 +334,12 @@ def running_agent(
     out.close()
     token = CLEANUP.push(f"kea-ctrl-agent in {root}", lambda: _stop(process))
     handle = KeaAgent(
-        url=f"http://127.0.0.1:{port}/",
+        url=f"{'https' if tls else 'http'}://127.0.0.1:{port}/",
         username=username,
         password=password,
         process=process,
         log_path=root / "kea-ctrl-agent.log",
+        tls=tls,
     )
     try:
         _wait_for_agent(handle, root, start_timeout)
@@ -333,6 +355,10 @@ def _wait_for_agent(agent: KeaAgent, root: Path, timeout: float) -> None:
     if agent.username is not None:
         token = base64.b64encode(f"{agent.username}:{agent.password or ''}".encode()).decode()
         headers["Authorization"] = f"Basic {token}"
+    context = None
+    if agent.tls is not None:
+        context = ssl.create_default_context(cafile=str(agent.tls.ca))
+        context.load_cert_chain(str(agent.tls.client_cert), str(agent.tls.client_key))
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if agent.process.poll() is not None:
@@ -341,7 +367,7 @@ def _wait_for_agent(agent: KeaAgent, root: Path, timeout: float) -> None:
         request = urllib.request.Request(agent.url, data=body, headers=headers)
         with (
             contextlib.suppress(OSError, urllib.error.URLError),
-            urllib.request.urlopen(request, timeout=2) as response,
+            urllib.request.urlopen(request, timeout=2, context=context) as response,
         ):
             if response.status == 200:
                 return
@@ -551,7 +577,7 @@ class KeaLab:
         if self.agent is None:
             server.append(f"control_socket = {_toml(str(self.socket_path))}")
         else:
-            server.append(f"control_agent = {_toml(self.agent.url)}")
+            server.append(f"control_url = {_toml(self.agent.url)}")
             if self.agent.username is not None:
                 password_file = self.workdir / "kea-agent.password"
                 password_file.write_text((self.agent.password or "") + "\n", encoding="utf-8")

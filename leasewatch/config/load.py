@@ -153,33 +153,58 @@ def _server(s: Section) -> ServerConfig | None:
             timeout=timeout,
         )
     if kind == "kea":
-        socket = s.path("control_socket")
-        agent = s.http_url("control_agent")
-        leases_path = s.path("leases")
-        username = s.string("username")
-        password = s.secret("password", required=False)
-        page_size = s.get("page_size", int, 1000, "a whole number of leases per page")
-        if page_size < 1:
-            s.error("page_size", f"expected a positive number, got {page_size}")
-        if sum(s.has(k) for k in ("control_socket", "control_agent", "leases")) != 1:
-            s.error("control_socket", "give exactly one of control_socket, control_agent, leases")
-            return None
-        if name is None:
-            return None
-        return ServerConfig(
-            name=name,
-            kind=kind,
-            leases=leases_path,
-            control_socket=socket,
-            control_agent=agent,
-            username=username,
-            password=password,
-            timeout=timeout,
-            page_size=page_size,
-        )
+        return _kea_server(s, name, timeout)
     if kind == "dnsmasq":
         return _dnsmasq_server(s, name, timeout)
     return None
+
+
+def _kea_server(s: Section, name: str | None, timeout: float) -> ServerConfig | None:
+    """A Kea server: its UNIX socket, its HTTP(S) URL (``control_agent`` is an alias), or
+    its memfile; basic auth and TLS only over HTTP(S)."""
+    socket = s.path("control_socket")
+    url = s.http_url("control_url")
+    alias = s.http_url("control_agent")
+    leases_path = s.path("leases")
+    username = s.string("username")
+    password = s.secret("password", required=False)
+    tls = {key: s.path(key) for key in ("tls_ca", "tls_cert", "tls_key")}
+    page_size = s.get("page_size", int, 1000, "a whole number of leases per page")
+    if page_size < 1:
+        s.error("page_size", f"expected a positive number, got {page_size}")
+    if s.has("control_url") and s.has("control_agent"):
+        s.error("control_agent", "give only one of control_url, control_agent (its old name)")
+        return None
+    url_key = "control_agent" if s.has("control_agent") else "control_url"
+    url = url if url is not None else alias
+    if sum(s.has(k) for k in ("control_socket", url_key, "leases")) != 1:
+        s.error("control_socket", "give exactly one of control_socket, control_url, leases")
+        return None
+    for key, value in tls.items():
+        if value is not None and not (url or "").lower().startswith("https://"):
+            s.error(key, f"expected only with an https:// {url_key}")
+    if (tls["tls_cert"] is None) != (tls["tls_key"] is None):
+        s.error("tls_cert", "give tls_cert and tls_key together (a client certificate and its key)")
+    if password is not None and username is None:
+        s.error("password", "expected with a username (HTTP basic auth)")
+    if username is not None and url is None:
+        s.error("username", "expected only with control_url (HTTP basic auth)")
+    if name is None:
+        return None
+    return ServerConfig(
+        name=name,
+        kind="kea",
+        leases=leases_path,
+        control_socket=socket,
+        control_url=url,
+        username=username,
+        password=password,
+        tls_ca=tls["tls_ca"],
+        tls_cert=tls["tls_cert"],
+        tls_key=tls["tls_key"],
+        timeout=timeout,
+        page_size=page_size,
+    )
 
 
 _IFNAME = re.compile(r"[^\s/:]{1,15}")  # Linux: IFNAMSIZ - 1 bytes, no '/', ':' or space

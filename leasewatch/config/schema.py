@@ -64,9 +64,13 @@ class ServerConfig:
     dhcpd_conf: Path | None = None
     omapi: OmapiConfig | None = None
     control_socket: Path | None = None
-    control_agent: str | None = None
+    # kea-dhcp4's own HTTP(S) control socket (Kea 2.7.2+) or kea-ctrl-agent: the same protocol
+    control_url: str | None = None
     username: str | None = None
     password: Secret | None = None
+    tls_ca: Path | None = None  # verify the server against this CA (else the system's)
+    tls_cert: Path | None = None  # client certificate, for a Kea with cert-required
+    tls_key: Path | None = None
     timeout: float = 10.0
     page_size: int = 1000
     # dnsmasq only (see load._dnsmasq_server)

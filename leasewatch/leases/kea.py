@@ -33,12 +33,16 @@ from leasewatch.model import (
 if TYPE_CHECKING:
     pass
 
-# Kea lease states (src/lib/dhcpsrv/lease.h, Lease::STATE_*); v4 uses only these three.
+# Kea lease states (src/lib/dhcpsrv/lease.h, Lease::STATE_*) a v4 lease can be in. 3 came
+# with Kea 3.0 (STATE_RELEASED: the client released it and Kea keeps the lease for its
+# "anonymous" re-use); it holds no address, as dhcpd's released. 4 (registered) is v6 only.
 _KEA_STATES = {
     0: BindingState.ACTIVE,  # "default": bound, active until cltt + valid-lft has passed
     1: BindingState.DECLINED,
     2: BindingState.EXPIRED,  # expired-reclaimed
+    3: BindingState.RELEASED,
 }
+_STATES_EXPECTED = "expected 0 default, 1 declined, 2 expired-reclaimed, 3 released"
 
 # valid-lft of 0xffffffff is Kea's "infinite" lifetime.
 _INFINITE = 0xFFFFFFFF
@@ -142,7 +146,7 @@ def lease_from_api(server: str, item: Mapping[str, Any]) -> Lease:
     if state is None:
         raise LeasesError(
             f"kea server {server!r}: lease {ip}: unknown Kea lease state {state_code} "
-            "(expected 0 default, 1 declined, 2 expired-reclaimed)"
+            f"({_STATES_EXPECTED})"
         )
     mac = normalize_mac(str(item["hw-address"])) if item.get("hw-address") else None
     return Lease(
@@ -203,7 +207,9 @@ def read_leases(client: KeaClient, page_size: int) -> list[Lease]:
 
 # -- the memfile CSV --------------------------------------------------------------------
 
-# The columns of Kea's v4 memfile (src/lib/dhcpsrv/csv_lease_file4.cc); pool_id came in 2.5.
+# The columns of Kea's v4 memfile (src/lib/dhcpsrv/csv_lease_file4.cc) leasewatch reads, by
+# name: Kea has added columns over time (user_context in 1.4, pool_id in 2.4) and a file
+# written by another release may carry ones we do not know; those are ignored.
 _CSV_REQUIRED = ("address", "hwaddr", "valid_lifetime", "expire", "subnet_id", "hostname", "state")
 
 
@@ -251,10 +257,15 @@ def _replay(
         return  # an empty file: Kea creates it with just a header, or not at all yet
     header = [h.strip() for h in lines[0].split(",")]
     missing = [c for c in _CSV_REQUIRED if c not in header]
-    if header[0] != "address" or missing:
+    if header[0] != "address" or "duid" in header:  # a DHCPv6 file has a duid column
         raise LeasesError(
             f"{file}:1: expected a Kea DHCPv4 lease file header "
             f"'address,hwaddr,client_id,valid_lifetime,expire,subnet_id,...', got {lines[0][:80]!r}"
+        )
+    if missing:
+        raise LeasesError(
+            f"{file}:1: Kea lease file header lacks the column(s) {', '.join(missing)} "
+            f"(expected at least {','.join(_CSV_REQUIRED)})"
         )
     col = {name: index for index, name in enumerate(header)}
     last_line = len(lines)
@@ -285,8 +296,7 @@ def _replay(
         state = _KEA_STATES.get(state_code)
         if state is None:
             raise LeasesError(
-                f"{file}:{number}: unknown lease state {state_code} "
-                "(expected 0 default, 1 declined, 2 expired-reclaimed)"
+                f"{file}:{number}: unknown lease state {state_code} ({_STATES_EXPECTED})"
             )
         hwaddr = fields[col["hwaddr"]]
         # Kea escapes commas inside a field as "&#x2c" (util/csv_file.cc, escapeCharacters).
@@ -341,7 +351,7 @@ class KeaLeaseSource(LeaseSource):
         # incomplete and the reaper leaves it alone.
         warnings.append(
             f"{path}: offline Kea lease file: no pools or reservations (they live in the "
-            "server's config; use control_socket or control_agent for utilization and "
+            "server's config; use control_socket or control_url for utilization and "
             "releases); report only"
         )
         return ServerSnapshot(

@@ -1,10 +1,16 @@
 """The Kea control API client: one command at a time to a Kea server.
 
 ``KeaClient`` speaks Kea's JSON command protocol over both transports Kea offers: the UNIX
-control socket of kea-dhcp4 and kea-ctrl-agent's HTTP endpoint. The command set is the same;
-only the framing differs (the agent wants ``"service": ["dhcp4"]`` and answers with a list,
-one entry per service). See the Kea ARM, "Management API":
-https://kea.readthedocs.io/en/kea-2.2.0/arm/ctrl-channel.html. Used to read leases
+control socket of kea-dhcp4, and HTTP(S) (``control_url``). Over HTTP it reaches either
+kea-ctrl-agent (every Kea up to 3.1.7) or, from Kea 2.7.2 on, kea-dhcp4's own HTTP control
+socket. Both take the same request: the agent wants ``"service": ["dhcp4"]``; the daemon
+accepts that key (3.0 ignores it, later releases check that it names dhcp4) and, "for
+backward compatibility with the Control Agent", wraps its answer in a one-element list as
+the agent does. An authentication or authorization failure differs: HTTP 401 or 403 with a
+bare map ``{"result": 401 or 403, "text": ...}`` (Kea's HttpResponseJson generic body; ARM
+3.0, "HTTP Command Response Format"). tests/leases/test_kea_contract.py pins each answer and
+names the release it comes from. See the Kea ARM, "Management API":
+https://kea.readthedocs.io/en/kea-3.0.0/arm/ctrl-channel.html. Used to read leases
 (``leasewatch.leases.kea``) and to release them (``leasewatch.reaper.kea``).
 """
 
@@ -12,6 +18,7 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -30,6 +37,8 @@ RESULT_SUCCESS = 0
 RESULT_ERROR = 1
 RESULT_UNSUPPORTED = 2
 RESULT_EMPTY = 3
+# What Kea's HTTP layer puts in "result" when it refuses the request itself (the HTTP status).
+_REFUSED = {401: "Unauthorized", 403: "Forbidden"}
 
 # Commands that exist only when a hook library is loaded, and the library to name when the
 # server answers "command not supported" (result 2).
@@ -53,7 +62,7 @@ class KeaAnswer:
 
 
 class KeaClient:
-    """Sends one command at a time to kea-dhcp4, over its UNIX socket or through the agent.
+    """Sends one command at a time to kea-dhcp4, over its UNIX socket or HTTP(S).
 
     Errors are raised as ``error`` (``LeasesError`` for reading, ``ReleaseError`` for the
     reaper), one line naming the server and the command; the password never appears.
@@ -64,19 +73,25 @@ class KeaClient:
         server: str,
         *,
         control_socket: Path | None = None,
-        control_agent: str | None = None,
+        control_url: str | None = None,
         username: str | None = None,
         password: Secret | None = None,
+        tls_ca: Path | None = None,
+        tls_cert: Path | None = None,
+        tls_key: Path | None = None,
         timeout: float = 10.0,
         error: type[Error] = LeasesError,
     ) -> None:
-        if (control_socket is None) == (control_agent is None):
-            raise error(f"kea server {server!r}: give exactly one of control_socket, control_agent")
+        if (control_socket is None) == (control_url is None):
+            raise error(f"kea server {server!r}: give exactly one of control_socket, control_url")
         self.server = server
         self.control_socket = control_socket
-        self.control_agent = control_agent
+        self.control_url = control_url
         self.username = username
         self.password = password
+        self.tls_ca = tls_ca
+        self.tls_cert = tls_cert
+        self.tls_key = tls_key
         self.timeout = timeout
         self.error = error
         self._session: requests.Session | None = None  # created by the first HTTP command
@@ -86,19 +101,22 @@ class KeaClient:
         return cls(
             config.name,
             control_socket=config.control_socket,
-            control_agent=config.control_agent,
+            control_url=config.control_url,
             username=config.username,
             password=config.password,
+            tls_ca=config.tls_ca,
+            tls_cert=config.tls_cert,
+            tls_key=config.tls_key,
             timeout=config.timeout,
             error=error,
         )
 
     @property
     def where(self) -> str:
-        """The endpoint, for messages: the socket path, or the agent's URL without userinfo."""
+        """The endpoint, for messages: the socket path, or the URL without userinfo."""
         if self.control_socket is not None:
             return f"control socket {self.control_socket}"
-        return f"control agent {_strip_userinfo(self.control_agent or '')}"
+        return f"control URL {_strip_userinfo(self.control_url or '')}"
 
     def close(self) -> None:
         if self._session is not None:
@@ -113,14 +131,23 @@ class KeaClient:
         if self.control_socket is not None:
             raw = self._call_socket(command, self.control_socket, request)
         else:
-            raw = self._call_agent(command, request)
+            raw = self._call_http(command, request)
         return self._check(command, raw)
 
     def _fail(self, command: str, what: str) -> Error:
         return self.error(f"kea server {self.server!r}: {command}: {what}")
 
+    def _unauthorized(self, command: str, status: int) -> Error:
+        who = f"user {self.username!r}" if self.username else "a request without credentials"
+        return self._fail(
+            command, f"unauthorized: {self.where} refused {who} ({status} {_REFUSED[status]})"
+        )
+
     def _check(self, command: str, raw: Any) -> KeaAnswer:
-        # The agent answers with a list (one entry per service asked); the socket with a map.
+        # Over HTTP a list (one entry per service asked); the UNIX socket answers a map, and so
+        # does HTTP when Kea refuses the request before running it (401/403).
+        if isinstance(raw, dict) and raw.get("result") in _REFUSED:
+            raise self._unauthorized(command, raw["result"])
         if isinstance(raw, list):
             if len(raw) != 1:
                 raise self._fail(command, f"expected one answer from {self.where}, got {len(raw)}")
@@ -205,33 +232,48 @@ class KeaClient:
                 command, f"{self.where} sent an incomplete or invalid answer ({len(buffer)} bytes)"
             ) from None
 
-    # -- kea-ctrl-agent over HTTP ---------------------------------------------------------
+    # -- HTTP(S): kea-ctrl-agent, or kea-dhcp4's own HTTP control socket (2.7.2+) -------
 
-    def _call_agent(self, command: str, request: Mapping[str, Any]) -> Any:
+    def _call_http(self, command: str, request: Mapping[str, Any]) -> Any:
         import requests  # here, not at the top: every command imports this module (issue 17)
 
         if self._session is None:
             self._session = requests.Session()
+        # Verification stays on: the system's CAs, or tls_ca when given. Passed with each
+        # request, not set on the session: requests lets REQUESTS_CA_BUNDLE override a
+        # session's verify (psf/requests#3829), which would drop tls_ca silently.
+        verify: str | bool = str(self.tls_ca) if self.tls_ca is not None else True
+        cert = None
+        if self.tls_cert is not None and self.tls_key is not None:
+            cert = (str(self.tls_cert), str(self.tls_key))
         body = {**request, "service": ["dhcp4"]}
         auth = None
         if self.username is not None:
             auth = (self.username, self.password.reveal() if self.password else "")
-        url = self.control_agent or ""
         try:
             response = self._session.post(
-                url, json=body, auth=auth, timeout=(self.timeout, self.timeout)
+                self.control_url or "",
+                json=body,
+                auth=auth,
+                verify=verify,
+                cert=cert,
+                timeout=(self.timeout, self.timeout),
             )
         except requests.Timeout:
             raise self._fail(
                 command, f"no answer from {self.where} within {self.timeout:g}s"
             ) from None
+        except requests.exceptions.SSLError as exc:
+            raise self._fail(command, f"TLS with {self.where} failed: {_tls_reason(exc)}") from None
         except requests.ConnectionError as exc:
             raise self._fail(command, f"cannot connect to {self.where}: {_reason(exc)}") from None
+        except OSError as exc:
+            # requests opens tls_ca, tls_cert and tls_key only when it sends
+            raise self._fail(command, f"{self.where}: cannot use the TLS files: {exc}") from None
         except requests.RequestException as exc:
             raise self._fail(command, f"{self.where}: {type(exc).__name__}") from None
-        if response.status_code in (401, 403):
-            who = f"user {self.username!r}" if self.username else "no credentials"
-            raise self._fail(command, f"{self.where} refused {who} (HTTP {response.status_code})")
+        if response.status_code in _REFUSED:
+            raise self._unauthorized(command, response.status_code)
         try:
             return response.json()
         except ValueError:
@@ -259,6 +301,18 @@ def _reason(exc: BaseException) -> str:
         if marker in text:
             return marker.lower()
     return type(inner).__name__
+
+
+def _tls_reason(exc: BaseException) -> str:
+    """Why a TLS handshake failed, in ssl's words (requests wraps them in the whole URL)."""
+    inner: BaseException | None = exc
+    while inner is not None:
+        if isinstance(inner, ssl.SSLCertVerificationError):
+            return f"certificate verify failed: {inner.verify_message} (is tls_ca right?)"
+        if isinstance(inner, ssl.SSLError):
+            return str(inner.reason or type(inner).__name__).lower()
+        inner = inner.__cause__ or inner.__context__
+    return "handshake failed"
 
 
 def short_json(value: Any) -> str:

@@ -22,9 +22,9 @@ class KeaReleaseBackend(ReleaseBackend):
     """Deletes orphaned leases from one Kea server (control socket or control agent)."""
 
     def __init__(self, config: ServerConfig) -> None:
-        if config.control_socket is None and config.control_agent is None:
+        if config.control_socket is None and config.control_url is None:
             raise ReleaseError(
-                f"kea server {config.name!r}: releasing needs control_socket or control_agent "
+                f"kea server {config.name!r}: releasing needs control_socket or control_url "
                 "(an offline lease file is report-only)"
             )
         self.config = config

@@ -22,7 +22,7 @@ def _isc(config: ServerConfig) -> ReleaseBackend | None:
 
 
 def _kea(config: ServerConfig) -> ReleaseBackend | None:
-    if config.control_socket is None and config.control_agent is None:
+    if config.control_socket is None and config.control_url is None:
         return None
     from leasewatch.reaper.kea import KeaReleaseBackend
 
@@ -57,4 +57,4 @@ def can_release(config: ServerConfig) -> bool:
         from leasewatch.reaper.dnsmasq import can_release as dnsmasq_can_release
 
         return dnsmasq_can_release(config)
-    return config.control_socket is not None or config.control_agent is not None
+    return config.control_socket is not None or config.control_url is not None

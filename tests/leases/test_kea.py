@@ -274,7 +274,7 @@ def test_the_control_agent_with_basic_auth_gives_the_same_snapshot(kea: KeaServe
             ServerConfig(
                 name="kea1",
                 kind="kea",
-                control_agent=agent.url,
+                control_url=agent.url,
                 username="leasewatch",
                 password=Secret("s3cret-pw"),
                 page_size=2,
@@ -291,7 +291,7 @@ def test_a_wrong_agent_password_is_refused_without_echoing_it(kea: KeaServer) ->
         config = ServerConfig(
             name="kea1",
             kind="kea",
-            control_agent=agent.url,
+            control_url=agent.url,
             username="leasewatch",
             password=Secret("wrong-pw"),
         )
@@ -299,8 +299,8 @@ def test_a_wrong_agent_password_is_refused_without_echoing_it(kea: KeaServer) ->
             KeaLeaseSource(config).read()
     message = str(caught.value)
     assert message == (
-        f"kea server 'kea1': config-get: control agent {agent.url} refused user "
-        "'leasewatch' (HTTP 401)"
+        f"kea server 'kea1': config-get: unauthorized: control URL {agent.url} refused user "
+        "'leasewatch' (401 Unauthorized)"
     )
     assert "wrong-pw" not in message and "right-pw" not in message
 
@@ -311,12 +311,12 @@ def test_credentials_in_the_agent_url_never_reach_a_message(short_tmp: Path) -> 
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     config = ServerConfig(
-        name="kea1", kind="kea", control_agent=f"http://admin:pw-in-url@127.0.0.1:{port}/"
+        name="kea1", kind="kea", control_url=f"http://admin:pw-in-url@127.0.0.1:{port}/"
     )
     with pytest.raises(LeasesError) as caught:
         KeaLeaseSource(config).read()
     assert str(caught.value) == (
-        f"kea server 'kea1': config-get: cannot connect to control agent "
+        f"kea server 'kea1': config-get: cannot connect to control URL "
         f"http://127.0.0.1:{port}/: connection refused"
     )
 
@@ -327,13 +327,13 @@ def test_an_agent_that_never_answers_times_out(short_tmp: Path) -> None:
         listener.bind(("127.0.0.1", 0))
         listener.listen(1)
         url = f"http://127.0.0.1:{listener.getsockname()[1]}/"
-        config = ServerConfig(name="kea1", kind="kea", control_agent=url, timeout=0.5)
+        config = ServerConfig(name="kea1", kind="kea", control_url=url, timeout=0.5)
         started = time.monotonic()
         with pytest.raises(LeasesError) as caught:
             KeaLeaseSource(config).read()
         elapsed = time.monotonic() - started
     assert str(caught.value) == (
-        f"kea server 'kea1': config-get: no answer from control agent {url} within 0.5s"
+        f"kea server 'kea1': config-get: no answer from control URL {url} within 0.5s"
     )
     assert elapsed < 3
 
@@ -342,7 +342,7 @@ def test_the_agent_in_front_of_a_dead_server_reports_kea_text(kea: KeaServer) ->
     """The agent is up but kea-dhcp4 is gone: Kea's result 1 text, on one line."""
     with running_agent(kea) as agent:
         kea.kill(signal.SIGKILL)
-        config = ServerConfig(name="kea1", kind="kea", control_agent=agent.url)
+        config = ServerConfig(name="kea1", kind="kea", control_url=agent.url)
         with pytest.raises(LeasesError) as caught:
             KeaLeaseSource(config).read()
     message = str(caught.value)
@@ -467,3 +467,31 @@ def test_a_malformed_api_address_is_one_error_line(address: str) -> None:
     item = {"ip-address": address, "hw-address": "52:54:00:00:01:10", "cltt": 1, "valid-lft": 1}
     with pytest.raises(LeasesError, match="kea server 'kea1': unexpected lease entry"):
         kea_module.lease_from_api("kea1", item)
+
+
+def test_memfile_columns_are_found_by_name(short_tmp: Path) -> None:
+    """Kea 2.4+'s pool_id and a column no Kea wrote yet, in another order: read by name."""
+    path = short_tmp / "kea-leases4.csv"
+    path.write_text(
+        "address,hwaddr,client_id,valid_lifetime,expire,subnet_id,fqdn_fwd,fqdn_rev,"
+        "hostname,state,user_context,pool_id,future_column\n"
+        "198.18.1.10,52:54:00:00:01:0a,,3600,1790003600,1,0,0,vm-a,0,,2,x\n"
+        "198.18.1.11,52:54:00:00:01:0b,,3600,1790003600,1,0,0,,3,,0,y\n"
+    )
+    leases, warnings = read_memfile(path, "kea1")
+    assert warnings == []
+    assert [(str(x.ip), x.state, x.hostname) for x in leases] == [
+        ("198.18.1.10", BindingState.ACTIVE, "vm-a"),
+        ("198.18.1.11", BindingState.RELEASED, None),  # Kea 3.0's state 3
+    ]
+
+
+def test_memfile_without_a_required_column_names_it(short_tmp: Path) -> None:
+    """A header lacking the state column: file:1 and the missing column's name."""
+    path = short_tmp / "kea-leases4.csv"
+    path.write_text("address,hwaddr,client_id,valid_lifetime,expire,subnet_id,hostname\n")
+    with pytest.raises(LeasesError) as caught:
+        read_memfile(path, "kea1")
+    assert str(caught.value).startswith(
+        f"{path}:1: Kea lease file header lacks the column(s) state "
+    )

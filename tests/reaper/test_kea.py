@@ -116,7 +116,7 @@ def test_release_through_the_agent_with_basic_auth(kea: KeaServer) -> None:
         config = ServerConfig(
             name="kea1",
             kind="kea",
-            control_agent=agent.url,
+            control_url=agent.url,
             username="reaper",
             password=Secret("agent-pw"),
         )
@@ -135,7 +135,7 @@ def test_a_wrong_agent_password_never_shows_in_the_error(kea: KeaServer) -> None
         config = ServerConfig(
             name="kea1",
             kind="kea",
-            control_agent=agent.url,
+            control_url=agent.url,
             username="reaper",
             password=Secret("not-the-pw"),
         )
