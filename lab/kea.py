@@ -25,7 +25,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -147,6 +147,7 @@ def kea_config(
     subnets: dict[str, Any] | None = None,
     valid_lifetime: int = 3600,
     lfc_interval: int = 0,
+    dhcp4_extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The kea-dhcp4 configuration for a lab server living in ``root``."""
     dhcp4: dict[str, Any] = {
@@ -171,6 +172,7 @@ def kea_config(
         ],
     }
     dhcp4.update(default_subnets() if subnets is None else subnets)
+    dhcp4.update(dhcp4_extra or {})  # last: may replace hooks-libraries (the HA lab does)
     return {"Dhcp4": dhcp4}
 
 
@@ -213,6 +215,7 @@ def running_kea(
     lfc_interval: int = 0,
     wrap: Wrap | None = None,
     start_timeout: float = 15.0,
+    dhcp4_extra: Mapping[str, Any] | None = None,
 ) -> Iterator[KeaServer]:
     """Start kea-dhcp4 with its files in ``root``; stop it (and remove its socket) on exit."""
     root.mkdir(parents=True, exist_ok=True)
@@ -223,6 +226,7 @@ def running_kea(
         subnets=subnets,
         valid_lifetime=valid_lifetime,
         lfc_interval=lfc_interval,
+        dhcp4_extra=dhcp4_extra,
     )
     config_path = root / "kea-dhcp4.json"
     config_path.write_text(json.dumps(config, indent=2))
