@@ -186,10 +186,21 @@ class Leases(Collection[Lease], ABC):
         lease = self.get(ip)
         return None if lease is None else lease.mac
 
-    def stamp(self, ip: int) -> object:
-        """A value that compares equal from one read to the next while the lease of ``ip``
-        is unchanged (cheaper than the lease): the daemon does not re-record those."""
-        return self.get(ip)
+    def stamp(self, ip: int) -> int:
+        """A number that stays the same from one read to the next, in any process of one
+        Python build, while the MAC and times of the lease of ``ip`` are unchanged (cheaper
+        than the lease): the sightings leave those out (``leasewatch.sightings``)."""
+        lease = self.get(ip)
+        if lease is None:
+            return -1
+        # ints only: the hash of a str or of None differs from one process to the next
+        return hash(
+            (
+                -1 if lease.mac is None else int.from_bytes(lease.mac.encode()),
+                -1 if lease.starts is None else int(lease.starts.timestamp()),
+                -1 if lease.ends is None else int(lease.ends.timestamp()),
+            )
+        )
 
     def find_active(
         self, now: datetime, *, ip: int | None = None, mac: str | None = None

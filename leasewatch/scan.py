@@ -127,8 +127,9 @@ class Scanner:
         self._lease_source = lease_source
         self.lease_sources = [lease_source(s) for s in config.servers]
         self.inventory_sources = [inventory_source(i) for i in config.inventory]
-        # what the last scans recorded of each lease: a daemon's scanner records only changes
-        self._sighted = SightingMemory()
+        # what the last scan recorded of each lease and VM: only changes are recorded. None
+        # until the first scan, which takes the state file's (a cron run has no other)
+        self._sighted: SightingMemory | None = None
         self._backend = backend
 
     def read_servers(self, progress: Progress | None = None) -> list[ServerSnapshot]:
@@ -263,13 +264,19 @@ class Scanner:
             releases, backends, apply=apply, clock=self.clock, journal=state if apply else None
         )
         keep = self.config.state.keep
-        observation, sighted = observe(analysis, self._sighted, refresh=min(REFRESH, keep / 4))
+        remembered = state.sighting_memory() if self._sighted is None else self._sighted
+        observation, sighted = observe(analysis, remembered, refresh=min(REFRESH, keep / 4))
         missing = next_missing(
             analysis.orphans, analysis.unknown, state.first_missing(), analysis.now
         )
         with state.transaction():  # what the scan saw, judged and did: one transaction
             state.record_scan(
-                analysis, records, missing=missing, observation=observation, keep=keep
+                analysis,
+                records,
+                missing=missing,
+                observation=observation,
+                keep=keep,
+                sighted=sighted,
             )
             macpool.settle(self.config, state, analysis, self.config.reaper.grace)
         self._sighted = sighted  # only once recorded

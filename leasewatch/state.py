@@ -21,6 +21,7 @@ import contextlib
 import functools
 import json
 import sqlite3
+from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -38,7 +39,7 @@ from leasewatch.model import (
     Reason,
     Verdict,
 )
-from leasewatch.sightings import LeaseSighting, Observation, VmSighting
+from leasewatch.sightings import LeaseSighting, Observation, SightingMemory, VmSighting
 
 UNFINISHED = "unfinished: no outcome was recorded after the attempt (the run stopped)"
 
@@ -84,6 +85,13 @@ MIGRATIONS: tuple[str, ...] = (
     # free): the history's levels and forecasts agree with the table on failover pools
     """
     ALTER TABLE history ADD COLUMN free INTEGER;
+    """,
+    # 6: what the last scan saw, as digests (``leasewatch.sightings.SightingMemory``), so a
+    # cron run records only the sightings that changed: ``kind`` 'at' (the scan's time as
+    # ``name``), 'vms' or 'leases' (``name``: the server), ``data`` the numbers' bytes
+    """
+    CREATE TABLE sighting_memory (kind TEXT NOT NULL, name TEXT NOT NULL, data BLOB NOT NULL,
+                                  PRIMARY KEY (kind, name));
     """,
 )
 
@@ -253,14 +261,17 @@ class State:
         missing: Mapping[str, datetime],
         observation: Observation,
         keep: timedelta,
+        sighted: SightingMemory | None = None,
     ) -> None:
         """What one scan saw, judged and did, in one transaction (the releases' audit was
-        written ahead by the executor)."""
+        written ahead by the executor), and the memory of it the next scan compares with."""
         with self._transaction():
             self.save_missing(missing)
             self.save_inventory_sizes(analysis.inventories, analysis.now)
             self.add_history(analysis, records, keep)
             self.add_sightings(observation, keep)
+            if sighted is not None:
+                self.save_sighting_memory(sighted)
 
     # --- grace: first-missing times -------------------------------------------------
     def first_missing(self) -> dict[str, datetime]:
@@ -464,6 +475,38 @@ class State:
             cutoff = _iso(seen.at - keep)
             self.db.execute("DELETE FROM vm_sightings WHERE last_seen < ?", (cutoff,))
             self.db.execute("DELETE FROM lease_sightings WHERE last_seen < ?", (cutoff,))
+
+    def sighting_memory(self) -> SightingMemory:
+        """What the last recorded scan saw (``save_sighting_memory``); empty when none was
+        kept or it cannot be read back, which only makes the next scan record everything."""
+        rows = self.db.execute("SELECT kind, name, data FROM sighting_memory").fetchall()
+        at: datetime | None = None
+        vms = array("Q")
+        leases: dict[str, array[int]] = {}
+        try:
+            for kind, name, data in rows:
+                if kind == "at":
+                    at = _time(name)
+                elif kind == "vms":
+                    vms.frombytes(data)
+                elif kind == "leases":
+                    leases[name] = array("q", data)
+        except (ValueError, TypeError):  # a digest written by another build, or damaged
+            return SightingMemory()
+        if at is None:
+            return SightingMemory()
+        return SightingMemory(at, leases, vms)
+
+    def save_sighting_memory(self, memory: SightingMemory) -> None:
+        with self._transaction():
+            self.db.execute("DELETE FROM sighting_memory")
+            if memory.at is None:
+                return
+            self.db.executemany(
+                "INSERT INTO sighting_memory (kind, name, data) VALUES (?, ?, ?)",
+                [("at", _iso(memory.at), b""), ("vms", "", memory.vms.tobytes())]
+                + [("leases", server, d.tobytes()) for server, d in memory.leases.items()],
+            )
 
     def vm_sightings(self) -> list[VmSighting]:
         rows = self.db.execute(

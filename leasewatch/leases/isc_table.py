@@ -120,8 +120,19 @@ class JournalTable(Leases):
         row = self._newer.get(ip)
         return self._rows.get(ip) if row is None else row
 
-    def stamp(self, ip: int) -> object:
-        return self._row(ip)  # the very tuple, while a re-read did not replace it
+    def stamp(self, ip: int) -> int:
+        row = self._row(ip)
+        if row.__class__ is not tuple:
+            return -1  # not active: the sightings never ask
+        ends, starts, mac, _hostname = row
+        # as ``Leases.stamp`` makes it from a Lease, without building one (or a datetime)
+        return hash(
+            (
+                -1 if mac is None else int.from_bytes(mac),
+                -1 if starts is None else starts,
+                -1 if ends is None else ends,
+            )
+        )
 
     def get(self, ip: int) -> Lease | None:
         row = self._row(ip)
