@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Mapping, Sequence, Set
 from datetime import datetime
 
 from leasewatch.core.orphans import Judge, judge_inventories
 from leasewatch.core.usage import ThresholdsFor, count
+from leasewatch.macset import MacSet
 from leasewatch.model import (
     Analysis,
     Finding,
@@ -87,6 +89,11 @@ def analyse(
             continue
         mac = leases.mac
         seen = judge.live_macs(network)  # a MAC in here is live whatever else holds
+        if isinstance(seen, MacSet):
+            # by number, in bulk: no MAC string is built for a listed lease (bench/)
+            rest = _not_listed(leases, ips, seen)
+            live += len(ips) - len(rest)
+            ips = rest
         for ip in ips:
             if mac(ip) in seen:
                 live += 1
@@ -113,6 +120,20 @@ def analyse(
         pool_taken=frozenset(pool_taken),
         trust_duid_mac=trust_duid_mac,
     )
+
+
+def _not_listed(leases: Leases, ips: Sequence[int], listed: MacSet) -> list[int]:
+    """The addresses whose lease has no MAC or one ``listed`` does not hold."""
+    keys = listed.keys()
+    n = len(keys)
+    out = []
+    for ip, key in zip(ips, leases.mac_keys(ips), strict=True):
+        if key is not None:
+            i = bisect_left(keys, key)
+            if i < n and keys[i] == key:
+                continue
+        out.append(ip)
+    return out
 
 
 def _named(leases: Leases, ip: int, server: str) -> Lease:

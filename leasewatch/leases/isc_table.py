@@ -7,7 +7,7 @@ only for what is shown or judged one by one.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from ipaddress import IPv4Address
 
@@ -143,6 +143,19 @@ class JournalTable(Leases):
         if isinstance(row, tuple) and row[2] is not None:
             return row[2].decode()
         return None
+
+    def mac_keys(self, ips: Iterable[int]) -> Iterator[int | None]:
+        # the rows' MACs are as dhcpd writes them, or normalized by the slow path: always
+        # aa:bb:cc:dd:ee:ff in lower case, so the number is the hex digits (no checks, no str)
+        rows, newer = self._rows, self._newer
+        for ip in ips:
+            row = newer.get(ip) if newer else None
+            if row is None:
+                row = rows.get(ip)
+            if row.__class__ is tuple and (mac := row[2]) is not None:
+                yield int(mac.replace(b":", b""), 16)
+            else:
+                yield None
 
     def _lease(self, ip: int, row: Row) -> Lease:
         if isinstance(row, tuple):

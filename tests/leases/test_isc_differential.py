@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, timedelta
+from ipaddress import IPv4Address
 from pathlib import Path
 
 import isc_dhcp_leases
@@ -137,3 +138,21 @@ def test_bulk_chunks_agree_with_isc_dhcp_leases(
     assert list(ours) == list(oracle)
     assert ours == oracle
     assert any(taken) and not all(taken)  # both paths ran
+
+
+def test_mac_numbers_agree_with_isc_dhcp_leases(tmp_path: Path) -> None:
+    """The bulk MAC numbers the analysis matches (``mac_keys``, straight from the rows) are
+    the oracle's MACs, whichever path read the block, and ``None`` where it has none."""
+    leases = tmp_path / "dhcpd.leases"
+    conf = tmp_path / "dhcpd.conf"
+    conf.write_text(CONF)
+    _journal(leases, 4, 3000)
+    table = IscLeaseSource(ServerConfig("s", "isc", leases=leases, dhcpd_conf=conf)).read().leases
+    oracle = _oracle(leases)
+    ips = [int(IPv4Address(ip)) for ip in oracle]
+    expected = [
+        None if mac is None else int(str(mac).replace(":", ""), 16)
+        for _state, mac, *_ in oracle.values()
+    ]
+    assert list(table.mac_keys(ips)) == expected
+    assert any(expected) and None in expected
