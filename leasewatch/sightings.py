@@ -11,8 +11,7 @@ back.
 from __future__ import annotations
 
 from array import array
-from bisect import bisect_left
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zlib import crc32
@@ -20,7 +19,14 @@ from zlib import crc32
 from leasewatch.core.orphans import covering
 from leasewatch.core.usage import count
 from leasewatch.macset import MacSet, mac_text
-from leasewatch.model import Address, Analysis, InventorySnapshot, Thresholds, Verdict
+from leasewatch.model import (
+    Address,
+    Analysis,
+    InventorySnapshot,
+    ServerSnapshot,
+    Thresholds,
+    Verdict,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +61,8 @@ class Observation:
     """What one scan adds to the sightings: live MACs, and each active lease with its verdict."""
 
     at: datetime
-    vms: frozenset[str]  # seen at ``at``
-    leases: tuple[tuple[LeaseSighting, Verdict], ...]
+    vms: Set[str]  # seen at ``at``
+    leases: Collection[tuple[LeaseSighting, Verdict]]  # observe's: LeaseRecords
     vms_last_seen: tuple[tuple[str, datetime], ...] = ()  # gone since: the last scan that saw them
 
 
@@ -107,40 +113,26 @@ def observe(
     nothing new spends under a second here, and builds no ``Lease`` for what it leaves out.
     """
     now = analysis.now
-    # the analysis' verdicts, never re-judged: orphans and unknown are listed, every other
-    # lease in a watched network is live, one in a network no inventory covers is unknown
-    judged = {(f.lease.server, int(f.lease.ip)): f for f in (*analysis.orphans, *analysis.unknown)}
     remembered = memory or SightingMemory()
     # a lease's digest takes its period: a new period is a new digest, so it is recorded
     epochs = [epoch(now, phase, refresh) for phase in range(PHASES)]
     after: dict[str, array[int]] = {}
-    leases: list[tuple[LeaseSighting, Verdict]] = []
+    marks: dict[str, bytearray] = {}
     for snap in analysis.servers:
         before = remembered.leases.get(snap.server)
         if snap.error is not None:
             if before is not None:
                 after[snap.server] = before
             continue
-        # sorted: a bisection finds a digest (a set of 440,000 ints would cost 40 MB of the
-        # peak; the bisections take 0.15 s)
-        seen = before if before is not None else array("q")
-        found = len(seen)
+        slots, mask = _slots(before if before is not None else array("q"))
         table = snap.leases
-        digests: list[int] = []
+        digests = after[snap.server] = array("q")
         keep = digests.append
-        _networks, groups = count(snap, _no_thresholds, now)
-        for network, ips in groups:
-            unjudged = Verdict.LIVE if covering(analysis.inventories, network) else Verdict.UNKNOWN
-            tag = -1 if network is None else crc32(network.encode())
-            for ip in ips:
-                finding = judged.get((snap.server, ip))
-                orphaned_at = None
-                verdict = unjudged
-                if finding is not None:
-                    verdict = finding.verdict
-                    if finding.verdict is Verdict.ORPHAN:
-                        orphaned_at = finding.missing_since
-                digest = hash(
+        record = marks[snap.server] = bytearray()  # a byte a lease, in _walk's order
+        mark = record.append
+        for ip, _network, tag, verdict, orphaned_at in _walk(analysis, snap):
+            digest = (
+                hash(
                     (
                         ip,
                         table.stamp(ip),
@@ -150,14 +142,100 @@ def observe(
                         epochs[ip % PHASES],
                     )
                 )
-                i = bisect_left(seen, digest)
-                if i < found and seen[i] == digest:
-                    keep(digest)
-                    continue
-                lease = table.get(ip)
-                if lease is None or lease.mac is None:
-                    continue
+                or 1  # 0 marks an empty slot
+            )
+            slot = digest & mask
+            while (held := slots[slot]) and held != digest:
+                slot = (slot + 1) & mask
+            if held:
                 keep(digest)
+                mark(0)
+            elif table.mac(ip) is None:
+                mark(0)
+            else:
+                keep(digest)
+                mark(1)
+    listed = _listed(analysis.inventories)
+    new, gone = _difference(listed, remembered.vms)
+    vms = MacSet.from_keys(new)
+    if remembered.at is None or remembered.at >= now:
+        vms = MacSet.from_keys(listed)
+    else:
+        # listed before and now: recorded again when a new period began for its phase
+        renewed = {
+            phase
+            for phase in range(PHASES)
+            if epoch(remembered.at, phase, refresh) != epochs[phase]
+        }
+        if len(renewed) == PHASES:
+            vms = MacSet.from_keys(listed)
+        elif renewed:
+            again = array("Q", (key for key in listed if key % PHASES in renewed))
+            vms = MacSet.from_keys([*again, *new])
+    last = remembered.at
+    vms_last_seen = () if last is None else tuple((mac_text(key), last) for key in gone)
+    leases = LeaseRecords(analysis, marks)
+    return Observation(now, vms, leases, vms_last_seen), SightingMemory(now, after, listed)
+
+
+def _walk(
+    analysis: Analysis, snap: ServerSnapshot
+) -> Iterator[tuple[int, str | None, int, Verdict, datetime | None]]:
+    """Each active lease of ``snap`` in a fixed order: its address, its network and that
+    network's tag (a number for digests), its verdict and since when it is an orphan.
+
+    The analysis' verdicts, never re-judged: orphans and unknown are listed, every other
+    lease in a watched network is live, one in a network no inventory covers is unknown.
+    """
+    judged = {
+        int(f.lease.ip): f
+        for f in (*analysis.orphans, *analysis.unknown)
+        if f.lease.server == snap.server
+    }
+    _networks, groups = count(snap, _no_thresholds, analysis.now)
+    for network, ips in groups:
+        unjudged = Verdict.LIVE if covering(analysis.inventories, network) else Verdict.UNKNOWN
+        tag = -1 if network is None else crc32(network.encode())
+        for ip in ips:
+            finding = judged.get(ip)
+            if finding is None:
+                yield ip, network, tag, unjudged, None
+            elif finding.verdict is Verdict.ORPHAN:
+                yield ip, network, tag, finding.verdict, finding.missing_since
+            else:
+                yield ip, network, tag, finding.verdict, None
+
+
+class LeaseRecords(Collection[tuple[LeaseSighting, Verdict]]):
+    """The lease sightings ``observe`` chose, built one at a time as they are written.
+
+    Holds the analysis and a byte a lease: a first scan records 440,000 leases, which as
+    objects held at once took 350 MB (bench/); streamed into the state file they take none.
+    """
+
+    __slots__ = ("_analysis", "_len", "_marks")
+
+    def __init__(self, analysis: Analysis, marks: Mapping[str, bytearray]) -> None:
+        self._analysis = analysis
+        self._marks = marks
+        self._len = sum(m.count(1) for m in marks.values())
+
+    def __len__(self) -> int:
+        return self._len
+
+    def __iter__(self) -> Iterator[tuple[LeaseSighting, Verdict]]:
+        now = self._analysis.now
+        for snap in self._analysis.servers:
+            marks = self._marks.get(snap.server)
+            if marks is None or not marks.count(1):
+                continue
+            for marked, (ip, network, _tag, verdict, orphaned_at) in zip(
+                marks, _walk(self._analysis, snap), strict=True
+            ):
+                if not marked:
+                    continue
+                lease = snap.leases.get(ip)
+                assert lease is not None and lease.mac is not None  # as observe found it
                 sighting = LeaseSighting(
                     server=snap.server,
                     ip=lease.ip,
@@ -169,26 +247,39 @@ def observe(
                     last_seen=now,
                     orphaned_at=orphaned_at,
                 )
-                leases.append((sighting, verdict))
-        digests.sort()
-        after[snap.server] = array("q", digests)
-        del digests
-    listed = _listed(analysis.inventories)
-    new, gone = _difference(listed, remembered.vms)
-    record = set(new)
-    if remembered.at is not None and remembered.at < now:
-        # listed before and now: recorded again when a new period began for its phase
-        renewed = {
-            phase
-            for phase in range(PHASES)
-            if epoch(remembered.at, phase, refresh) != epochs[phase]
-        }
-        if renewed:
-            record.update(key for key in listed if key % PHASES in renewed)
-    last = remembered.at
-    vms_last_seen = () if last is None else tuple((mac_text(key), last) for key in gone)
-    observation = Observation(now, frozenset(map(mac_text, record)), tuple(leases), vms_last_seen)
-    return observation, SightingMemory(now, after, listed)
+                yield sighting, verdict
+
+    def __contains__(self, item: object) -> bool:
+        return any(item == mine for mine in self)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Collection):
+            return tuple(self) == tuple(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"<LeaseRecords: {self._len} sightings>"
+
+
+def _slots(digests: array[int]) -> tuple[array[int], int]:
+    """The digests in a hash table with open addressing (linear probing, at most half full,
+    0 for an empty slot) and its mask: ``observe`` finds one inline.
+
+    Hand-written for memory: a set of 440,000 digests costs 40 MB of the scan's peak and a
+    sorted list for bisection 22 MB (an int object per digest); this table is 8 MB, and
+    building and probing it take about as long as the set (bench/).
+    """
+    size = 1 << (2 * len(digests) + 1).bit_length()
+    mask = size - 1
+    slots = array("q", bytes(8 * size))
+    for digest in digests:
+        slot = digest & mask
+        while (held := slots[slot]) and held != digest:
+            slot = (slot + 1) & mask
+        slots[slot] = digest
+    return slots, mask
 
 
 def _listed(inventories: Sequence[InventorySnapshot]) -> array[int]:

@@ -22,15 +22,17 @@ import functools
 import json
 import sqlite3
 from array import array
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from ipaddress import ip_address
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
 from leasewatch.errors import StateError
+from leasewatch.macset import MacSet
 from leasewatch.model import (
     Analysis,
     AuditRecord,
@@ -110,6 +112,11 @@ def _maybe_iso(t: datetime | None) -> str | None:
 
 def _maybe_time(text: str | None) -> datetime | None:
     return _time(text) if text is not None else None
+
+
+def _in_order(macs: Set[str]) -> Iterable[str]:
+    """MACs sorted (a MacSet iterates in order, without a list of half a million strings)."""
+    return macs if isinstance(macs, MacSet) else sorted(macs)
 
 
 def _reason(code: str | None) -> Reason | None:
@@ -446,8 +453,10 @@ class State:
                 "INSERT INTO vm_sightings (mac, first_seen, last_seen) VALUES (?, ?, ?) "
                 "ON CONFLICT(mac) DO UPDATE SET "
                 "last_seen = max(vm_sightings.last_seen, excluded.last_seen)",
-                [(mac, at, at) for mac in sorted(seen.vms)]
-                + [(mac, _iso(last), _iso(last)) for mac, last in seen.vms_last_seen],
+                chain(  # generators: a first scan may record half a million VMs
+                    ((mac, at, at) for mac in _in_order(seen.vms)),
+                    ((mac, _iso(last), _iso(last)) for mac, last in seen.vms_last_seen),
+                ),
             )
             self.db.executemany(
                 "INSERT INTO lease_sightings (server, ip, mac, network, starts, ends, "
@@ -479,12 +488,12 @@ class State:
     def sighting_memory(self) -> SightingMemory:
         """What the last recorded scan saw (``save_sighting_memory``); empty when none was
         kept or it cannot be read back, which only makes the next scan record everything."""
-        rows = self.db.execute("SELECT kind, name, data FROM sighting_memory").fetchall()
+        rows = self.db.execute("SELECT kind, name, data FROM sighting_memory")
         at: datetime | None = None
         vms = array("Q")
         leases: dict[str, array[int]] = {}
         try:
-            for kind, name, data in rows:
+            for kind, name, data in rows:  # one at a time: each blob is megabytes
                 if kind == "at":
                     at = _time(name)
                 elif kind == "vms":
@@ -504,8 +513,9 @@ class State:
                 return
             self.db.executemany(
                 "INSERT INTO sighting_memory (kind, name, data) VALUES (?, ?, ?)",
-                [("at", _iso(memory.at), b""), ("vms", "", memory.vms.tobytes())]
-                + [("leases", server, d.tobytes()) for server, d in memory.leases.items()],
+                # the arrays as they are (sqlite3 binds a buffer as a BLOB): no copies
+                [("at", _iso(memory.at), b""), ("vms", "", memory.vms)]
+                + [("leases", server, d) for server, d in memory.leases.items()],
             )
 
     def vm_sightings(self) -> list[VmSighting]:
