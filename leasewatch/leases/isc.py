@@ -49,7 +49,7 @@ from typing import BinaryIO
 
 from leasewatch.config import ServerConfig
 from leasewatch.errors import LeasesError
-from leasewatch.leases import dhcpd6_conf, dhcpd_conf
+from leasewatch.leases import dhcpd6_conf, dhcpd_conf, isc_split
 from leasewatch.leases.interface import LeaseSource
 from leasewatch.leases.isc_blocks import Journal
 from leasewatch.leases.isc_journal import LeasesParser, Progress
@@ -145,7 +145,12 @@ class IscLeaseSource(LeaseSource):
                 # parse into the kept journal only once the parse succeeded: a failed
                 # incremental parse must not leave half a state behind
                 self.journal = None
-                LeasesParser(path, self.name, journal).run(f, st.st_size, self.progress)
+                if self.last_was_incremental:
+                    LeasesParser(path, self.name, journal).run(f, st.st_size, self.progress)
+                else:  # both cores for a big file (isc_split)
+                    isc_split.parse(
+                        path, f, st.st_size, journal, name=self.name, progress=self.progress
+                    )
                 self.journal = journal
                 return journal
         except OSError as exc:
