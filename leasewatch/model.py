@@ -211,6 +211,10 @@ class Leases(Collection[Lease], ABC):
             )
         )
 
+    def stamps(self, ips: Iterable[int]) -> Iterator[int]:
+        """``stamp`` of each address, in bulk (a table may answer without a call each)."""
+        return map(self.stamp, ips)
+
     def find_active(
         self, now: datetime, *, ip: int | None = None, mac: str | None = None
     ) -> Iterator[Lease]:

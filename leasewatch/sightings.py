@@ -22,6 +22,7 @@ from leasewatch.macset import MacSet, mac_text
 from leasewatch.model import (
     Address,
     Analysis,
+    Finding,
     InventorySnapshot,
     ServerSnapshot,
     Thresholds,
@@ -128,33 +129,32 @@ def observe(
         table = snap.leases
         digests = after[snap.server] = array("q")
         keep = digests.append
-        record = marks[snap.server] = bytearray()  # a byte a lease, in _walk's order
+        record = marks[snap.server] = bytearray()  # a byte a lease, in _groups' order
         mark = record.append
-        for ip, _network, tag, verdict, orphaned_at in _walk(analysis, snap):
-            digest = (
-                hash(
-                    (
-                        ip,
-                        table.stamp(ip),
-                        tag,
-                        _VERDICT_CODE[verdict],
-                        -1 if orphaned_at is None else int(orphaned_at.timestamp()),
-                        epochs[ip % PHASES],
-                    )
-                )
-                or 1  # 0 marks an empty slot
-            )
-            slot = digest & mask
-            while (held := slots[slot]) and held != digest:
-                slot = (slot + 1) & mask
-            if held:
-                keep(digest)
-                mark(0)
-            elif table.mac(ip) is None:
-                mark(0)
-            else:
-                keep(digest)
-                mark(1)
+        judged = _judged(analysis, snap)
+        for _network, tag, ips, unjudged in _groups(analysis, snap):
+            plain = _VERDICT_CODE[unjudged]
+            for ip, stamp in zip(ips, table.stamps(ips), strict=True):
+                finding = judged.get(ip)
+                if finding is None:
+                    code, orphaned = plain, -1
+                else:
+                    code = _VERDICT_CODE[finding.verdict]
+                    since = finding.missing_since if finding.verdict is Verdict.ORPHAN else None
+                    orphaned = -1 if since is None else int(since.timestamp())
+                # 0 marks an empty slot
+                digest = hash((ip, stamp, tag, code, orphaned, epochs[ip % PHASES])) or 1
+                slot = digest & mask
+                while (held := slots[slot]) and held != digest:
+                    slot = (slot + 1) & mask
+                if held:
+                    keep(digest)
+                    mark(0)
+                elif table.mac(ip) is None:
+                    mark(0)
+                else:
+                    keep(digest)
+                    mark(1)
     listed = _listed(analysis.inventories)
     new, gone = _difference(listed, remembered.vms)
     vms = MacSet.from_keys(new)
@@ -178,32 +178,43 @@ def observe(
     return Observation(now, vms, leases, vms_last_seen), SightingMemory(now, after, listed)
 
 
-def _walk(
-    analysis: Analysis, snap: ServerSnapshot
-) -> Iterator[tuple[int, str | None, int, Verdict, datetime | None]]:
-    """Each active lease of ``snap`` in a fixed order: its address, its network and that
-    network's tag (a number for digests), its verdict and since when it is an orphan.
-
-    The analysis' verdicts, never re-judged: orphans and unknown are listed, every other
-    lease in a watched network is live, one in a network no inventory covers is unknown.
-    """
-    judged = {
+def _judged(analysis: Analysis, snap: ServerSnapshot) -> dict[int, Finding]:
+    """The analysis' findings on the leases of ``snap`` (orphans and unknown), by address:
+    never re-judged. Every other lease in a watched network is live, one in a network no
+    inventory covers is unknown."""
+    return {
         int(f.lease.ip): f
         for f in (*analysis.orphans, *analysis.unknown)
         if f.lease.server == snap.server
     }
+
+
+def _groups(
+    analysis: Analysis, snap: ServerSnapshot
+) -> Iterator[tuple[str | None, int, Sequence[int], Verdict]]:
+    """The active leases of ``snap`` by network, in a fixed order: the network, its tag (a
+    number for digests), the addresses, and the verdict of those the analysis did not list."""
     _networks, groups = count(snap, _no_thresholds, analysis.now)
     for network, ips in groups:
         unjudged = Verdict.LIVE if covering(analysis.inventories, network) else Verdict.UNKNOWN
-        tag = -1 if network is None else crc32(network.encode())
+        yield network, -1 if network is None else crc32(network.encode()), ips, unjudged
+
+
+def _walk(
+    analysis: Analysis, snap: ServerSnapshot
+) -> Iterator[tuple[int, str | None, Verdict, datetime | None]]:
+    """Each active lease of ``snap`` in ``_groups``' order: its address, its network, its
+    verdict and since when it is an orphan."""
+    judged = _judged(analysis, snap)
+    for network, _tag, ips, unjudged in _groups(analysis, snap):
         for ip in ips:
             finding = judged.get(ip)
             if finding is None:
-                yield ip, network, tag, unjudged, None
+                yield ip, network, unjudged, None
             elif finding.verdict is Verdict.ORPHAN:
-                yield ip, network, tag, finding.verdict, finding.missing_since
+                yield ip, network, finding.verdict, finding.missing_since
             else:
-                yield ip, network, tag, finding.verdict, None
+                yield ip, network, finding.verdict, None
 
 
 class LeaseRecords(Collection[tuple[LeaseSighting, Verdict]]):
@@ -229,7 +240,7 @@ class LeaseRecords(Collection[tuple[LeaseSighting, Verdict]]):
             marks = self._marks.get(snap.server)
             if marks is None or not marks.count(1):
                 continue
-            for marked, (ip, network, _tag, verdict, orphaned_at) in zip(
+            for marked, (ip, network, verdict, orphaned_at) in zip(
                 marks, _walk(self._analysis, snap), strict=True
             ):
                 if not marked:

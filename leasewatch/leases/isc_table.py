@@ -121,18 +121,26 @@ class JournalTable(Leases):
         return self._rows.get(ip) if row is None else row
 
     def stamp(self, ip: int) -> int:
-        row = self._row(ip)
-        if row.__class__ is not tuple:
-            return -1  # not active: the sightings never ask
-        ends, starts, mac, _hostname = row
-        # as ``Leases.stamp`` makes it from a Lease, without building one (or a datetime)
-        return hash(
-            (
-                -1 if mac is None else int.from_bytes(mac),
-                -1 if starts is None else starts,
-                -1 if ends is None else ends,
-            )
-        )
+        return next(self.stamps((ip,)))
+
+    def stamps(self, ips: Iterable[int]) -> Iterator[int]:
+        rows, newer = self._rows, self._newer
+        for ip in ips:
+            row = newer.get(ip) if newer else None
+            if row is None:
+                row = rows.get(ip)
+            if row.__class__ is tuple:
+                ends, starts, mac, _hostname = row
+                # as ``Leases.stamp`` makes it from a Lease, without building one (or a datetime)
+                yield hash(
+                    (
+                        -1 if mac is None else int.from_bytes(mac),
+                        -1 if starts is None else starts,
+                        -1 if ends is None else ends,
+                    )
+                )
+            else:
+                yield -1  # not active: the sightings never ask
 
     def get(self, ip: int) -> Lease | None:
         row = self._row(ip)
