@@ -43,6 +43,10 @@ from leasewatch.model import (
 )
 from leasewatch.sightings import LeaseSighting, Observation, SightingMemory, VmSighting
 
+# The sighting memory's blobs (megabytes) go in and out a piece at a time: written or read
+# whole, SQLite and Python each held a copy, 12 MB of a cron scan's peak (bench/).
+_BLOB_CHUNK = 1 << 20
+
 UNFINISHED = "unfinished: no outcome was recorded after the attempt (the run stopped)"
 
 MIGRATIONS: tuple[str, ...] = (
@@ -488,19 +492,24 @@ class State:
     def sighting_memory(self) -> SightingMemory:
         """What the last recorded scan saw (``save_sighting_memory``); empty when none was
         kept or it cannot be read back, which only makes the next scan record everything."""
-        rows = self.db.execute("SELECT kind, name, data FROM sighting_memory")
+        rows = self.db.execute(
+            "SELECT rowid, kind, name, length(data) FROM sighting_memory"
+        ).fetchall()
         at: datetime | None = None
         vms = array("Q")
         leases: dict[str, array[int]] = {}
         try:
-            for kind, name, data in rows:  # one at a time: each blob is megabytes
+            for rowid, kind, name, size in rows:
                 if kind == "at":
                     at = _time(name)
-                elif kind == "vms":
-                    vms.frombytes(data)
-                elif kind == "leases":
-                    leases[name] = array("q", data)
-        except (ValueError, TypeError):  # a digest written by another build, or damaged
+                elif kind in ("vms", "leases"):
+                    numbers = vms if kind == "vms" else leases.setdefault(name, array("q"))
+                    if size % numbers.itemsize:
+                        raise ValueError("not a whole number of digests")
+                    with self.db.blobopen("sighting_memory", "data", rowid, readonly=True) as b:
+                        while chunk := b.read(_BLOB_CHUNK):
+                            numbers.frombytes(chunk)
+        except (ValueError, TypeError, sqlite3.Error):  # written by another build, damaged
             return SightingMemory()
         if at is None:
             return SightingMemory()
@@ -511,12 +520,23 @@ class State:
             self.db.execute("DELETE FROM sighting_memory")
             if memory.at is None:
                 return
-            self.db.executemany(
-                "INSERT INTO sighting_memory (kind, name, data) VALUES (?, ?, ?)",
-                # the arrays as they are (sqlite3 binds a buffer as a BLOB): no copies
-                [("at", _iso(memory.at), b""), ("vms", "", memory.vms)]
-                + [("leases", server, d) for server, d in memory.leases.items()],
+            self.db.execute(
+                "INSERT INTO sighting_memory (kind, name, data) VALUES ('at', ?, x'')",
+                (_iso(memory.at),),
             )
+            for kind, name, numbers in [
+                ("vms", "", memory.vms),
+                *(("leases", server, d) for server, d in memory.leases.items()),
+            ]:
+                data = memoryview(numbers).cast("B")
+                row = self.db.execute(
+                    "INSERT INTO sighting_memory (kind, name, data) VALUES (?, ?, zeroblob(?))",
+                    (kind, name, len(data)),
+                ).lastrowid
+                assert row is not None
+                with self.db.blobopen("sighting_memory", "data", row) as blob:
+                    for start in range(0, len(data), _BLOB_CHUNK):
+                        blob.write(data[start : start + _BLOB_CHUNK])
 
     def vm_sightings(self) -> list[VmSighting]:
         rows = self.db.execute(
