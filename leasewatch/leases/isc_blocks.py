@@ -170,6 +170,9 @@ class Journal:
     skipped: list[tuple[int, str]] = field(default_factory=list)  # ... items not read at all
     notes: list[str] = field(default_factory=list)  # NUL bytes, bare CR line ends
     marked: bool = False  # holds a statement only dhcpd writes (authoring-byte-order, ...)
+    # every host declared or deleted, in order, when kept (a part read by another process:
+    # ``leasewatch.leases.isc_split`` replays it onto what came before)
+    host_log: list[tuple[str, tuple[FixedHost, ...] | None]] | None = None
 
     def read_errors(self, name: str) -> tuple[str, ...]:
         """The damaged and skipped items as ``FILE:LINE: ...`` lines, the first few of them."""
@@ -463,7 +466,10 @@ class BlockReader:
                         addresses.append(parse_ipv4(w.text.decode(errors="replace")))
         for line, what in problems:
             self.skip(line, f"{what}; host {name} kept without it")
-        if deleted:
+        hosts = None if deleted else tuple(FixedHost(name, mac, ip) for ip in addresses)
+        if hosts is None:
             self.journal.hosts.pop(name, None)
         else:
-            self.journal.hosts[name] = tuple(FixedHost(name, mac, ip) for ip in addresses)
+            self.journal.hosts[name] = hosts
+        if self.journal.host_log is not None:
+            self.journal.host_log.append((name, hosts))

@@ -1,19 +1,20 @@
 """A big journal's first parse on both cores: its second half read by a child process.
 
-Measured on a 1,000,000-block journal (370 MB, bench/) on two idle cores: one process 3.9 s,
-two 2.8-3.0 s, of which crossing the process boundary costs the child 0.3 s (pickling its
-460,000 rows) and the parent 0.3 s (loading them): worth it above ``SPLIT_MIN``. On busy
-cores it gains less; the result is the same either way.
+Measured on a 1,000,000-block journal (370 MB, bench/) on two idle cores: one process
+3.1-3.7 s, two 2.2-2.4 s, of which crossing the process boundary costs the child about
+0.15 s (pickling its 460,000 rows in batches) and the parent as much (loading and merging
+them): worth it above ``SPLIT_MIN``. On busy cores it gains less; the result is the same.
 
 The parent finds a block boundary near the middle (a line ``lease ...`` after a line ``}``),
 starts ``python -m leasewatch.leases.isc_split`` on the second half (a fresh interpreter: no
 fork of a process that runs threads), and parses the first half itself. The child's rows
-come back in batches of ``BATCH`` and are merged as a sequential parse would have left them
-(later blocks win, addresses in the order first seen). The child's result is taken only when
-both halves were read cleanly: the first half ended exactly at the boundary, and the second
-held nothing but lease blocks read without damage (no host declarations, no damaged or
-skipped items, no odd bytes). Anything else, or a child that fails, and the parent parses on
-from where it stopped, as an incremental re-read does: the same result, in one process.
+come back in batches of ``BATCH`` and are merged as a sequential parse would have left them:
+later blocks win, addresses stay in the order first seen, a later block repairs a damaged
+one, and host declarations and deletions are replayed in order. The child's result is taken
+only when the first half ended exactly at the boundary and the second holds no odd bytes
+(NUL, bare CR: noted once per file, by whichever half comes first). Otherwise, or when the
+child fails, the parent parses on from where it stopped, as an incremental re-read does:
+the same result, in one process.
 """
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ def parse(
         return False
     st = os.fstat(f.fileno())
     child = subprocess.Popen(
-        [sys.executable, "-m", __name__, str(path), *map(str, (cut, size, st.st_dev, st.st_ino))],
+        [sys.executable, "-m", __name__, str(path), name]
+        + [str(n) for n in (cut, size, st.st_dev, st.st_ino)],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -112,6 +114,13 @@ def _merge(stream: IO[bytes], journal: Journal) -> bool:
                     rows[ip] = _CODES[value]
     except (EOFError, pickle.UnpicklingError, ValueError, IndexError):
         return False  # what was merged is the same as what the parent now reads again
+    damaged.update(batch.damaged)
+    journal.skipped.extend(batch.skipped)
+    for name, hosts in batch.host_log or ():
+        if hosts is None:
+            journal.hosts.pop(name, None)
+        else:
+            journal.hosts[name] = hosts
     journal.offset, journal.anchor, journal.tail = batch.offset, batch.anchor, batch.tail
     journal.complete = batch.complete
     journal.warnings = batch.warnings
@@ -120,17 +129,19 @@ def _merge(stream: IO[bytes], journal: Journal) -> bool:
 
 
 def _child(argv: list[str]) -> int:
-    """Parse ``path`` from ``cut`` to ``size`` and write the rows to stdout (``_merge``)."""
-    path, cut, size, device, inode = Path(argv[0]), *map(int, argv[1:])
+    """Parse ``path`` (named ``name`` in messages) from ``cut`` to ``size`` and write the
+    rows, then the journal, to stdout (``_merge``)."""
+    path, name = Path(argv[0]), argv[1]
+    cut, size, device, inode = map(int, argv[2:])
     out = sys.stdout.buffer
     with path.open("rb") as f:
         st = os.fstat(f.fileno())
         if (st.st_dev, st.st_ino) != (device, inode):
             return 3  # not the file the parent reads (rewritten since)
         # lines counted from the start of the file, only if an error needs one
-        journal = Journal(device=device, inode=inode, offset=cut, anchor=(0, 1))
-        LeasesParser(path, "child", journal).run(f, size, None)
-    if journal.hosts or journal.damaged or journal.skipped or journal.notes:
+        journal = Journal(device=device, inode=inode, offset=cut, anchor=(0, 1), host_log=[])
+        LeasesParser(path, name, journal).run(f, size, None)
+    if journal.notes:  # once per file: which half's comes first is the parent's to know
         pickle.dump("unclean", out)
         return 0
     pickle.dump("clean", out)

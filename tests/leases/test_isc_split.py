@@ -64,19 +64,41 @@ def test_dhcpd_written_journal_is_read_by_two_processes_alike(tmp_path: Path, se
     assert _ours(leases, conf) == _oracle(leases)  # IscLeaseSource, split as well
 
 
+HOST = "host vm-1 {{\n  dynamic;\n  hardware ethernet 52:54:00:00:00:01;\n{}}}\n"
+DEFINED = HOST.format("  fixed-address 198.18.0.21;\n")
+DELETED = HOST.format("  deleted;\n")
+
+
 @pytest.mark.usefixtures("split_small")
-def test_an_odd_second_half_is_read_by_the_parent(tmp_path: Path) -> None:
-    """Hand-edited blocks, a damaged block and a host declaration in the second half: the
-    child's result is not taken, and the parent's is one process's."""
+def test_damage_and_hosts_in_the_second_half_merge_as_one_process_reads(tmp_path: Path) -> None:
+    """A damaged block, a skipped item and a host declared in the first half and deleted
+    in the second: the child's result is taken, and equals one process's."""
+    leases = tmp_path / "dhcpd.leases"
+    rng = random.Random(3)
+    first = [DEFINED, "lease 198.18.0.20 {\n  binding state active;\n  hardware ethernet zz;\n}\n"]
+    first += [_block(rng, f"198.18.1.{n % 240 + 10}", n, 0.0) for n in range(1500)]
+    second = [_block(rng, f"198.18.2.{n % 240 + 10}", n, 0.0) for n in range(1500)]
+    second += [
+        DELETED,
+        "lease 198.18.0.22 {\n  binding state active;\n  hardware ethernet zz;\n}\n",
+    ]
+    second += ["lease 300.1.2.3 {\n  binding state free;\n}\n", DEFINED.replace("vm-1", "vm-2")]
+    leases.write_text("".join(first + second))
+    journal, took = two_processes(leases)
+    assert took
+    assert_same(journal, one_process(leases))
+    assert list(journal.hosts) == ["vm-2"] and len(journal.damaged) == 2 and journal.skipped
+
+
+@pytest.mark.usefixtures("split_small")
+def test_odd_bytes_in_the_second_half_are_read_by_the_parent(tmp_path: Path) -> None:
+    """NUL bytes after the boundary (noted once per file): the parent reads on itself."""
     leases = tmp_path / "dhcpd.leases"
     _journal(leases, 3, 2000, odd=0.0)
-    with leases.open("a") as f:
-        f.write("lease 198.18.0.20 {\n  binding state active;\n  hardware ethernet zz;\n}\n")
-        f.write('host vm-1 {\n  dynamic;\n  hardware ethernet 52:54:00:00:00:01;\n'
-                "  fixed-address 198.18.0.21;\n}\n")  # fmt: skip
+    with leases.open("ab") as f:
+        f.write(b"\0\0\0\n")
     journal, took = two_processes(leases)
-    assert not took
-    assert journal.damaged and journal.hosts
+    assert not took and journal.notes
     assert_same(journal, one_process(leases))
 
 
