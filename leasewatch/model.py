@@ -28,6 +28,7 @@ from leasewatch.addresses import within as within  # noqa: PLC0414
 
 # Reasons live in a module of their own (model.py stays readable) and are part of the
 # model: ``as`` re-exports them (mypy --strict), hence the noqa.
+from leasewatch.bulk import BulkReads
 from leasewatch.reasons import REASON_TEXT as REASON_TEXT  # noqa: PLC0414
 from leasewatch.reasons import Facts as Facts  # noqa: PLC0414
 from leasewatch.reasons import Reason as Reason  # noqa: PLC0414
@@ -161,7 +162,7 @@ class Census:
     abandoned: tuple[int, ...] = ()
 
 
-class Leases(Collection[Lease], ABC):
+class Leases(BulkReads, Collection[Lease], ABC):
     """One server's current leases, one per address, in two shapes behind one face.
 
     ``LeaseList`` holds ``Lease`` objects (Kea's API returns few enough). The ISC journal
@@ -185,35 +186,6 @@ class Leases(Collection[Lease], ABC):
         """The MAC of an address's current lease (cheaper than ``get`` for the judge)."""
         lease = self.get(ip)
         return None if lease is None else lease.mac
-
-    def mac_keys(self, ips: Iterable[int]) -> Iterator[int | None]:
-        """The MAC of each address's lease as a 48-bit number (None: no lease or no MAC),
-        for matching a million leases against an inventory's numbers in bulk
-        (``leasewatch.macset``) without a string per lease."""
-        for ip in ips:
-            mac = self.mac(ip)
-            normal = None if mac is None else normalize_mac(mac)
-            yield None if normal is None else int(normal.replace(":", ""), 16)
-
-    def stamp(self, ip: int) -> int:
-        """A number that stays the same from one read to the next, in any process of one
-        Python build, while the MAC and times of the lease of ``ip`` are unchanged (cheaper
-        than the lease): the sightings leave those out (``leasewatch.sightings``)."""
-        lease = self.get(ip)
-        if lease is None:
-            return -1
-        # ints only: the hash of a str or of None differs from one process to the next
-        return hash(
-            (
-                -1 if lease.mac is None else int.from_bytes(lease.mac.encode()),
-                -1 if lease.starts is None else int(lease.starts.timestamp()),
-                -1 if lease.ends is None else int(lease.ends.timestamp()),
-            )
-        )
-
-    def stamps(self, ips: Iterable[int]) -> Iterator[int]:
-        """``stamp`` of each address, in bulk (a table may answer without a call each)."""
-        return map(self.stamp, ips)
 
     def find_active(
         self, now: datetime, *, ip: int | None = None, mac: str | None = None

@@ -50,7 +50,7 @@ from leasewatch.leases.isc import IscLeaseSource
 d = Path(sys.argv[1])
 server = ServerConfig("dhcp1", "isc", leases=d / "dhcpd.leases", dhcpd_conf=d / "dhcpd.conf")
 table = IscLeaseSource(server).read().leases
-print(json.dumps([table.stamp(ip) for ip in range(int(3323068682), int(3323068685))]))
+print(json.dumps(list(table.stamps(range(3323068682, 3323068685)))))
 """
 
 
@@ -157,7 +157,7 @@ def test_journal_stamps_are_the_same_in_another_process(tmp_path: Path) -> None:
         "dhcp1", "isc", leases=tmp_path / "dhcpd.leases", dhcpd_conf=tmp_path / "dhcpd.conf"
     )
     table = IscLeaseSource(server).read().leases
-    here = [table.stamp(ip) for ip in range(3323068682, 3323068685)]
+    here = list(table.stamps(range(3323068682, 3323068685)))
     assert len(set(here)) == 3
     for seed in ("1", "2"):
         env = {**os.environ, "PYTHONHASHSEED": seed}

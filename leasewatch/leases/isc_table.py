@@ -120,9 +120,6 @@ class JournalTable(Leases):
         row = self._newer.get(ip)
         return self._rows.get(ip) if row is None else row
 
-    def stamp(self, ip: int) -> int:
-        return next(self.stamps((ip,)))
-
     def stamps(self, ips: Iterable[int]) -> Iterator[int]:
         rows, newer = self._rows, self._newer
         for ip in ips:
