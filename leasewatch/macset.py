@@ -69,6 +69,13 @@ class MacSet(Set[str]):
         out._keys = _sorted_unique(keys)
         return out
 
+    @classmethod
+    def of_sorted(cls, keys: array[int]) -> MacSet:
+        """A set over ``keys``, already sorted and without repeats: shared, not copied."""
+        out = cls.__new__(cls)
+        out._keys = keys
+        return out
+
     def has_key(self, key: int) -> bool:
         """Whether the MAC numbered ``key`` is in the set."""
         keys = self._keys

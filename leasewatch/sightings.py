@@ -156,11 +156,12 @@ def observe(
                     keep(digest)
                     mark(1)
     listed = _listed(analysis.inventories)
-    new, gone = _difference(listed, remembered.vms)
-    vms = MacSet.from_keys(new)
+    every = MacSet.of_sorted(listed)  # the same array: a first scan copies nothing
+    gone: list[int] = []
     if remembered.at is None or remembered.at >= now:
-        vms = MacSet.from_keys(listed)
+        vms = every
     else:
+        new, gone = _difference(listed, remembered.vms)
         # listed before and now: recorded again when a new period began for its phase
         renewed = {
             phase
@@ -168,10 +169,12 @@ def observe(
             if epoch(remembered.at, phase, refresh) != epochs[phase]
         }
         if len(renewed) == PHASES:
-            vms = MacSet.from_keys(listed)
+            vms = every
         elif renewed:
             again = array("Q", (key for key in listed if key % PHASES in renewed))
             vms = MacSet.from_keys([*again, *new])
+        else:
+            vms = MacSet.from_keys(new)
     last = remembered.at
     vms_last_seen = () if last is None else tuple((mac_text(key), last) for key in gone)
     leases = LeaseRecords(analysis, marks)
