@@ -47,13 +47,17 @@ def parse(
         LeasesParser(path, name, journal).run(f, size, progress)
         return False
     st = os.fstat(f.fileno())
-    child = subprocess.Popen(
-        [sys.executable, "-m", __name__, str(path), name]
-        + [str(n) for n in (cut, size, st.st_dev, st.st_ino)],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-    )
+    try:
+        child = subprocess.Popen(
+            [sys.executable, "-m", __name__, str(path), name]
+            + [str(n) for n in (cut, size, st.st_dev, st.st_ino)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+    except OSError:  # no process to be had (limits, memory): one process reads it all
+        LeasesParser(path, name, journal).run(f, size, progress)
+        return False
     taken = False
     try:
         LeasesParser(path, name, journal).run(f, cut, _of_whole(progress, size))

@@ -121,13 +121,15 @@ def test_a_later_block_repairs_a_damaged_one_across_the_halves(tmp_path: Path) -
 def test_a_failed_child_leaves_the_parse_to_the_parent(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A child that cannot run (here: no interpreter) gives nothing; the parent reads on."""
+    """A child that fails (here: an interpreter that exits at once) or cannot be started
+    (none there) gives nothing; the parent reads on."""
     leases = tmp_path / "dhcpd.leases"
     _journal(leases, 4, 2000, odd=0.0)
-    monkeypatch.setattr(sys, "executable", "/bin/false")
-    journal, took = two_processes(leases)
-    assert not took
-    assert_same(journal, one_process(leases))
+    for interpreter in ("/bin/false", str(tmp_path / "no-such-python")):
+        monkeypatch.setattr(sys, "executable", interpreter)
+        journal, took = two_processes(leases)
+        assert not took
+        assert_same(journal, one_process(leases))
 
 
 @pytest.mark.usefixtures("split_small")
