@@ -12,6 +12,9 @@
 - SIGTERM/SIGINT: stop within a few seconds and exit 0. A scan still reading is abandoned
   (no release has started, nothing was written); one past its release gate finishes.
   SIGHUP: reload the config; an invalid one is logged and the old one kept.
+- Event streams (``leasewatch.events``, ``[daemon] events``): an event re-reads its
+  inventory; if MACs vanished, a scan runs whose plan covers those MACs' leases only. Event
+  runs and scheduled scans hold one lock, so they never overlap.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Set
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
@@ -33,6 +36,8 @@ from prometheus_client import CollectorRegistry, start_http_server
 from leasewatch import config as config_module
 from leasewatch.config import Config, DaemonConfig
 from leasewatch.errors import ConfigError, Error
+from leasewatch.events import kinds as event_kinds
+from leasewatch.events.watch import Watch
 from leasewatch.metrics import MetricsError, ScanMetrics, parse_listen
 from leasewatch.model import Action, format_duration
 from leasewatch.printable import printable
@@ -108,6 +113,10 @@ class Daemon:
         self.metrics.set_scan_interval(schedule_gap(self.trigger, datetime.now(UTC)))
         self.registry = registry if registry is not None else CollectorRegistry()
         self.registry.register(self.metrics)
+        self._watch: Watch | None = None
+        # held by a scan and by an event's re-read: they run one at a time, and an event
+        # that lands during a scan is re-read after it (events.watch)
+        self._scan_lock = threading.Lock()
         # _lock guards the config/scanner swap on reload and the stop/release handshake.
         self._lock = threading.Lock()
         self._stopping = False
@@ -137,6 +146,7 @@ class Daemon:
         )
         previous = self._install_signals()
         self._scheduler.start()
+        self._start_events(self.config)
         log.info("started: %s, %s", self._schedule_text(), self._metrics_text())
         try:
             while True:
@@ -180,6 +190,8 @@ class Daemon:
             log.info("stopping: letting the scan in progress finish (past its release gate)")
         else:
             log.info("stopping")
+        if self._watch is not None:
+            self._watch.stop(wait=releasing)
         if self._scheduler is not None and self._scheduler.running:
             # The job returns within POLL unless its scan is past the release gate.
             self._scheduler.shutdown(wait=True)
@@ -208,12 +220,48 @@ class Daemon:
         with self._lock:
             self.config, self._scanner, self.trigger = new, scanner, trigger
         self.metrics.configure(new)
+        if (old.inventory, old.daemon.events) != (new.inventory, new.daemon.events):
+            self._start_events(new)
         if (old.daemon.every, old.daemon.cron) != (new.daemon.every, new.daemon.cron):
             self._scheduler.reschedule_job(JOB_ID, trigger=trigger)
             self.metrics.set_scan_interval(schedule_gap(trigger, datetime.now(UTC)))
         if old.daemon.metrics != new.daemon.metrics:
             log.warning("reload: [daemon] metrics changed; restart to move the endpoint")
         log.info("reloaded %s: %s", self.config_path, self._schedule_text())
+
+    def _start_events(self, config: Config) -> None:
+        """(Re)start the inventories' event streams for ``config``."""
+        before: set[str] = set()
+        if self._watch is not None:
+            self._watch.stop()
+            before = {s.stream for s in self._watch.streams}
+        watch = Watch(self.on_event, self.metrics)
+        streams = event_kinds.build(config, watch)
+        for gone in before - {s.stream for s in streams}:
+            self.metrics.forget_event_stream(gone)
+        self._watch = watch if streams else None
+        if streams:
+            watch.start(streams)
+            log.info("event streams: %s", ", ".join(s.stream for s in streams))
+
+    def on_event(self, inventory: str) -> None:
+        """An event said ``inventory`` may have changed: re-read it; if MACs vanished, run
+        a scan whose plan covers their leases only (the usual rules: grace, protections,
+        max_per_run, the re-check on the server, the audit; dry run unless applying)."""
+        with self._scan_lock:
+            if self._abandon():
+                return
+            with self._lock:
+                scanner = self._scanner
+            vanished = scanner.vanished(inventory)
+            if not vanished:
+                return
+            log.info("inventory %s: %d MAC(s) gone since its last read", inventory, len(vanished))
+            try:
+                self._scan_locked(only_macs=vanished, trigger=f"event scan ({inventory})")
+            finally:
+                with self._lock:
+                    self._releasing = False
 
     def _start_http(self) -> None:
         address = self.config.daemon.metrics
@@ -285,21 +333,25 @@ class Daemon:
 
     def scan_once(self) -> ScanResult | None:
         """Run one scan now; log and count what went wrong; never raise a leasewatch Error."""
-        try:
-            return self._scan_once()
-        finally:
-            # Only now: until the result is recorded, a stop waits for a scan past its gate.
-            with self._lock:
-                self._releasing = False
+        with self._scan_lock:
+            try:
+                return self._scan_locked()
+            finally:
+                # Only now: until the result is recorded, a stop waits for a scan past its
+                # gate.
+                with self._lock:
+                    self._releasing = False
 
-    def _scan_once(self) -> ScanResult | None:
+    def _scan_locked(
+        self, *, only_macs: Set[str] | None = None, trigger: str = "scan"
+    ) -> ScanResult | None:
         with self._lock:
             config, scanner = self.config, self._scanner
         started = time.monotonic()
         try:
             state = State.open(config.state.path)
             try:
-                result = scanner.scan(state, should_stop=self._may_release)
+                result = scanner.scan(state, should_stop=self._may_release, only_macs=only_macs)
             finally:
                 state.close()
         except ScanStopped:
@@ -321,7 +373,8 @@ class Daemon:
         self._warn_if_slow(config, duration)
         analysis = result.analysis
         log.info(
-            "scan done in %.2fs: %d networks, %d live, %d orphans, %d unknown, %d unwatched, %d %s",
+            "%s done in %.2fs: %d networks, %d live, %d orphans, %d unknown, %d unwatched, %d %s",
+            trigger,
             duration,
             len(analysis.networks),
             analysis.live,

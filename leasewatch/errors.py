@@ -44,6 +44,10 @@ class MetricsError(Error):
     """The metrics endpoint or textfile could not be set up or written."""
 
 
+class EventsError(Error):
+    """An inventory's event stream is lost or cannot be opened (the daemon reconnects)."""
+
+
 class MacPoolError(Error):
     """The MAC pool cannot do what was asked (exhausted, a MAC not in the pool)."""
 

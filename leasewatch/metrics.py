@@ -110,6 +110,8 @@ class ScanMetrics(Collector):
         self._kinds: dict[str, str] = {}
         self._site: str | None = None
         self._streams: dict[str, float] = {}
+        self._stream_reconnects: dict[str, float] = {}
+        self._stream_events: dict[str, float] = {}
         self._interval: float | None = None
         self.configure(config)
 
@@ -122,8 +124,11 @@ class ScanMetrics(Collector):
             self._site = config.daemon.site
             self._kinds = {s.name: s.kind for s in config.servers}
             self._kinds.update((i.name, i.kind) for i in config.inventory)
-            for gone in set(self._streams) - {i.name for i in config.inventory}:
-                del self._streams[gone]
+            names = {i.name for i in config.inventory}
+            for table in (self._streams, self._stream_reconnects, self._stream_events):
+                # a libvirt fleet entry streams per host: "kvm[qemu+ssh://...]"
+                for gone in [k for k in table if k.split("[", 1)[0] not in names]:
+                    del table[gone]
             sources = [s.name for s in config.servers] + [i.name for i in config.inventory]
             for source in (*sources, ALERTS_SOURCE, SCAN_SOURCE):
                 self._counters.errors.setdefault(source, 0.0)
@@ -181,7 +186,18 @@ class ScanMetrics(Collector):
     def forget_event_stream(self, inventory: str) -> None:
         """Drop an inventory's stream series (its stream was turned off on reload)."""
         with self._lock:
-            self._streams.pop(inventory, None)
+            for table in (self._streams, self._stream_reconnects, self._stream_events):
+                table.pop(inventory, None)
+
+    def count_stream_reconnect(self, inventory: str) -> None:
+        """The stream was lost, or an attempt to reconnect it failed."""
+        with self._lock:
+            self._stream_reconnects[inventory] = self._stream_reconnects.get(inventory, 0) + 1
+
+    def count_stream_event(self, inventory: str) -> None:
+        """The stream delivered an event (a hint to re-read the inventory)."""
+        with self._lock:
+            self._stream_events[inventory] = self._stream_events.get(inventory, 0) + 1
 
     def restore(self, text: str) -> None:
         """Carry counters over from a previous textfile, so cron runs add up like a daemon."""
@@ -211,6 +227,7 @@ class ScanMetrics(Collector):
             last, duration, last_success = self._last, self._duration, self._last_success
             last_scan, kinds, site = self._last_scan, dict(self._kinds), self._site
             streams, interval = dict(self._streams), self._interval
+            reconnects, events = dict(self._stream_reconnects), dict(self._stream_events)
             scans = self._counters.scans
             errors = dict(self._counters.errors)
             releases = dict(self._counters.releases)
@@ -230,6 +247,8 @@ class ScanMetrics(Collector):
             _add_scan(f, last, kinds)
         for inventory, up in sorted(streams.items()):
             f.stream_up.add_metric([inventory], up)
+            f.stream_reconnects.add_metric([inventory], reconnects.get(inventory, 0.0))
+            f.stream_events.add_metric([inventory], events.get(inventory, 0.0))
         yield from with_site(f.all(), site)
 
 
@@ -372,6 +391,16 @@ class _Families:
         self.stream_up = GaugeMetricFamily(
             "leasewatch_event_stream_up",
             "1 if the inventory's event stream is connected, else 0 (reconnecting).",
+            labels=["inventory"],
+        )
+        self.stream_reconnects = CounterMetricFamily(
+            "leasewatch_event_stream_reconnects",
+            "Times the inventory's event stream was lost or a reconnect attempt failed.",
+            labels=["inventory"],
+        )
+        self.stream_events = CounterMetricFamily(
+            "leasewatch_event_stream_events",
+            "Events (hints to re-read the inventory) the stream delivered.",
             labels=["inventory"],
         )
 

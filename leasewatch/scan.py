@@ -12,7 +12,7 @@ import dataclasses
 import gc
 import logging
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -130,6 +130,9 @@ class Scanner:
         # what the last scan recorded of each lease and VM: only changes are recorded. None
         # until the first scan, which takes the state file's (a cron run has no other)
         self._sighted: SightingMemory | None = None
+        # each inventory entry's MACs at its last healthy read: what an event's re-read
+        # compares with to find the MACs that vanished (``vanished``)
+        self._known: dict[str, Set[str]] = {}
         self._backend = backend
 
     def read_servers(self, progress: Progress | None = None) -> list[ServerSnapshot]:
@@ -171,6 +174,7 @@ class Scanner:
         for snap in snapshots:
             if not snap.healthy:
                 log.info("inventory %s unhealthy: %s", snap.source, snap.reason)
+        self._remember(snapshots)
         return snapshots
 
     def read_sources(
@@ -197,6 +201,36 @@ class Scanner:
         if failed:
             raise failed[0]
         return servers, inventories
+
+    def _remember(self, snapshots: Sequence[InventorySnapshot]) -> None:
+        unhealthy = {s.source.split("[", 1)[0] for s in snapshots if not s.healthy}
+        for snap in snapshots:
+            if snap.healthy and snap.source not in unhealthy:
+                self._known[snap.source] = snap.macs
+
+    def vanished(self, name: str) -> frozenset[str] | None:
+        """Re-read inventory ``name`` after an event: the MACs its last healthy read listed
+        and this one does not (empty: none, or no earlier read to compare with); None when
+        it cannot be read now (the schedule goes on as before).
+
+        The baseline moves on only when nothing vanished: the scan the caller runs for the
+        vanished MACs reads every inventory again and records the new one.
+        """
+        source = next((s for s in self.inventory_sources if s.name == name), None)
+        if source is None:  # an event of a stream the config no longer has
+            return None
+        snapshots = read_all([source])
+        if len(snapshots) != 1 or not snapshots[0].healthy:
+            for snap in snapshots:
+                if not snap.healthy:
+                    log.info("inventory %s unhealthy: %s", snap.source, snap.reason)
+            return None
+        now = snapshots[0].macs
+        before = self._known.get(name)
+        gone = frozenset() if before is None else frozenset(m for m in before if m not in now)
+        if not gone:
+            self._known[name] = now
+        return gone
 
     def analyse(self, state: State, progress: Progress | None = None) -> Analysis:
         """Read everything and conclude, changing nothing (``report`` and ``check``)."""
@@ -232,15 +266,23 @@ class Scanner:
         send_alerts: bool = True,
         progress: Progress | None = None,
         should_stop: Callable[[], bool] | None = None,
+        only_macs: Set[str] | None = None,
     ) -> ScanResult:
         """One full scan: analyse, plan, release (when applying), record, alert.
 
         ``should_stop`` (the daemon's) is asked once, after planning and before any release
         or state write: True raises ``ScanStopped``; False commits the scan to finish.
+        ``only_macs`` (an event's vanished MACs) limits the plan to those MACs' leases; the
+        rest of the scan is a scan like any other.
         """
         analysis = self.analyse(state, progress)
         return self.act(
-            analysis, state, apply=apply, send_alerts=send_alerts, should_stop=should_stop
+            analysis,
+            state,
+            apply=apply,
+            send_alerts=send_alerts,
+            should_stop=should_stop,
+            only_macs=only_macs,
         )
 
     def act(
@@ -251,10 +293,11 @@ class Scanner:
         apply: bool | None = None,
         send_alerts: bool = True,
         should_stop: Callable[[], bool] | None = None,
+        only_macs: Set[str] | None = None,
     ) -> ScanResult:
         """Plan, release (writing the audit ahead), then record the scan in one transaction."""
         apply = self.config.reaper.apply if apply is None else apply
-        releases = self.plan(analysis, state)
+        releases = self.plan(analysis, state, only_macs)
         if should_stop is not None and should_stop():
             raise ScanStopped("stopping before any release")
         backends: Mapping[str, ReleaseBackend] = {}
@@ -286,10 +329,16 @@ class Scanner:
             alert_errors = self.notify(analysis, records, state, outlook_now)
         return ScanResult(analysis, releases, records, apply, alert_errors, outlook_now)
 
-    def plan(self, analysis: Analysis, state: State) -> tuple[Release, ...]:
+    def plan(
+        self, analysis: Analysis, state: State, only_macs: Set[str] | None = None
+    ) -> tuple[Release, ...]:
         """The reaper's plan for this analysis (``scan`` acts on it, ``why`` explains it);
-        orphans whose MACs the MAC pool holds are kept."""
+        orphans whose MACs the MAC pool holds are kept. ``only_macs``: the plan of those
+        MACs' orphans alone (the same rules, budget and order)."""
         pool = macpool.holds(self.config, state, analysis, self.config.reaper.grace)
+        if only_macs is not None:
+            orphans = tuple(f for f in analysis.orphans if f.lease.mac in only_macs)
+            analysis = dataclasses.replace(analysis, orphans=orphans)
         return plan(analysis, self.config.reaper, analysis.now, self._releasable(), pool=pool)
 
     def _releasable(self) -> list[str]:

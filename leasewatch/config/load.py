@@ -317,6 +317,8 @@ def _inventory(s: Section) -> InventoryConfig | None:
         values["include_inactive"] = s.get("include_inactive", bool, True, "true or false")
     if "verify_ssl" in allowed:
         values["verify_ssl"] = s.get("verify_ssl", bool, True, "true or false")
+    if "events" in allowed:
+        values["events"] = s.get("events", bool, True, "true or false")
     if "url" in allowed:
         values["url"] = s.http_url("url")
     for key in ("username", "host", "user", "token_name"):
@@ -451,9 +453,10 @@ def _daemon(s: Section) -> DaemonConfig:
     if site is not None and not re.fullmatch(r"[A-Za-z0-9_.:-]+", site):
         s.error("site", f"expected letters, digits, '_', '.', ':' or '-', got {site!r}")
         site = None
+    events = s.get("events", bool, True, "true or false")
     if every is None and cron is None:
         every = DaemonConfig.every
-    return DaemonConfig(every=every, cron=cron, metrics=metrics, site=site)
+    return DaemonConfig(every=every, cron=cron, metrics=metrics, site=site, events=events)
 
 
 def _cron_problem(cron: str) -> str | None:

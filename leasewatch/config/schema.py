@@ -102,6 +102,8 @@ class InventoryConfig:
     token_name: str | None = None
     token_value: Secret | None = None
     verify_ssl: bool = True
+    # the source's event stream (leasewatch.events); kinds without one have no such key
+    events: bool = True
 
 
 @dataclass(frozen=True)
@@ -143,6 +145,7 @@ class DaemonConfig:
     cron: str | None = None
     metrics: str | None = None  # "127.0.0.1:9967"
     site: str | None = None  # a `site` label on every metric (docs/sites.md)
+    events: bool = True  # false: no inventory's event stream runs (leasewatch.events)
 
 
 @dataclass(frozen=True)
@@ -182,7 +185,7 @@ INVENTORY_KEYS: dict[str, tuple[set[str], set[str]]] = {
     # kind: (required keys, optional keys); name/kind/networks/timeout are common
     "command": ({"command"}, set()),
     "file": ({"path"}, set()),
-    "libvirt": (set(), {"uri", "uris", "include_inactive"}),  # uri or uris: see load.py
+    "libvirt": (set(), {"uri", "uris", "include_inactive", "events"}),  # uri or uris: load.py
     "xenapi": ({"url", "username", "password"}, {"verify_ssl"}),
     "proxmox": ({"host", "user", "token_name", "token_value"}, {"port", "verify_ssl"}),
 }
