@@ -254,6 +254,8 @@ class Daemon:
             with self._lock:
                 scanner = self._scanner
             vanished = scanner.vanished(inventory)
+            if vanished is None:
+                log.info("inventory %s: unreadable after an event", inventory)
             if not vanished:
                 return
             log.info("inventory %s: %d MAC(s) gone since its last read", inventory, len(vanished))

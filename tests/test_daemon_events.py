@@ -4,12 +4,13 @@ none. A real daemon subprocess; the libvirt host is a closed loopback port."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.inventory.inventory_lab import _closed_port
+from tests.inventory.inventory_lab import SECRET, FakeXapi, _closed_port, standard_pool
 from tests.test_daemon import DHCPD_CONF, LEASES, Running, _free_port, _stop, launch
 
 
@@ -70,3 +71,66 @@ def test_a_stream_that_cannot_connect_never_stops_the_schedule(
     else:
         assert up is None and reconnects is None
         assert "event stream" not in running.logs()
+
+
+def test_a_xenapi_delete_is_planned_at_once_by_the_daemon(tmp_path: Path) -> None:
+    """Scans an hour apart; a VM.destroy on the (wire fake) pool: the daemon's event scan
+    plans that VM's lease alone (a dry run here), within seconds."""
+    d = tmp_path
+    (d / "dhcpd.conf").write_text(DHCPD_CONF)
+    (d / "dhcpd.leases").write_text(LEASES)
+    fake = FakeXapi(standard_pool())
+    metrics_port = _free_port()
+    config = d / "leasewatch.toml"
+    key = base64.b64encode(b"leasewatch-test-key-0123456789ab").decode()
+    config.write_text(
+        f"""\
+[[servers]]
+name = "dhcp1"
+kind = "isc"
+leases = "{d}/dhcpd.leases"
+dhcpd_conf = "{d}/dhcpd.conf"
+omapi = {{ host = "127.0.0.1", port = {_closed_port()}, key_name = "k", key = "{key}" }}
+
+[[inventory]]
+name = "xen"
+kind = "xenapi"
+url = "{fake.url}"
+username = "root"
+password = "{SECRET}"
+
+[reaper]
+grace = "0s"
+max_shrink = 1.0
+
+[daemon]
+every = "1h"
+metrics = "127.0.0.1:{metrics_port}"
+
+[state]
+path = "{d}/state.db"
+"""
+    )
+    running = launch(d, config, metrics_port)
+    try:
+        running.wait_for(
+            "the first scan and a connected stream",
+            lambda: (
+                (running.value("leasewatch_scans_total") or 0) >= 1
+                and running.value("leasewatch_event_stream_up", inventory="xen") == 1
+            ),
+            30.0,
+        )
+        fake.delete_vm("OpaqueRef:vm-1")  # web01, 52:54:00:12:34:01 (198.18.1.100)
+        running.wait_for(
+            "the event scan",
+            lambda: "event scan (xen) done" in running.logs(),
+            15.0,
+        )
+        line = next(x for x in running.logs().splitlines() if "event scan (xen) done" in x)
+        assert line.endswith("1 would be released (dry run)"), line
+        assert "inventory xen: 1 MAC(s) gone since its last read" in running.logs()
+        assert SECRET not in running.logs()
+    finally:
+        _stop(running)
+        fake.close()

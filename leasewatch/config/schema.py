@@ -186,8 +186,8 @@ INVENTORY_KEYS: dict[str, tuple[set[str], set[str]]] = {
     "command": ({"command"}, set()),
     "file": ({"path"}, set()),
     "libvirt": (set(), {"uri", "uris", "include_inactive", "events"}),  # uri or uris: load.py
-    "xenapi": ({"url", "username", "password"}, {"verify_ssl"}),
-    "proxmox": ({"host", "user", "token_name", "token_value"}, {"port", "verify_ssl"}),
+    "xenapi": ({"url", "username", "password"}, {"verify_ssl", "events"}),
+    "proxmox": ({"host", "user", "token_name", "token_value"}, {"port", "verify_ssl", "events"}),
 }
 
 

@@ -7,14 +7,16 @@ may have been missed while the stream was down.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
 from leasewatch.config import InventoryConfig
-from leasewatch.errors import EventsError
+from leasewatch.errors import EventsError, InventoryError
 
 log = logging.getLogger("leasewatch.events")
 
@@ -121,3 +123,13 @@ class EventStream(ABC):
             self.listener.stream_up(self.stream, False, reason)
             self.stopping.wait(self.backoff.delay(self._attempt))
             self._attempt += 1
+
+
+@contextlib.contextmanager
+def inventory_errors(inventory: str) -> Iterator[None]:
+    """A stream that reuses its inventory adapter (login, API client, error words) turns
+    the adapter's errors into its own, without the repeated ``inventory NAME:`` prefix."""
+    try:
+        yield
+    except InventoryError as exc:
+        raise EventsError(str(exc).removeprefix(f"inventory {inventory}: ")) from None

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from leasewatch.config import Config, InventoryConfig
 from leasewatch.events.interface import EventStream, Listener
 from leasewatch.events.libvirt import LibvirtStream
+from leasewatch.events.proxmox import ProxmoxStream
+from leasewatch.events.xenapi import XenAPIStream
 
 Build = Callable[[InventoryConfig, Listener], list[EventStream]]
 
@@ -24,8 +26,18 @@ def _libvirt(config: InventoryConfig, listener: Listener) -> list[EventStream]:
     ]
 
 
+def _xenapi(config: InventoryConfig, listener: Listener) -> list[EventStream]:
+    return [XenAPIStream(config, listener)]
+
+
+def _proxmox(config: InventoryConfig, listener: Listener) -> list[EventStream]:
+    return [ProxmoxStream(config, listener)]
+
+
 STREAMS: dict[str, Build] = {
     "libvirt": _libvirt,
+    "xenapi": _xenapi,
+    "proxmox": _proxmox,
 }
 
 

@@ -74,18 +74,28 @@ class ProxmoxSource(InventorySource):
     def macs(self) -> frozenset[str]:
         proxmoxer = import_sdk("proxmoxer", "proxmox", self.name)
         requests = import_sdk("requests", "proxmox", self.name)
+        with self.translated(proxmoxer, requests):
+            return self._read(self.connect(proxmoxer))
+
+    def connect(self, proxmoxer: ModuleType) -> Any:
+        """The API client (proxmoxer asks nothing of the host until the first call)."""
+        return proxmoxer.ProxmoxAPI(
+            self.host,
+            port=self.port,
+            user=self.user,
+            token_name=self.token_name,
+            token_value=self.token_value.reveal(),
+            verify_ssl=self.verify_ssl,
+            timeout=self.timeout,
+        )
+
+    @contextmanager
+    def translated(self, proxmoxer: ModuleType, requests: ModuleType) -> Iterator[None]:
+        """Calls to the API inside: what proxmoxer and requests raise becomes a one-line
+        ``InventoryError`` (no warning per call when verify_ssl is off)."""
         try:
             with self._quiet_insecure(requests):
-                api = proxmoxer.ProxmoxAPI(
-                    self.host,
-                    port=self.port,
-                    user=self.user,
-                    token_name=self.token_name,
-                    token_value=self.token_value.reveal(),
-                    verify_ssl=self.verify_ssl,
-                    timeout=self.timeout,
-                )
-                return self._read(api)
+                yield
         except InventoryError:
             raise
         except proxmoxer.ResourceException as exc:
@@ -114,11 +124,11 @@ class ProxmoxSource(InventorySource):
     def _read(self, api: Any) -> frozenset[str]:
         guests = api.cluster.resources.get(type="vm")
         if not isinstance(guests, list):
-            raise self._malformed("/cluster/resources")
+            raise self.malformed("/cluster/resources")
         found: set[str] = set()
         for guest in guests:
             if not isinstance(guest, Mapping):
-                raise self._malformed("/cluster/resources")
+                raise self.malformed("/cluster/resources")
             kind, node, vmid = guest.get("type"), guest.get("node"), guest.get("vmid")
             if kind not in ("qemu", "lxc"):
                 continue  # type=vm lists only guests; anything else is not ours to judge
@@ -126,13 +136,13 @@ class ProxmoxSource(InventorySource):
             if not (isinstance(node, str) and _NODE.fullmatch(node)) or not _VMID.fullmatch(
                 str(vmid)
             ):
-                raise self._malformed("/cluster/resources")
+                raise self.malformed("/cluster/resources")
             if guest.get("template") in (1, "1", True):
                 continue
             path = f"/nodes/{node}/{kind}/{vmid}/config"
             config = api.nodes(node).get(kind, vmid, "config")
             if not isinstance(config, Mapping):
-                raise self._malformed(path)
+                raise self.malformed(path)
             found |= self._guest_macs(path, str(kind), config)
         return frozenset(found)
 
@@ -142,7 +152,7 @@ class ProxmoxSource(InventorySource):
             if not _NET_KEY.fullmatch(str(key)):
                 continue
             if not isinstance(value, str):
-                raise self._malformed(f"{path} {key}")
+                raise self.malformed(f"{path} {key}")
             raw = _mac_of(kind, value)
             mac = normalize_mac(raw) if raw is not None else None
             if mac is None:
@@ -152,7 +162,7 @@ class ProxmoxSource(InventorySource):
             found.add(mac)
         return found
 
-    def _malformed(self, path: str) -> InventoryError:
+    def malformed(self, path: str) -> InventoryError:
         return fail(self.name, f"{self.where}: malformed answer from {path}")
 
     def _http_reason(self, exc: Any) -> str:

@@ -19,7 +19,7 @@ import http.client
 import ssl
 import xml.parsers.expat
 import xmlrpc.client
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from types import ModuleType
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -87,45 +87,59 @@ class XenAPISource(InventorySource):
 
     def macs(self) -> frozenset[str]:
         xenapi = import_sdk("XenAPI", "xen", self.name)
+        session, where = self.open_session(xenapi, self.timeout)
         try:
-            return self._pool(xenapi, self.url)
+            with self.translated(xenapi, where):
+                vms = session.xenapi.VM.get_all_records()
+                vifs = session.xenapi.VIF.get_all_records()
+                return self._live_macs(where, vms, vifs)
+        finally:
+            logout(session)
+
+    def open_session(self, xenapi: ModuleType, timeout: float) -> tuple[Any, str]:
+        """A session logged in on the pool master (a member's HOST_IS_SLAVE followed once)
+        whose calls time out after ``timeout`` seconds, and where it is (host:port)."""
+        try:
+            return self._login(xenapi, self.url, timeout)
         except _RedirectError as redirect:
             master = _master_url(self.url, redirect.address)
             try:
-                return self._pool(xenapi, master)
+                return self._login(xenapi, master, timeout)
             except _RedirectError as again:
                 raise fail(
                     self.name,
                     f"{_where(master)} is a pool member too (master at {again.address})",
                 ) from None
 
-    def _pool(self, xenapi: ModuleType, url: str) -> frozenset[str]:
+    def _login(self, xenapi: ModuleType, url: str, timeout: float) -> tuple[Any, str]:
         where = _where(url)
-        session = xenapi.Session(url, transport=self._transport(url))
-        try:
+        with self.translated(xenapi, where):
+            session = xenapi.Session(url, transport=self._transport(url, timeout))
             try:
                 session.login_with_password(
                     self.username, self.password.reveal(), "1.0", _ORIGINATOR
                 )
             except xenapi.Failure as exc:
-                details = _details(exc)
-                if details[:1] == ["HOST_IS_SLAVE"] and len(details) > 1:
-                    raise _RedirectError(str(details[1])) from None
-                if details[:1] == ["SESSION_AUTHENTICATION_FAILED"]:
+                found = details(exc)
+                if found[:1] == ["HOST_IS_SLAVE"] and len(found) > 1:
+                    raise _RedirectError(str(found[1])) from None
+                if found[:1] == ["SESSION_AUTHENTICATION_FAILED"]:
                     raise fail(
                         self.name, f"{where}: login refused for {self.username} (wrong password?)"
                     ) from None
                 raise
-            try:
-                vms = session.xenapi.VM.get_all_records()
-                vifs = session.xenapi.VIF.get_all_records()
-                return self._live_macs(where, vms, vifs)
-            finally:
-                _logout(session)
+            return session, where
+
+    @contextlib.contextmanager
+    def translated(self, xenapi: ModuleType, where: str) -> Iterator[None]:
+        """Turn what the SDK, the socket, TLS and XML-RPC raise into one-line
+        ``InventoryError``s naming ``where``."""
+        try:
+            yield
         except (InventoryError, _RedirectError):
             raise
         except xenapi.Failure as exc:
-            code = _details(exc)[:1] or ["?"]
+            code = details(exc)[:1] or ["?"]
             # only the error code: parameters may echo what we sent
             raise fail(self.name, f"{where}: XAPI error {shown(str(code[0]))}") from None
         except TimeoutError:  # socket.timeout is an alias of it
@@ -160,14 +174,14 @@ class XenAPISource(InventorySource):
             # XenAPI._parse_result raises TypeError or Fault on an answer without "Status"
             raise fail(self.name, f"{where}: malformed answer ({type(exc).__name__})") from None
 
-    def _transport(self, url: str) -> xmlrpc.client.Transport:
+    def _transport(self, url: str, timeout: float) -> xmlrpc.client.Transport:
         if urlsplit(url).scheme == "http":
-            return _TimeoutTransport(self.timeout)
+            return _TimeoutTransport(timeout)
         context = ssl.create_default_context()
         if not self.verify_ssl:
             context.check_hostname = False
             context.verify_mode = ssl.CERT_NONE
-        return _TimeoutSafeTransport(self.timeout, context)
+        return _TimeoutSafeTransport(timeout, context)
 
     def _live_macs(self, where: str, vms: Any, vifs: Any) -> frozenset[str]:
         if not isinstance(vms, Mapping) or not isinstance(vifs, Mapping):
@@ -197,12 +211,13 @@ class XenAPISource(InventorySource):
         return frozenset(found)
 
 
-def _details(exc: Any) -> list[Any]:
-    details = getattr(exc, "details", None)
-    return list(details) if isinstance(details, list | tuple) else []
+def details(exc: Any) -> list[Any]:
+    """A XenAPI ``Failure``'s ErrorDescription (its code first), or []."""
+    found = getattr(exc, "details", None)
+    return list(found) if isinstance(found, list | tuple) else []
 
 
-def _logout(session: Any) -> None:
+def logout(session: Any) -> None:
     """Log out so that sessions do not pile up on the pool (XAPI caps them per user)."""
     # the MACs are already read: a failed logout changes nothing about them
     with contextlib.suppress(Exception):

@@ -5,42 +5,14 @@ The real libvirtd, killed and restarted, is in tests/lab/test_events_story.py.""
 from __future__ import annotations
 
 import secrets
-import threading
 
 import libvirt
 
 from leasewatch.config import InventoryConfig
 from leasewatch.events.interface import Backoff
 from leasewatch.events.libvirt import LibvirtStream
+from tests.events.streams import Heard
 from tests.inventory.inventory_lab import _closed_port, libvirt_domain
-
-WAIT = 10.0  # seconds: a bound on waits for threads, never an assertion about speed
-
-
-class Heard:
-    """A listener that notes what the stream says and lets a test wait for it."""
-
-    def __init__(self) -> None:
-        self.changes: list[tuple[str, str]] = []
-        self.states: list[tuple[bool, str]] = []
-        self.lock = threading.Lock()
-        self.news = threading.Condition(self.lock)
-
-    def changed(self, inventory: str, stream: str) -> None:
-        with self.news:
-            self.changes.append((inventory, stream))
-            self.news.notify_all()
-
-    def stream_up(self, stream: str, up: bool, reason: str) -> None:
-        with self.news:
-            self.states.append((up, reason))
-            self.news.notify_all()
-
-    def wait_for(self, changes: int = 0, states: int = 0) -> None:
-        with self.news:
-            assert self.news.wait_for(
-                lambda: len(self.changes) >= changes and len(self.states) >= states, WAIT
-            ), (self.changes, self.states)
 
 
 def _config(uri: str) -> InventoryConfig:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import socketserver
 import ssl
 import subprocess
 import threading
@@ -169,11 +170,24 @@ def standard_pool() -> XapiPool:
     return pool
 
 
+class _ThreadingXmlRpc(socketserver.ThreadingMixIn, SimpleXMLRPCServer):
+    """One thread per request: an ``event.from`` long poll must not hold up other calls."""
+
+    daemon_threads = True
+    block_on_close = False
+
+
 class FakeXapi:
     """A fake XAPI host: XML-RPC over HTTP on loopback, answering as xapi does.
 
     ``mode``: "ok"; "slave" (login answers HOST_IS_SLAVE naming ``master``); "garbage" (an
     HTTP 200 whose body is not XML-RPC); "no_status" (XML-RPC without the XAPI envelope).
+
+    ``event.from`` answers as the XenAPI reference documents it: an ``event_batch`` struct
+    (``events``, ``valid_ref_counts``, ``token``); the empty token gets every object of the
+    classes asked for, as ``add`` events; a later token waits up to ``timeout`` for events
+    after it. ``delete_vm``/``set_power``/``touch_vm`` change the pool and queue the events
+    xapi would send; ``lose_events`` makes the next call fail with ``EVENTS_LOST``.
     """
 
     def __init__(
@@ -184,6 +198,10 @@ class FakeXapi:
         self.master = ""
         self.calls: list[str] = []
         self.sessions: set[str] = set()
+        self.events: list[dict[str, Any]] = []
+        self.lost = False
+        self._news = threading.Condition()
+        self._closed = False
         fake = self
 
         class Handler(SimpleXMLRPCRequestHandler):
@@ -205,7 +223,7 @@ class FakeXapi:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self.server = SimpleXMLRPCServer(
+        self.server = _ThreadingXmlRpc(
             (host, port), requestHandler=Handler, allow_none=True, logRequests=False
         )
         self.server.register_instance(self)
@@ -244,9 +262,91 @@ class FakeXapi:
             return _success(self.pool.vms)
         if method == "VIF.get_all_records":
             return _success(self.pool.vifs)
+        if method == "event.from":
+            return self._event_from(*params[1:])
         return _failure("MESSAGE_METHOD_UNKNOWN", method)
 
+    def _event_from(self, classes: list[str], token: str, timeout: float) -> dict[str, Any]:
+        with self._news:
+            if lost := self._lost():
+                return lost
+            if token == "":
+                now = [
+                    self._event("add", cls, ref, record)
+                    for cls, table in (("vm", self.pool.vms), ("vif", self.pool.vifs))
+                    if cls in classes
+                    for ref, record in table.items()
+                ]
+                return _success(self._batch(now, len(self.events)))
+            if not token.isdigit():
+                return _failure("EVENTS_LOST")
+            after = int(token)
+
+            def news() -> list[dict[str, Any]]:
+                return [e for e in self.events[after:] if e["class"] in classes]
+
+            self._news.wait_for(lambda: bool(news()) or self._closed or self.lost, timeout)
+            return self._lost() or _success(self._batch(news(), len(self.events)))
+
+    def _lost(self) -> dict[str, Any] | None:
+        """EVENTS_LOST once, if ``lose_events`` asked for it (the caller holds the lock)."""
+        if not self.lost:
+            return None
+        self.lost = False
+        return _failure("EVENTS_LOST")
+
+    def _batch(self, events: list[dict[str, Any]], last: int) -> dict[str, Any]:
+        counts = {"vm": len(self.pool.vms), "vif": len(self.pool.vifs)}
+        return {"events": events, "valid_ref_counts": counts, "token": str(last)}
+
+    def _event(
+        self, operation: str, cls: str, ref: str, snapshot: dict[str, Any]
+    ) -> dict[str, Any]:
+        return {
+            "id": len(self.events) + 1,
+            "timestamp": "20260101T00:00:00Z",
+            "class": cls,
+            "operation": operation,
+            "ref": ref,
+            "snapshot": snapshot,
+        }
+
+    def _queue(self, operation: str, cls: str, ref: str, snapshot: dict[str, Any]) -> None:
+        self.events.append(self._event(operation, cls, ref, snapshot))
+
+    def delete_vm(self, ref: str) -> None:
+        """VM.destroy: the VM and its VIFs go; a ``del`` event for each."""
+        with self._news:
+            record = self.pool.vms.pop(ref)
+            for vif in record["VIFs"]:
+                self._queue("del", "vif", vif, self.pool.vifs.pop(vif))
+            self._queue("del", "vm", ref, record)
+            self._news.notify_all()
+
+    def set_power(self, ref: str, state: str) -> None:
+        """A power-state change: a ``mod`` event with the new record."""
+        with self._news:
+            self.pool.vms[ref]["power_state"] = state
+            self._queue("mod", "vm", ref, dict(self.pool.vms[ref]))
+            self._news.notify_all()
+
+    def touch_vm(self, ref: str) -> None:
+        """A change that matters to no inventory (a new description): a ``mod`` event."""
+        with self._news:
+            self.pool.vms[ref]["name_description"] += "."
+            self._queue("mod", "vm", ref, dict(self.pool.vms[ref]))
+            self._news.notify_all()
+
+    def lose_events(self) -> None:
+        """The next ``event.from`` fails with EVENTS_LOST (the token fell too far behind)."""
+        with self._news:
+            self.lost = True
+            self._news.notify_all()
+
     def close(self) -> None:
+        with self._news:
+            self._closed = True
+            self._news.notify_all()
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(5)
@@ -366,6 +466,10 @@ class FakePve:
     """A fake Proxmox VE API over HTTPS on loopback, answering ``{"data": ...}`` JSON.
 
     ``mode``: "ok"; "garbage" (HTTP 200 with a body that is not JSON).
+
+    ``/cluster/tasks`` lists ``cluster["tasks"]`` as pveproxy does (newest first; a running
+    task has no ``endtime``/``status``); ``run_task`` and ``destroy`` add tasks the way PVE
+    logs them, ``destroy`` also removing the guest.
     """
 
     def __init__(self, cert: Cert, cluster: dict[str, Any]) -> None:
@@ -404,6 +508,9 @@ class FakePve:
                     ]
                     self._json(data)
                     return
+                if path == "/cluster/tasks":
+                    self._json(list(reversed(fake.cluster.get("tasks", []))))
+                    return
                 if path in fake.cluster["configs"]:
                     self._json(fake.cluster["configs"][path])
                     return
@@ -432,6 +539,41 @@ class FakePve:
             target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
         self.thread.start()
+
+    def run_task(self, kind: str, vmid: int, node: str = "pve1", *, done: bool = True) -> str:
+        """Log a task of type ``kind`` on guest ``vmid`` (finished OK unless ``done`` is
+        false); returns its UPID."""
+        tasks = self.cluster.setdefault("tasks", [])
+        start = 1_700_000_000 + len(tasks)
+        upid = f"UPID:{node}:{4000 + len(tasks):08X}:00000000:{start:08X}:{kind}:{vmid}:root@pam:"
+        task: dict[str, Any] = {
+            "upid": upid,
+            "node": node,
+            "pid": 4000 + len(tasks),
+            "pstart": 0,
+            "starttime": start,
+            "type": kind,
+            "id": str(vmid),
+            "user": "root@pam",
+        }
+        if done:
+            task.update(endtime=start + 2, status="OK")
+        tasks.append(task)
+        return upid
+
+    def finish(self, upid: str) -> None:
+        """A running task ends (OK)."""
+        for task in self.cluster.get("tasks", []):
+            if task["upid"] == upid:
+                task.update(endtime=task["starttime"] + 2, status="OK")
+
+    def destroy(self, vmid: int) -> None:
+        """``qm destroy`` / ``pct destroy``: the guest and its config go, a task is logged."""
+        guest = next(r for r in self.cluster["resources"] if r["vmid"] == vmid)
+        self.cluster["resources"].remove(guest)
+        self.cluster["configs"].pop(f"/nodes/{guest['node']}/{guest['type']}/{vmid}/config")
+        kind = "qmdestroy" if guest["type"] == "qemu" else "vzdestroy"
+        self.run_task(kind, vmid, guest["node"])
 
     def close(self) -> None:
         self.server.shutdown()
