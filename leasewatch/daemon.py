@@ -218,6 +218,7 @@ class Daemon:
             return
         old = self.config
         with self._lock:
+            scanner.remember_from(self._scanner)  # events compare with the last reads still
             self.config, self._scanner, self.trigger = new, scanner, trigger
         self.metrics.configure(new)
         if (old.inventory, old.daemon.events) != (new.inventory, new.daemon.events):

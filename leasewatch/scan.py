@@ -208,6 +208,14 @@ class Scanner:
             if snap.healthy and snap.source not in unhealthy:
                 self._known[snap.source] = snap.macs
 
+    def remember_from(self, other: Scanner) -> None:
+        """Keep what ``other`` (the scanner of the config before a reload) last read of
+        each inventory entry configured alike in both, for ``vanished``."""
+        alike = {i.name for i in self.config.inventory} & {
+            i.name for i in other.config.inventory if i in self.config.inventory
+        }
+        self._known.update((k, v) for k, v in other._known.items() if k in alike)
+
     def vanished(self, name: str) -> frozenset[str] | None:
         """Re-read inventory ``name`` after an event: the MACs its last healthy read listed
         and this one does not (empty: none, or no earlier read to compare with); None when

@@ -90,3 +90,14 @@ def test_an_event_scan_plans_for_the_vanished_macs_only(tmp_path: Path) -> None:
         assert scanner.vanished("hv") == frozenset()  # the scan moved the baseline on
     finally:
         state.close()
+
+
+def test_a_reload_keeps_the_last_reads_of_inventories_configured_alike(tmp_path: Path) -> None:
+    """The scanner of a reloaded config compares with the old one's last read when the
+    entry is unchanged (a VM gone right after SIGHUP is still noticed)."""
+    old = _setup(tmp_path, [A, B, C])
+    assert old.vanished("hv") == frozenset()
+    new = Scanner(old.config)
+    new.remember_from(old)
+    (tmp_path / "macs").write_text(f"{A}\n{B}\n")
+    assert new.vanished("hv") == frozenset({C})
