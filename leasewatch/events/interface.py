@@ -81,11 +81,13 @@ class EventStream(ABC):
         )
         self._thread.start()
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = JOIN) -> None:
+        """Stop and wait up to ``timeout`` seconds for the thread (a daemon thread: one
+        still blocked in a long poll is left to end on its own)."""
         self.stopping.set()
         self.interrupt()
         if self._thread is not None:
-            self._thread.join(JOIN)
+            self._thread.join(timeout)
 
     def interrupt(self) -> None:
         """Wake ``watch()`` up when stopping (a subclass that blocks elsewhere overrides)."""

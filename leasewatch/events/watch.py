@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from leasewatch.events.interface import EventStream, Listener
+from leasewatch.events.interface import JOIN, EventStream, Listener
 
 log = logging.getLogger("leasewatch.events")
 
@@ -111,8 +112,9 @@ class Watch(Listener):
         for stream in self.streams:
             stream.stopping.set()
             stream.interrupt()
+        deadline = time.monotonic() + JOIN  # one bound for all: stopping never takes long
         for stream in self.streams:
-            stream.stop()
+            stream.stop(max(0.0, deadline - time.monotonic()))
         if wait:
             self._worker.join()
 
