@@ -19,6 +19,7 @@ OMAPI: dhcpd's OMAPI knows only DHCPv4 leases. Its VMs run ``dhclient -6`` (``bo
 from __future__ import annotations
 
 import base64
+import json
 import secrets
 import shutil
 import socket
@@ -30,6 +31,7 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from lab.netns import (
     CLEANUP,
@@ -156,6 +158,19 @@ def dhcpd6_conf(layout: Layout6) -> str:
         f"  prefix6 {layout.pd_base} {layout.pd_last} /{layout.pd_len};\n"
         "}\n"
     )
+
+
+def dhcpd_pools(conf: Path, leases: Path, version: int = 6) -> list[dict[str, Any]]:
+    """``dhcpd-pools --ip-version=N -f j``'s ranges: ``range`` ("first - last"), ``used``..."""
+    out = subprocess.run(
+        ["dhcpd-pools", f"--ip-version={version}", "-c", str(conf), "-l", str(leases), "-f", "j"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    subnets: list[dict[str, Any]] = json.loads(out)["subnets"]
+    return subnets
 
 
 @dataclass(frozen=True)

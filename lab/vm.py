@@ -225,6 +225,16 @@ class Hypervisor:
         """Start ``n`` DHCPv6 VMs at once and wait for their addresses or prefixes."""
         return self.wait([self.start(dhcp6=dhcp6) for _ in range(n)], timeout=timeout)
 
+    def release6(self, vm: Vm) -> None:
+        """Shut a DHCPv6 VM down cleanly: stop its dhclient, then ``dhclient -6 -r`` sends a
+        RELEASE for what it held (the server marks it ``released``); the VM stays listed."""
+        if vm.dhcp6 is None:
+            raise LabError(f"{vm.name} is not a DHCPv6 VM")
+        stop_process(vm.proc)
+        argv = ["/sbin/dhclient", "-6", *DHCP6_FLAGS[vm.dhcp6], "-r", "-sf", "/bin/true"]
+        argv += ["-cf", str(vm.dir / "dhclient.conf"), "-lf", str(vm.lease_file)]
+        self.ns.run(*argv, "-pf", str(vm.dir / "release.pid"), vm.iface, timeout=20)
+
     def destroy(self, vm: Vm) -> None:
         """Pull the plug: SIGKILL dhclient (no DHCPRELEASE), delete the link."""
         stop_process(vm.proc, signal.SIGKILL)

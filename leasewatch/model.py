@@ -303,6 +303,9 @@ class ServerSnapshot:
     warnings: tuple[str, ...] = ()
     error: str | None = None
     read_errors: tuple[str, ...] = ()
+    # why no lease of this server can be released, whatever its config (dhcpd -6: OMAPI
+    # reaches DHCPv4 leases only); the plan keeps its orphans with this reason
+    report_only: Reason | None = None
 
     def __post_init__(self) -> None:
         # a tuple or list of Lease objects is accepted, and held as a LeaseList

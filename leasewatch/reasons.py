@@ -33,6 +33,7 @@ class Reason(enum.StrEnum):
     # the reaper keeps an orphan (or a lease ``release`` names)
     KEEP_TRUNCATED_FILE = "keep-truncated-file"
     KEEP_NO_BACKEND = "keep-no-backend"
+    KEEP_OMAPI_V4_ONLY = "keep-omapi-v4-only"
     KEEP_PROTECTED_MAC = "keep-protected-mac"
     KEEP_PROTECTED_NETWORK = "keep-protected-network"
     KEEP_YOUNG = "keep-young"
@@ -75,6 +76,9 @@ REASON_TEXT: dict[Reason, str] = {
         "leases file ended mid-block: not reaping on data that may be half-written"
     ),
     Reason.KEEP_NO_BACKEND: "no release backend configured for this server (omapi / Kea API)",
+    Reason.KEEP_OMAPI_V4_ONLY: (
+        "a dhcpd -6 lease: dhcpd's OMAPI reaches DHCPv4 leases only, so this server is report-only"
+    ),
     Reason.KEEP_PROTECTED_MAC: "protected MAC ([reaper] protect)",
     Reason.KEEP_PROTECTED_NETWORK: "protected network {network} ([reaper] protect)",
     Reason.KEEP_YOUNG: "lease is younger than grace ({grace})",

@@ -41,7 +41,7 @@ from leasewatch.model import (
 from leasewatch.reaper import kinds as reaper_kinds
 from leasewatch.reaper.execute import execute
 from leasewatch.reaper.interface import ReleaseBackend
-from leasewatch.reaper.plan import plan, plan_requested
+from leasewatch.reaper.plan import plan, plan_requested, report_only_servers
 from leasewatch.sightings import REFRESH, SightingMemory, observe
 from leasewatch.state import State
 
@@ -438,7 +438,13 @@ class Scanner:
                     judged.get((snap.server, lease.ip))
                     or judge.judge(named, analysis.network_of(snap.server, lease.ip))
                 )
-        releases = plan_requested(findings, self.config.reaper, self._releasable(), force=force)
+        releases = plan_requested(
+            findings,
+            self.config.reaper,
+            self._releasable(),
+            force=force,
+            report_only=report_only_servers(analysis.servers),
+        )
         backends: dict[str, ReleaseBackend] = {}
         if not dry_run and any(r.action is Action.RELEASE for r in releases):
             backends = self._backends({r.finding.lease.server for r in releases})

@@ -22,6 +22,7 @@ from leasewatch.model import (
     Release,
     Subnet,
     Verdict,
+    describe,
     format_duration,
 )
 from leasewatch.sightings import VmSighting
@@ -111,6 +112,7 @@ def explain(
     protect_macs = frozenset(protect_macs)
     protect_networks = tuple(protect_networks)
     planned = {(r.finding.lease.server, r.finding.lease.ip): r for r in plan}
+    report_only = {s.server: s.report_only for s in analysis.servers if s.report_only}
     vm_by_mac = {v.mac: v for v in vms}
     out = []
     wanted = None if ip is None else int(ip)
@@ -131,6 +133,7 @@ def explain(
                     audit=audit,
                     vm_by_mac=vm_by_mac,
                     analysis=analysis,
+                    report_only=report_only.get(snap.server),
                 )
             )
     return out
@@ -147,6 +150,7 @@ def _why(
     audit: Sequence[AuditRecord],
     vm_by_mac: dict[str, VmSighting],
     analysis: Analysis,
+    report_only: Reason | None = None,
 ) -> Why:
     lease = f.lease
     inventories = []
@@ -174,6 +178,8 @@ def _why(
     reaper = None
     if release is not None:
         reaper = f"{release.action.value}: {release.reason} [{release.code.value}]"
+    elif report_only is not None:  # whatever the verdict: the server cannot release it
+        reaper = f"keep: {describe(report_only)} [{report_only.value}]"
     elif f.verdict is Verdict.UNKNOWN:
         reaper = "never releases a lease it cannot judge"
     last = None

@@ -37,38 +37,7 @@ from leasewatch.leases.dhcpd_conf import (
     _Scope,
     _State,
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Range6:
-    """A ``range6``: addresses ``first``..``last`` of ``subnet`` (IA_TA if ``temporary``)."""
-
-    first: IPv6Address
-    last: IPv6Address
-    subnet: IPv6Network
-    network: str  # the shared network's name, or the subnet's CIDR when it stands alone
-    temporary: bool = False
-
-    @property
-    def size(self) -> int:
-        return int(self.last) - int(self.first) + 1
-
-
-@dataclass(frozen=True, slots=True)
-class Prefix6:
-    """A ``prefix6``: prefixes of length ``length`` from ``first`` to ``last`` (their first
-    addresses), delegated to clients (IA_PD)."""
-
-    first: IPv6Address
-    last: IPv6Address
-    length: int
-    subnet: IPv6Network
-    network: str
-
-    @property
-    def size(self) -> int:
-        """How many prefixes of ``length`` the pool holds (exact: Python ints)."""
-        return ((int(self.last) - int(self.first)) >> (128 - self.length)) + 1
+from leasewatch.model import PoolKind, Range
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,8 +46,7 @@ class Dhcpd6Conf:
 
     family: int
     v4: DhcpdConf
-    ranges: tuple[Range6, ...] = ()
-    prefixes: tuple[Prefix6, ...] = ()
+    ranges: tuple[Range, ...] = ()  # DHCPv6: range6 (ADDRESS, TEMPORARY), prefix6 (PREFIX)
 
 
 class _Scope6(_Scope):
@@ -92,8 +60,7 @@ class _Scope6(_Scope):
 class _State6(_State):
     def __init__(self, path: Path) -> None:
         super().__init__(files=[path], including=[])
-        self.ranges6: list[Range6] = []
-        self.prefixes: list[Prefix6] = []
+        self.ranges6: list[Range] = []
         self.v6_seen = False
         self.v4_subnet: tuple[str, int] | None = None  # the first DHCPv4 subnet: file, line
 
@@ -121,9 +88,9 @@ class _Parser6(_Parser):
             if ctx is not _Ctx.SUBNET or subnet6 is None:
                 raise self.misplaced(words[0], ctx, "directly in a subnet6")
             self.block(words, end, "'{'")
-            before = len(self.state.ranges6) + len(self.state.prefixes)
+            before = len(self.state.ranges6)
             close = self.statements(scope, _Ctx.POOL, nested=True)
-            if len(self.state.ranges6) + len(self.state.prefixes) == before:
+            if len(self.state.ranges6) == before:
                 raise self.error(close, "a range6 or prefix6 in the pool6")
         elif kw in ("range6", "prefix6"):
             if not in_subnet or subnet6 is None:
@@ -232,7 +199,8 @@ class _Parser6(_Parser):
             first, last = min(low, high), max(low, high)  # range2cidr takes either order
         else:
             raise self.error(where, form)
-        self.state.ranges6.append(Range6(first, last, subnet, label, temporary))
+        kind = PoolKind.TEMPORARY if temporary else PoolKind.ADDRESS
+        self.state.ranges6.append(Range(first, last, subnet, label, kind))
 
     def prefix6(self, words: list[Token], end: Token, subnet: IPv6Network, label: str) -> None:
         args = self._split(words)
@@ -243,7 +211,9 @@ class _Parser6(_Parser):
         self.network(low, bits, args[0][1])
         self.network(high, bits, args[1][1])
         low, high = min(low, high), max(low, high)
-        self.state.prefixes.append(Prefix6(low, high, bits, subnet, label))
+        # from the first address of LOW to the last of HIGH: Range counts whole prefixes
+        last = IPv6Address(int(high) + (1 << (128 - bits)) - 1)
+        self.state.ranges6.append(Range(low, last, subnet, label, PoolKind.PREFIX, bits))
 
 
 def parse(path: Path) -> Dhcpd6Conf:
@@ -268,5 +238,4 @@ def parse(path: Path) -> Dhcpd6Conf:
         family=6,
         v4=DhcpdConf(files=files),
         ranges=tuple(state.ranges6),
-        prefixes=tuple(state.prefixes),
     )

@@ -24,6 +24,12 @@ def _one(m: re.Match[bytes]) -> bytes:
     return _CONTROL.get(text, text)
 
 
+def decode_bytes(body: bytes) -> bytes:
+    r"""A quoted string's body (without its quotes) as the bytes it stands for: a DHCPv6
+    journal's IA keys and DUIDs are binary (``\000\001...``), not text."""
+    return _ESCAPE.sub(_one, body) if b"\\" in body else body
+
+
 def decode_string(body: bytes) -> str:
     r"""A quoted string's body (without its quotes) as text: escapes decoded to bytes, the
     bytes read as UTF-8, with ``\xNN`` for each byte that is not valid UTF-8.

@@ -256,7 +256,7 @@ class BlockReader:
         elif keyword in _V6_KEYS:
             raise LeasesError(
                 f"{self.name}:{self.line(head.line)}: expected a DHCPv4 leases file, got "
-                f"'{keyword.decode()}' (a DHCPv6 lease): DHCPv6 is not supported yet"
+                f"'{keyword.decode()}' (a DHCPv6 lease) after DHCPv4 ones"
             )
         elif keyword in _TOP_KEYS:
             self.journal.marked = True

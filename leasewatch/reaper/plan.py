@@ -24,6 +24,7 @@ from leasewatch.model import (
     PoolHold,
     Reason,
     Release,
+    ServerSnapshot,
     Verdict,
     format_duration,
 )
@@ -54,6 +55,7 @@ def plan(
     ``pool`` (leasewatch.macpool) names the orphans' MACs that are in the MAC pool: kept.
     """
     incomplete = _incomplete(analysis)
+    report_only = report_only_servers(analysis.servers)
     held = pool or {}
     ordered: Sequence[Finding] = sorted(
         analysis.orphans,
@@ -63,7 +65,7 @@ def plan(
     budget = policy.max_per_run
     for finding in ordered:
         keep = (
-            _protected(finding, policy, incomplete, releasable_servers)
+            _protected(finding, policy, incomplete, releasable_servers, report_only)
             or _pooled(finding, held)
             or _waiting(finding, policy, now)
         )
@@ -85,6 +87,7 @@ def plan_requested(
     releasable_servers: Collection[str],
     *,
     force: bool,
+    report_only: Mapping[str, Reason] | None = None,
 ) -> tuple[Release, ...]:
     """``leasewatch release``: the named leases' verdicts (from the same judge as a scan)
     turned into a plan. A live or unknown lease goes only with ``force``; a fixed host, a
@@ -94,7 +97,7 @@ def plan_requested(
         keep = _never(finding) or (None if force else _unconfirmed(finding))
         # a leases file read mid-write does not stop the hook: the backend re-checks the
         # lease on the live server and releases it only if the MAC still holds it
-        keep = keep or _protected(finding, policy, (), releasable_servers)
+        keep = keep or _protected(finding, policy, (), releasable_servers, report_only or {})
         if keep is None:
             code = Reason.RELEASE_FORCED if force else Reason.RELEASE_REQUESTED
             out.append(Release(finding, Action.RELEASE, code))
@@ -105,6 +108,11 @@ def plan_requested(
 
 def _incomplete(analysis: Analysis) -> frozenset[str]:
     return frozenset(s.server for s in analysis.servers if not s.complete)
+
+
+def report_only_servers(servers: Iterable[ServerSnapshot]) -> dict[str, Reason]:
+    """Server -> why none of its leases can be released (``ServerSnapshot.report_only``)."""
+    return {s.server: s.report_only for s in servers if s.report_only is not None}
 
 
 def _never(finding: Finding) -> Keep | None:
@@ -121,10 +129,13 @@ def _protected(
     policy: ReaperConfig,
     incomplete: Collection[str],
     releasable_servers: Collection[str],
+    report_only: Mapping[str, Reason],
 ) -> Keep | None:
     lease = finding.lease
     if lease.server in incomplete:
         return Reason.KEEP_TRUNCATED_FILE, ()
+    if (why := report_only.get(lease.server)) is not None:
+        return why, ()
     if lease.server not in releasable_servers:
         return Reason.KEEP_NO_BACKEND, ()
     if lease.mac in policy.protect_macs:

@@ -13,7 +13,6 @@ address ranges are dhcpd-pools' (``--ip-version=6``), and the file reads as DHCP
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import subprocess
@@ -22,10 +21,11 @@ from pathlib import Path
 
 import pytest
 
-from lab.isc import Layout6, dhcpd6_conf
+from lab.isc import Layout6, dhcpd6_conf, dhcpd_pools
 from leasewatch.errors import LeasesError
 from leasewatch.leases import dhcpd6_conf as ours6
 from leasewatch.leases.dhcpd_conf import tokenize
+from leasewatch.model import PoolKind
 
 CORPUS = Path(__file__).resolve().parent / "dhcpd6_corpus"
 DEBIAN_SAMPLE = Path("/etc/dhcp/dhcpd6.conf")
@@ -88,18 +88,8 @@ def _lines_before(conf: Path, line: int) -> set[int]:
 def _pools(conf: Path, tmp_path: Path) -> list[tuple[IPv6Address, IPv6Address]]:
     empty = tmp_path / "empty6.leases"
     empty.touch()
-    proc = subprocess.run(
-        ["dhcpd-pools", "--ip-version=6", "-c", str(conf), "-l", str(empty), "-f", "j"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    pools = []
-    for subnet in json.loads(proc.stdout)["subnets"]:
-        low, high = (IPv6Address(x.strip()) for x in subnet["range"].split(" - "))
-        pools.append((low, high))
-    return sorted(pools)
+    ranges = (s["range"].split(" - ") for s in dhcpd_pools(conf, empty))
+    return sorted((IPv6Address(low), IPv6Address(high)) for low, high in ranges)
 
 
 def _corpus() -> list[str]:
@@ -133,9 +123,13 @@ def test_real_world_files_as_dhcpd6_reads_them(tmp_path: Path) -> None:
 def test_prefix_pools_count_exactly() -> None:
     """A prefix6 pool counts its prefixes of the delegated length (a /48 of /56: 256)."""
     conf = ours6.parse(CORPUS / "ok6-prefix6.conf")
-    assert [(p.length, p.size) for p in conf.prefixes] == [(56, 256), (60, 16)]
+    prefixes = [r for r in conf.ranges if r.kind is PoolKind.PREFIX]
+    assert [(p.delegated_len, p.size, p.label) for p in prefixes] == [
+        (56, 256, "2001:db8:100::/48 /56"),
+        (60, 16, "2001:db8:200::/56 /60"),
+    ]
     forms = ours6.parse(CORPUS / "ok6-range-forms.conf")
-    assert [r.size for r in forms.ranges if r.temporary] == [256, 2**64]
+    assert [r.size for r in forms.ranges if r.kind is PoolKind.TEMPORARY] == [256, 2**64]
 
 
 def _check(conf: Path, tmp_path: Path) -> bool:
@@ -149,7 +143,7 @@ def _check(conf: Path, tmp_path: Path) -> bool:
             assert where[1] in _lines_before(conf, our_where[1]), (where, our_where)
         return False
     pools = _pools(conf, tmp_path)
-    ranges = sorted((r.first, r.last) for r in ours.ranges if not r.temporary)
+    ranges = sorted((r.first, r.last) for r in ours.ranges if r.kind is PoolKind.ADDRESS)
     if conf.name in KNOWN_POOLS:
         assert ranges != pools, f"{conf.name} agrees with dhcpd-pools now: drop it from KNOWN"
         assert set(ranges) <= set(pools)

@@ -123,7 +123,8 @@ def test_stray_text_between_blocks_is_skipped(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("kind", ["ia-na", "ia-ta", "ia-pd"])
 def test_dhcpv6_journal_is_an_error_that_says_so(tmp_path: Path, kind: str) -> None:
-    """A DHCPv6 leases file where a DHCPv4 one is expected is an error naming the line."""
+    """A DHCPv6 leases file where a DHCPv4 one is expected (the configuration is DHCPv4) is
+    an error naming both files; one after DHCPv4 leases names the line."""
     text = (
         'server-duid "\\000\\001";\n\n'
         f'{kind} "\\001\\000\\000\\000" {{\n  cltt 3 2025/01/01 08:00:00;\n'
@@ -132,8 +133,13 @@ def test_dhcpv6_journal_is_an_error_that_says_so(tmp_path: Path, kind: str) -> N
     with pytest.raises(LeasesError) as info:
         read(tmp_path, text)
     assert str(info.value) == (
-        f"{tmp_path / 'dhcpd.leases'}:3: expected a DHCPv4 leases file, got '{kind}' "
-        "(a DHCPv6 lease): DHCPv6 is not supported yet"
+        f"{tmp_path / 'dhcpd.leases'}: expected DHCPv4 leases ({ISC_FIXTURES / 'dhcpd.conf'} is a "
+        "DHCPv4 configuration), got DHCPv6 ones (ia-na/ia-ta/ia-pd blocks)"
+    )
+    with pytest.raises(LeasesError) as info:
+        read(tmp_path, HEADER + block(10) + text)
+    assert f"dhcpd.leases:{HEADER.count(chr(10)) + 9}: expected a DHCPv4 leases file, got" in str(
+        info.value
     )
 
 
@@ -239,8 +245,8 @@ def test_alerts_still_fire_on_a_server_with_a_damaged_block(tmp_path: Path) -> N
     ("text", "says"),
     [
         (HEADER + block(10) + block(11, mac="52:54:zz"), "expected a MAC address"),
-        ('ia-na "x" {\n  cltt 3 2025/01/01 08:00:00;\n}\n', "DHCPv6 is not supported yet"),
-        ("subnet6", "DHCPv6 is not supported yet"),
+        ('ia-na "x" {\n  cltt 3 2025/01/01 08:00:00;\n}\n', "got DHCPv6 ones"),
+        ("subnet6", "expected DHCPv6 leases"),
     ],
 )
 def test_check_is_never_ok_on_what_it_could_not_read(tmp_path: Path, text: str, says: str) -> None:
