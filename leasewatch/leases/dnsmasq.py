@@ -13,8 +13,10 @@ Three ways to read one dnsmasq server's leases, chosen by the server's config:
 Ranges and reservations come from dnsmasq's config (``dnsmasq_conf``) or the network's XML
 (``dnsmasq_libvirt``, with the status file and the API).
 
-leasewatch counts DHCPv4 only: IPv6 leases and ranges are read (``LeaseFile.v6``) and
-reported in one warning, never counted and never a failure.
+DHCPv6 counts as DHCPv4 does: the v6 lines (after the ``duid`` line) are leases in
+address pools made from the IPv6 ``dhcp-range`` lines (or the network XML's IPv6 ranges);
+the MAC inside a client's DUID is weak evidence unless libvirt recorded the one dnsmasq
+learnt (``V6Lease.lease``).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from leasewatch.leases.dnsmasq_conf import (
     parse_dhcp_range,
     read_conf,
     v4_range,
+    v6_range,
 )
 from leasewatch.leases.dnsmasq_leases import (
     LeaseFile,
@@ -73,36 +76,32 @@ class DnsmasqLeaseSource(LeaseSource):
         warnings: list[str] = []
         ranges: list[Range] = []
         hosts: list[FixedHost] = []
-        v6_ranges = 0
         if config.libvirt_network is not None:
             self.network, found = libvirt_leases(
                 self.name, config.uri or "qemu:///system", config.libvirt_network
             )
             ranges.extend(self.network.ranges)
             hosts.extend(self.network.hosts)
-            v6_ranges = self.network.v6_ranges
         else:
             assert config.dnsmasq_conf is not None  # config.py requires it
             conf = read_conf(config.dnsmasq_conf)
-            for _where, item in conf.ranges:
+            for where, item in conf.ranges:
                 pool = v4_range(item)  # None for static, proxy and IPv6 ranges
+                why = ""
+                if pool is None and item.v6:
+                    pool, why = v6_range(item)
                 if pool is not None:
                     ranges.append(pool)
-                elif item.v6:
-                    v6_ranges += 1
+                elif why:
+                    warnings.append(f"{where}: dhcp-range {item.start}: {why}")
             hosts.extend(conf.hosts)
             found = self.read_leases()
         warnings.extend(found.warnings)
-        if found.v6 or v6_ranges:
-            warnings.append(
-                f"dnsmasq server {self.name!r}: {len(found.v6)} DHCPv6 lease(s) and "
-                f"{v6_ranges} IPv6 range(s) read but not counted (leasewatch counts DHCPv4 only)"
-            )
         return ServerSnapshot(
             server=self.name,
             kind="dnsmasq",
             ranges=tuple(ranges),
-            leases=LeaseList(found.leases),
+            leases=LeaseList(found.all_leases(self.name)),
             fixed=tuple(hosts),
             warnings=tuple(warnings),
         )

@@ -12,6 +12,7 @@ from ipaddress import (
     IPv4Address,
     IPv4Network,
     IPv6Address,
+    IPv6Network,
     ip_address,
     summarize_address_range,
 )
@@ -220,6 +221,28 @@ def v4_range(dhcp_range: DhcpRange, network: str | None = None) -> Range | None:
     else:
         subnet = _covering(start, end)
     return Range(first=start, last=end, subnet=subnet, network=network or str(subnet))
+
+
+def v6_range(dhcp_range: DhcpRange, network: str | None = None) -> tuple[Range | None, str]:
+    """The address pool of an IPv6 ``dhcp-range``, or None and why it counts none.
+
+    ``ra-only``, ``slaac``, ``ra-stateless`` and ``static`` ranges hand out no address from a
+    pool (router advertisements only, or ``dhcp-host`` addresses only): no pool, and nothing
+    to say. A ``constructor:IFACE`` range takes its prefix from IFACE's addresses, which
+    leasewatch cannot see from the config: no pool, and a reason to warn.
+    """
+    start, end = dhcp_range.start, dhcp_range.end
+    if not isinstance(start, IPv6Address) or not dhcp_range.dynamic:
+        return None, ""
+    if dhcp_range.constructor is not None:
+        return None, (
+            f"its addresses are built from the prefix of {dhcp_range.constructor}'s "
+            "addresses, which the config does not name: not counted"
+        )
+    if not isinstance(end, IPv6Address):
+        return None, ""
+    subnet = IPv6Network(f"{start}/{dhcp_range.prefix or 64}", strict=False)
+    return Range(first=start, last=end, subnet=subnet, network=network or str(subnet)), ""
 
 
 def _covering(start: IPv4Address, end: IPv4Address) -> IPv4Network:

@@ -20,12 +20,14 @@ from ipaddress import IPv4Address, IPv6Address, ip_address
 from pathlib import Path
 
 from leasewatch.errors import LeasesError
-from leasewatch.model import Address, BindingState, Lease, normalize_mac
+from leasewatch.leases.duid import duid_bytes, mac_of_duid
+from leasewatch.model import Address, BindingState, Lease, MacSource, PoolKind, normalize_mac
 
 
 @dataclass(frozen=True, slots=True)
 class V6Lease:
-    """One DHCPv6 line of dnsmasq's lease file (or libvirt's status): read, not counted."""
+    """One DHCPv6 line of dnsmasq's lease file (or libvirt's status), as written; ``lease``
+    makes the ``Lease`` that counts."""
 
     ip: IPv6Address
     iaid: str  # decimal; "T<n>" for a temporary address (IA_TA)
@@ -33,6 +35,33 @@ class V6Lease:
     hostname: str | None
     duid: str | None
     mac: str | None = None  # libvirt's status records the MAC dnsmasq learnt; the file has none
+
+    def lease(self, server: str) -> Lease:
+        """The lease: an IA_NA address, or IA_TA for a ``T``-prefixed IAID.
+
+        A MAC libvirt recorded is the one dnsmasq learnt from the client's packets
+        (``DNSMASQ_MAC``: its link-local address or a relay's option), so it is trusted as
+        a DHCPv4 one is. Otherwise the MAC inside a DUID-LLT or DUID-LL is all there is:
+        weak evidence (``MacSource.DUID``), as a cloned VM keeps its template's DUID.
+        """
+        digits = self.iaid.removeprefix("T")
+        duid = self.duid.lower() if self.duid else None
+        mac, source = self.mac, MacSource.HARDWARE
+        if mac is None and duid is not None:
+            raw = duid_bytes(duid)
+            mac, source = (mac_of_duid(raw) if raw else None), MacSource.DUID
+        return Lease(
+            ip=self.ip,
+            state=BindingState.ACTIVE,
+            mac=mac,
+            ends=self.ends,
+            hostname=self.hostname,
+            server=server,
+            kind=PoolKind.TEMPORARY if self.iaid.startswith("T") else PoolKind.ADDRESS,
+            duid=duid,
+            iaid=int(digits) if digits.isdigit() else None,
+            mac_source=source,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +72,10 @@ class LeaseFile:
     v6: tuple[V6Lease, ...] = ()
     server_duid: str | None = None
     warnings: tuple[str, ...] = ()
+
+    def all_leases(self, server: str) -> tuple[Lease, ...]:
+        """The DHCPv4 leases and the DHCPv6 ones, each counted in its pool."""
+        return (*self.leases, *(v6.lease(server) for v6 in self.v6))
 
 
 def expiry(text: str) -> datetime | None:

@@ -8,7 +8,7 @@ import json
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Network, IPv6Address, ip_address
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
 from types import ModuleType
 from typing import Any
 
@@ -34,6 +34,7 @@ def parse_status(text: str, path: str, server: str = "") -> LeaseFile:
         raise LeasesError(f"{path}: expected a JSON array of leases, got {type(data).__name__}")
     leases: dict[IPv4Address, Lease] = {}
     v6: dict[IPv6Address, V6Lease] = {}
+    server_duid: str | None = None
     warnings: list[str] = []
     for index, item in enumerate(data):
         where = f"{path}: entry {index + 1}"
@@ -52,6 +53,9 @@ def parse_status(text: str, path: str, server: str = "") -> LeaseFile:
         hostname = item.get("hostname") if isinstance(item.get("hostname"), str) else None
         if isinstance(address, IPv6Address):
             client = item.get("client-id")
+            theirs = item.get("server-duid")  # the helper copies dnsmasq's DUID into each
+            if isinstance(theirs, str) and server_duid is None:
+                server_duid = theirs
             v6[address] = V6Lease(
                 address,
                 str(item.get("iaid", "")),
@@ -70,7 +74,7 @@ def parse_status(text: str, path: str, server: str = "") -> LeaseFile:
             server=server,
             mac_unreadable=mac is None and raw_mac is not None,
         )
-    return LeaseFile(tuple(leases.values()), tuple(v6.values()), None, tuple(warnings))
+    return LeaseFile(tuple(leases.values()), tuple(v6.values()), server_duid, tuple(warnings))
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,8 +103,11 @@ def parse_network_xml(text: str, name: str) -> LibvirtNetwork:
         dhcp = ip_el.find("dhcp")
         if dhcp is None:
             continue
-        if family != "ipv4":
+        if family == "ipv6":
             v6 += len(dhcp.findall("range"))
+            ranges.extend(_v6_ranges(ip_el, dhcp, name))
+            continue
+        if family != "ipv4":
             continue
         try:
             address = IPv4Address(ip_el.get("address", ""))
@@ -119,6 +126,23 @@ def parse_network_xml(text: str, name: str) -> LibvirtNetwork:
         except ValueError as exc:
             raise LeasesError(f"libvirt network {name!r}: bad <ip>/<dhcp> element: {exc}") from None
     return LibvirtNetwork(bridge, tuple(ranges), tuple(hosts), v6)
+
+
+def _v6_ranges(ip_el: ET.Element, dhcp: ET.Element, name: str) -> list[Range]:
+    """The DHCPv6 ranges of an ``<ip family='ipv6' address=... prefix=...>`` element."""
+    try:
+        address = IPv6Address(ip_el.get("address", ""))
+        subnet = IPv6Network(f"{address}/{ip_el.get('prefix', '64')}", strict=False)
+        return [
+            Range(
+                IPv6Address(r.get("start", "")), IPv6Address(r.get("end", "")), subnet, str(subnet)
+            )
+            for r in dhcp.findall("range")
+        ]
+    except ValueError as exc:
+        raise LeasesError(
+            f"libvirt network {name!r}: bad IPv6 <ip>/<dhcp> element: {exc}"
+        ) from None
 
 
 def _libvirt(server: str) -> ModuleType:

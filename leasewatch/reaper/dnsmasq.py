@@ -9,6 +9,14 @@ serve). So the release counts only when a re-read of the lease file (or libvirt'
 API) shows the lease gone within the server's ``timeout``; otherwise the audit says failed
 (and the run tries no further release on that server).
 
+A DHCPv6 lease goes with ``dhcp_release6 --iface IFACE --server-id DUID --client-id DUID
+--iaid N --ip ADDRESS`` (same package): the server's DUID is the lease file's ``duid`` line
+(libvirt's status copies it into each entry), the client's DUID and IAID are the lease's.
+Unlike dhcp_release it waits for dnsmasq's Reply and exits with its status code (0 released,
+3 NoBinding), and the re-read still confirms it. It releases IA_NA addresses only: a
+temporary (IA_TA) lease is refused. libvirt's API gives no server DUID: a v6 lease read
+through ``libvirt_network`` is refused unless ``dbus`` is set.
+
 It must run on the dnsmasq host, in dnsmasq's network namespace (``netns`` runs it
 through ``ip netns exec``). leasewatch never edits the lease file and never restarts dnsmasq:
 dnsmasq keeps its leases in memory and would write an edited file back.
@@ -26,14 +34,17 @@ import subprocess
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from ipaddress import IPv6Address
 
 from leasewatch.config import ServerConfig
 from leasewatch.errors import LeasesError, ReleaseError
 from leasewatch.leases.dnsmasq import DnsmasqLeaseSource, bridge_of_status, holders
-from leasewatch.model import Lease, Outcome
+from leasewatch.model import Lease, Outcome, PoolKind
 from leasewatch.reaper.interface import ReleaseBackend
 
 DHCP_RELEASE = "dhcp_release"
+DHCP_RELEASE6 = "dhcp_release6"
+_NO_BINDING = 3  # dhcp_release6 exits with the Reply's status code: 3 is NoBinding
 DBUS_SEND = "dbus-send"
 DBUS_PATH = "/uk/org/thekelleys/dnsmasq"  # dnsmasq's object, whatever its bus name
 POLL_INTERVAL = 0.01  # dnsmasq rewrites the file 0-4 ms after the packet (measured, lab)
@@ -73,6 +84,7 @@ class DnsmasqReleaseBackend(ReleaseBackend):
         config: ServerConfig,
         *,
         command: str = DHCP_RELEASE,
+        command6: str = DHCP_RELEASE6,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         if not can_release(config):
@@ -82,6 +94,7 @@ class DnsmasqReleaseBackend(ReleaseBackend):
             )
         self.config = config
         self.command = command
+        self.command6 = command6
         self.clock = clock
         self.source = DnsmasqLeaseSource(config)
 
@@ -104,6 +117,8 @@ class DnsmasqReleaseBackend(ReleaseBackend):
         return interface
 
     def release(self, lease: Lease) -> tuple[Outcome, str]:
+        if isinstance(lease.ip, IPv6Address):
+            return self._release6(lease)
         ip = str(lease.ip)
         if lease.mac is None:
             return Outcome.REFUSED, f"{ip} has no MAC to re-check against the server"
@@ -122,11 +137,15 @@ class DnsmasqReleaseBackend(ReleaseBackend):
             self._send(interface, ip, lease.mac)
             how = f"dhcp_release {interface} {ip} {lease.mac}"
             why_not = f"it ignored the DHCPRELEASE (does dnsmasq serve {ip} on {interface}?)"
+        return self._confirm(lambda: self._holders().get(ip) == lease.mac, how, why_not)
+
+    def _confirm(self, held: Callable[[], bool], how: str, why_not: str) -> tuple[Outcome, str]:
+        """Released once a re-read no longer shows the lease (``held`` false) within the
+        server's timeout; else raise."""
         started = time.monotonic()
         deadline = started + self.config.timeout
         while True:
-            now_held = self._holders().get(ip)
-            if now_held != lease.mac:
+            if not held():
                 waited = (time.monotonic() - started) * 1000
                 return (
                     Outcome.RELEASED,
@@ -141,6 +160,74 @@ class DnsmasqReleaseBackend(ReleaseBackend):
                     f"the lease after {self.config.timeout:g}s: {why_not}"
                 )
             time.sleep(POLL_INTERVAL)
+
+    # ------------------------------------------------------------- DHCPv6: dhcp_release6
+
+    def _v6_holders(self) -> tuple[dict[str, tuple[str | None, int | None]], str | None]:
+        """Address -> (client DUID, IAID) of the DHCPv6 leases active now, and dnsmasq's
+        server DUID (the lease file's ``duid`` line, or libvirt's ``server-duid``)."""
+        try:
+            found = self.source.read_leases()
+        except LeasesError as exc:
+            raise ReleaseError(f"dnsmasq server {self.config.name!r}: re-read: {exc}") from None
+        now = self.clock()
+        held = {
+            str(v6.ip): (v6.duid.lower() if v6.duid else None, v6.lease(self.config.name).iaid)
+            for v6 in found.v6
+            if v6.ends is None or v6.ends > now
+        }
+        return held, found.server_duid
+
+    def _release6(self, lease: Lease) -> tuple[Outcome, str]:
+        """A DHCPv6 lease: ``dhcp_release6`` (or D-Bus), checked and confirmed as for v4.
+
+        dhcp_release6 sends a RELEASE for one IA_NA address with the client's DUID and IAID
+        and the server's DUID (the lease file's ``duid`` line) and waits for dnsmasq's
+        Reply: exit 0 is released, 3 is NoBinding (contrib/lease-tools/dhcp_release6.c).
+        The lease must still belong to the same DUID and IAID before it is sent.
+        """
+        ip = str(lease.ip)
+        if lease.kind is PoolKind.TEMPORARY and self.config.dbus is None:
+            # dhcp_release6 builds an IA_NA option only: an IA_TA lease never matches
+            return (
+                Outcome.REFUSED,
+                f"{ip} is a temporary address: dhcp_release6 releases IA_NA only",
+            )
+        if lease.duid is None or lease.iaid is None:
+            return Outcome.REFUSED, f"{ip} has no client DUID and IAID to release it with"
+        wanted = (lease.duid.lower(), lease.iaid)
+        before, server_duid = self._v6_holders()
+        if ip not in before:
+            return Outcome.NOT_FOUND, f"dnsmasq holds no active lease for {ip}"
+        if before[ip] != wanted:
+            return Outcome.CHANGED, f"{ip} now belongs to another client (DUID {before[ip][0]})"
+        if self.config.dbus is not None:
+            if not self._delete_over_dbus(ip):
+                return Outcome.NOT_FOUND, f"DeleteDhcpLease {ip}: dnsmasq has no such lease"
+            how = f"DeleteDhcpLease {ip} over D-Bus ({self.config.dbus})"
+        else:
+            if server_duid is None:
+                return Outcome.REFUSED, (
+                    f"{ip}: dnsmasq's server DUID is unknown (no 'duid' line read), which "
+                    "dhcp_release6 needs"
+                )
+            interface = self._interface()
+            argv = [self.command6, "--iface", interface, "--server-id", server_duid]
+            argv += ["--client-id", lease.duid, "--iaid", str(lease.iaid), "--ip", ip]
+            if self.config.netns is not None:
+                argv = ["ip", "netns", "exec", self.config.netns, *argv]
+            done = self._run(argv)
+            said = " ".join((done.stderr or done.stdout).split()) or "no message"
+            if done.returncode == _NO_BINDING:
+                return Outcome.NOT_FOUND, f"dhcp_release6 {ip}: dnsmasq answered NoBinding ({said})"
+            if done.returncode != 0:
+                raise ReleaseError(
+                    f"dnsmasq server {self.config.name!r}: {' '.join(argv)} exited "
+                    f"{done.returncode} ({said}); {_NAMESPACE_HINT}"
+                )
+            how = f"dhcp_release6 --iface {interface} --ip {ip} --iaid {lease.iaid}"
+        why_not = "it answered, yet kept the lease"
+        return self._confirm(lambda: self._v6_holders()[0].get(ip) == wanted, how, why_not)
 
     def _delete_over_dbus(self, ip: str) -> bool:
         """``DeleteDhcpLease(ip)``: True when dnsmasq deleted it, False when it had none."""

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from ipaddress import IPv4Address, IPv4Network, IPv6Address
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from leasewatch.config import ServerConfig
+from leasewatch.core.analysis import analyse
 from leasewatch.errors import LeasesError
 from leasewatch.leases.dnsmasq import (
     INFINITE,
@@ -26,7 +27,7 @@ from leasewatch.leases.dnsmasq import (
     read_settled,
     v4_range,
 )
-from leasewatch.model import FixedHost, Range
+from leasewatch.model import FixedHost, MacSource, PoolKind, Range
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
@@ -374,6 +375,12 @@ def test_network_xml_ranges_hosts_and_bridge() -> None:
             IPv4Network("198.18.122.0/24"),
             "198.18.122.0/24",
         ),
+        Range(
+            V6("2001:db8:ca2:2::100"),
+            V6("2001:db8:ca2:2::1ff"),
+            IPv6Network("2001:db8:ca2:2::/64"),
+            "2001:db8:ca2:2::/64",
+        ),
     )
     assert net.hosts == (FixedHost("db", "52:54:00:00:00:07", V4("198.18.122.7")),)
 
@@ -440,25 +447,69 @@ def test_read_settled_waits_for_the_last_line_to_end(tmp_path: Path) -> None:
     assert read_settled(path, sleep=sleep) == LEASE_FILE.encode()
 
 
-def test_source_reads_conf_and_leases_and_warns_of_v6(tmp_path: Path) -> None:
-    """The whole source: pools from dnsmasq.conf, leases, one warning for DHCPv6 data."""
+def test_source_counts_v4_and_v6_leases_in_their_ranges(tmp_path: Path) -> None:
+    """The whole source: pools from dnsmasq.conf (an IPv6 range too), DHCPv4 and DHCPv6
+    leases; a v6 lease's MAC comes from its DUID (weak evidence), an IA_TA one is temporary."""
     leases = tmp_path / "dnsmasq.leases"
     leases.write_text(LEASE_FILE)
     conf = tmp_path / "dnsmasq.conf"
     conf.write_text(
         "dhcp-range=198.18.1.202,198.18.1.222,255.255.255.224,3d\n"
         "dhcp-range=2001:db8:1::100,2001:db8:1::1ff,64,3d\n"
+        "dhcp-range=2001:db8:2::,ra-only\n"
+        "dhcp-range=2001:db8:3::,slaac,64\n"
+        "dhcp-range=::10,::ff,constructor:eth0,64,12h\n"
         "dhcp-host=52:54:00:00:00:01,198.18.1.199,gw\n"
     )
     config = ServerConfig(name="dm", kind="dnsmasq", leases=leases, dnsmasq_conf=conf)
     snap = DnsmasqLeaseSource(config).read()
     assert snap.kind == "dnsmasq" and snap.complete and snap.error is None
-    assert [r.label for r in snap.ranges] == ["198.18.1.202-198.18.1.222"]
-    assert len(snap.leases) == 3 and [h.name for h in snap.fixed] == ["gw"]
-    assert snap.warnings[-1] == (
-        "dnsmasq server 'dm': 2 DHCPv6 lease(s) and 1 IPv6 range(s) read but not counted "
-        "(leasewatch counts DHCPv4 only)"
+    assert [r.label for r in snap.ranges] == [
+        "198.18.1.202-198.18.1.222",
+        "2001:db8:1::100-2001:db8:1::1ff",
+    ]
+    assert len(snap.leases) == 5 and [h.name for h in snap.fixed] == ["gw"]
+    (constructor,) = [w for w in snap.warnings if "constructor" in w or "eth0" in w]
+    assert constructor.startswith(f"{conf}:5: dhcp-range ::10: ") and "not counted" in constructor
+    v6 = {str(lease.ip): lease for lease in snap.leases if lease.ip.version == 6}
+    na, ta = v6["2001:db8:1::1c4"], v6["2001:db8:1::1c5"]
+    assert (na.kind, na.iaid, na.duid) == (
+        PoolKind.ADDRESS,
+        1729740790,
+        "00:01:00:01:32:9f:da:49:9a:a1:67:19:bf:f6",
     )
+    assert (na.mac, na.mac_source) == ("9a:a1:67:19:bf:f6", MacSource.DUID)
+    assert (ta.kind, ta.iaid, ta.mac, ta.hostname) == (
+        PoolKind.TEMPORARY,
+        17,
+        "02:00:00:00:00:01",  # a DUID-LL
+        "host6",
+    )
+    # dnsmasq hands out IA_TA addresses from the same range: both count in it
+    before_expiry = datetime.fromtimestamp(1796029205 - 60, UTC)
+    (pool,) = [p for p in analyse([snap], [], now=before_expiry).pools if p.first.version == 6]
+    assert (pool.size, pool.active) == (256, 2)
+
+
+def test_libvirt_status_v6_lease_keeps_the_mac_dnsmasq_learnt() -> None:
+    """libvirt's status records dnsmasq's MAC for a v6 lease: trusted as seen on the wire;
+    the server DUID comes from the entries."""
+    text = json.dumps(
+        [
+            {
+                "ip-address": "2001:db8:1::1c4",
+                "mac-address": "52:54:00:00:00:0c",
+                "iaid": "7",
+                "client-id": "00:01:00:01:32:9f:da:49:9a:a1:67:19:bf:f6",
+                "server-duid": "00:01:00:01:32:9f:da:49:3a:1b:e2:b6:a2:c4",
+                "expiry-time": 1796029205,
+            }
+        ]
+    )
+    found = parse_status(text, "/x/virbr0.status", "dm")
+    assert found.server_duid == "00:01:00:01:32:9f:da:49:3a:1b:e2:b6:a2:c4"
+    (lease,) = found.all_leases("dm")
+    assert (lease.mac, lease.mac_source, lease.iaid) == ("52:54:00:00:00:0c", MacSource.HARDWARE, 7)
 
 
 def test_source_missing_lease_file_is_an_error(tmp_path: Path) -> None:
