@@ -8,7 +8,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 # python3-libvirt: the libvirt SDK prebuilt (the venv sees it), so no compiler is needed;
 # systemd: only for systemd-analyze (the unit's check); nothing is enabled.
-DEB_PACKAGES := isc-dhcp-server isc-dhcp-client kea-dhcp4-server kea-ctrl-agent iproute2 \
+DEB_PACKAGES := isc-dhcp-server isc-dhcp-client kea-dhcp4-server kea-dhcp6-server kea-ctrl-agent iproute2 \
                 python3-libvirt dhcpd-pools procps systemd libvirt-clients virtinst \
                 dnsmasq-base dnsmasq-utils libvirt-daemon
 KIND ?= isc

@@ -10,10 +10,24 @@ IPv4-compatible IPv6 addresses (``::a.b.c.d``, deprecated by RFC 4291) are never
 from __future__ import annotations
 
 import enum
+import re
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
 
 Address = IPv4Address | IPv6Address
 Subnet = IPv4Network | IPv6Network
+
+
+_DUID = re.compile(r"[0-9a-f]{2}(?:[:-]?[0-9a-f]{2}){2,129}")
+
+
+def normalize_duid(text: str) -> str | None:
+    """A DHCPv6 DUID as Kea writes it (``00:01:00:01:...``, lower-case hex with colons), from
+    that form, dashes or bare hex; None when ``text`` is not one (RFC 8415: 3 to 130 bytes)."""
+    raw = text.strip().lower()
+    if not _DUID.fullmatch(raw):
+        return None
+    digits = raw.replace(":", "").replace("-", "")
+    return ":".join(digits[i : i + 2] for i in range(0, len(digits), 2))
 
 
 def address_of(value: int) -> Address:
@@ -77,3 +91,13 @@ def within(ip: object, first: Address, last: Address) -> bool:
         and ip.version == first.version
         and int(first) <= int(ip) <= int(last)
     )
+
+
+def usage_name(network: str, kind: PoolKind) -> str:
+    """The name a network's pools are counted under: a network's prefix-delegation pools
+    count delegated prefixes, not addresses, so they make a network of their own
+    (``<network> prefixes``) with its own utilization, thresholds, history and forecast."""
+    return f"{network} {PREFIXES}" if kind is PoolKind.PREFIX else network
+
+
+PREFIXES = "prefixes"

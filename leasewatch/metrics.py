@@ -306,7 +306,10 @@ class _Families:
         pool = ["server", "network", "range"]
         net = ["server", "network"]
         self.pool_size = GaugeMetricFamily(
-            "leasewatch_pool_size", "Addresses in a dynamic range.", labels=pool
+            "leasewatch_pool_size",
+            "Addresses in a dynamic range (delegated prefixes in a PD pool); a float, exact "
+            "up to 2^53: an IPv6 range's size is rounded.",
+            labels=pool,
         )
         self.pool_active = GaugeMetricFamily(
             "leasewatch_pool_active", "Active leases in a dynamic range.", labels=pool
@@ -321,7 +324,8 @@ class _Families:
         )
         self.net_size = GaugeMetricFamily(
             "leasewatch_network_size",
-            "Dynamic addresses in a network (shared network or lone subnet).",
+            "Dynamic addresses in a network (shared network or lone subnet; delegated "
+            "prefixes in '<network> prefixes'); a float, exact up to 2^53.",
             labels=net,
         )
         self.net_active = GaugeMetricFamily(
@@ -329,7 +333,8 @@ class _Families:
         )
         self.net_free = GaugeMetricFamily(
             "leasewatch_network_free",
-            "Addresses free to hand out in a network (not active, backup or abandoned).",
+            "Addresses free to hand out in a network (not active, backup or abandoned); a "
+            "float, exact up to 2^53.",
             labels=net,
         )
         self.net_util = GaugeMetricFamily(

@@ -12,7 +12,7 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterable, Iterator, Set
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import cast
 
 # Addresses of both families, pool kinds and MAC evidence: a module of their own too.
@@ -21,10 +21,14 @@ from leasewatch.addresses import MacSource as MacSource  # noqa: PLC0414
 from leasewatch.addresses import PoolKind as PoolKind  # noqa: PLC0414
 from leasewatch.addresses import Subnet as Subnet  # noqa: PLC0414
 from leasewatch.addresses import address_of as address_of  # noqa: PLC0414
+from leasewatch.addresses import normalize_duid as normalize_duid  # noqa: PLC0414
 from leasewatch.addresses import parse_address as parse_address  # noqa: PLC0414
 from leasewatch.addresses import pool_label as pool_label  # noqa: PLC0414
 from leasewatch.addresses import pool_size as pool_size  # noqa: PLC0414
+from leasewatch.addresses import usage_name as usage_name  # noqa: PLC0414
 from leasewatch.addresses import within as within  # noqa: PLC0414
+from leasewatch.durations import format_duration as format_duration  # noqa: PLC0414
+from leasewatch.durations import parse_duration as parse_duration  # noqa: PLC0414
 
 # Reasons live in a module of their own (model.py stays readable) and are part of the
 # model: ``as`` re-exports them (mypy --strict), hence the noqa.
@@ -188,14 +192,23 @@ class Leases(BulkReads, Collection[Lease], ABC):
         return None if lease is None else lease.mac
 
     def find_active(
-        self, now: datetime, *, ip: int | None = None, mac: str | None = None
+        self,
+        now: datetime,
+        *,
+        ip: int | None = None,
+        mac: str | None = None,
+        duid: str | None = None,
     ) -> Iterator[Lease]:
-        """The leases active at ``now`` of address ``ip`` or held by ``mac``; only these are
-        built (``why``, ``release``: one lease among a million)."""
+        """The leases active at ``now`` of address ``ip``, held by ``mac`` or by the DHCPv6
+        client ``duid``; only these are built (``why``, ``release``: one among a million)."""
         for address in self.census(now).active:
             if address == ip or (mac is not None and self.mac(address) == mac):
                 lease = self.get(address)
                 if lease is not None:
+                    yield lease
+            elif duid is not None:  # a DUID is on the lease only: build each (why DUID)
+                lease = self.get(address)
+                if lease is not None and lease.duid == duid:
                     yield lease
 
     def __contains__(self, item: object) -> bool:
@@ -559,34 +572,3 @@ class AuditRecord:
             detail=detail,
             code=release.code,
         )
-
-
-def parse_duration(text: str) -> timedelta:
-    """Parse ``"30s"``, ``"15m"``, ``"6h"``, ``"3d"``, ``"1w"`` (or a sum like ``"1h30m"``)."""
-    match = _DURATION.fullmatch(text.strip())
-    if not text.strip() or not match:
-        raise ValueError(f"expected a duration like '30s', '15m', '6h' or '3d', got {text!r}")
-    parts = {k: int(v) for k, v in match.groupdict().items() if v}
-    return timedelta(
-        weeks=parts.get("w", 0),
-        days=parts.get("d", 0),
-        hours=parts.get("h", 0),
-        minutes=parts.get("m", 0),
-        seconds=parts.get("s", 0),
-    )
-
-
-_DURATION = re.compile(
-    r"(?:(?P<w>\d+)w)?\s*(?:(?P<d>\d+)d)?\s*(?:(?P<h>\d+)h)?\s*(?:(?P<m>\d+)m)?\s*(?:(?P<s>\d+)s)?"
-)
-
-
-def format_duration(delta: timedelta) -> str:
-    """The inverse of ``parse_duration`` for display: ``1d6h``, ``15m``, ``0s``."""
-    seconds = int(delta.total_seconds())
-    out = []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        if seconds >= size:
-            out.append(f"{seconds // size}{unit}")
-            seconds %= size
-    return "".join(out) or "0s"

@@ -36,10 +36,12 @@ from leasewatch.macset import MacSet
 from leasewatch.model import (
     Analysis,
     AuditRecord,
+    Finding,
     InventorySnapshot,
     Outcome,
     Reason,
     Verdict,
+    usage_name,
 )
 from leasewatch.sightings import LeaseSighting, Observation, SightingMemory, VmSighting
 
@@ -99,7 +101,27 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE sighting_memory (kind TEXT NOT NULL, name TEXT NOT NULL, data BLOB NOT NULL,
                                   PRIMARY KEY (kind, name));
     """,
+    # 7: counts beyond SQLite's 64-bit INTEGER (an IPv6 /64 holds 2**64 addresses, and
+    # SQLite turns a larger number into an inexact REAL): kept exact as decimal text, the
+    # INTEGER column then holding -1 (``_exact``)
+    """
+    ALTER TABLE history ADD COLUMN size_text TEXT;
+    ALTER TABLE history ADD COLUMN free_text TEXT;
+    """,
 )
+
+_SQLITE_MAX = 2**63 - 1
+
+
+def _split(count: int | None) -> tuple[int | None, str | None]:
+    """A count as (INTEGER column, TEXT column): text only when SQLite cannot hold it."""
+    if count is None or count <= _SQLITE_MAX:
+        return count, None
+    return -1, str(count)
+
+
+def _exact(number: int | None, text: str | None) -> int | None:
+    return int(text) if text is not None else number
 
 
 def _iso(t: datetime) -> str:
@@ -394,50 +416,61 @@ class State:
         self, analysis: Analysis, records: Sequence[AuditRecord], keep: timedelta
     ) -> None:
         released: dict[tuple[str, str | None], int] = {}
-        network_of = {(f.lease.server, f.lease.ip): f.network for f in analysis.orphans}
+        network_of = {(f.lease.server, f.lease.ip): _counted(f) for f in analysis.orphans}
         for r in records:
             if r.outcome is Outcome.RELEASED:
                 key = (r.server, network_of.get((r.server, r.ip)))
                 released[key] = released.get(key, 0) + 1
         orphans: dict[tuple[str, str | None], int] = {}
         for f in analysis.orphans:
-            key = (f.lease.server, f.network)
+            key = (f.lease.server, _counted(f))
             orphans[key] = orphans.get(key, 0) + 1
         rows = [
             (
                 _iso(analysis.now),
                 n.server,
                 n.name,
-                n.size,
+                *_split(n.size),
                 n.active,
                 orphans.get((n.server, n.name), 0),
                 released.get((n.server, n.name), 0),
-                n.free,
+                *_split(n.free),
             )
             for n in analysis.networks
         ]
         with self._transaction():
             self.db.executemany(
-                "INSERT INTO history (at, server, network, size, active, orphans, releases, "
-                "free) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO history (at, server, network, size, size_text, active, orphans, "
+                "releases, free, free_text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
             self.db.execute("DELETE FROM history WHERE at < ?", (_iso(analysis.now - keep),))
             self.db.execute("DELETE FROM audit WHERE at < ?", (_iso(analysis.now - keep),))
 
     def history(self, since: datetime | None = None) -> list[HistoryRow]:
-        query = "SELECT at, server, network, size, active, orphans, releases, free FROM history"
+        query = (
+            "SELECT at, server, network, size, size_text, active, orphans, releases, free, "
+            "free_text FROM history"
+        )
         args: list[Any] = []
         if since is not None:
             query += " WHERE at >= ?"
             args.append(_iso(since))
         query += " ORDER BY at, server, network"
         return [
-            HistoryRow(_time(at), server, network, size, active, orphans, releases, free)
-            for at, server, network, size, active, orphans, releases, free in self.db.execute(
-                query, args
+            HistoryRow(
+                _time(at),
+                server,
+                network,
+                _exact(size, size_text) or 0,
+                active,
+                orphans,
+                releases,
+                _exact(free, free_text),
             )
-        ]
+            for (at, server, network, size, size_text, active, orphans, releases, free,
+                 free_text) in self.db.execute(query, args)
+        ]  # fmt: skip
 
     def tracking_since(self) -> datetime | None:
         """The oldest scan still on record (VMs first seen then were born earlier)."""
@@ -571,3 +604,9 @@ class State:
                 query, args
             )
         ]
+
+
+def _counted(f: Finding) -> str | None:
+    """The network a finding's lease is counted under (a delegated prefix: ``<network>
+    prefixes``), so that its history row holds it."""
+    return None if f.network is None else usage_name(f.network, f.lease.kind)

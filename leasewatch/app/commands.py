@@ -23,7 +23,7 @@ from leasewatch.inventory.fleet import read_all
 from leasewatch.inventory.interface import InventorySource
 from leasewatch.leases import kinds as lease_kinds
 from leasewatch.leases.interface import LeaseSource
-from leasewatch.model import Address, normalize_mac, parse_address
+from leasewatch.model import Address, normalize_duid, normalize_mac, parse_address
 from leasewatch.reaper import kinds as reaper_kinds
 from leasewatch.reaper.interface import ReleaseBackend
 from leasewatch.scan import Progress, Scanner, ScanResult, outlook, utcnow
@@ -186,11 +186,15 @@ def why(
     from leasewatch.core.why import explain
 
     ip: Address | None = None
+    duid: str | None = None
     mac = normalize_mac(target)
     if mac is None:
         ip = parse_address(target)
-        if ip is None:
-            raise UsageError(f"{target!r} is neither an IP address nor a MAC") from None
+        duid = normalize_duid(target) if ip is None else None
+        if ip is None and duid is None:
+            raise UsageError(
+                f"{target!r} is neither an IP address, a MAC nor a DHCPv6 DUID"
+            ) from None
     scanner = sources.scanner(config, clock)
     with opened_state(config, write=False) as state:
         analysis = scanner.analyse(state, progress)
@@ -202,6 +206,7 @@ def why(
         analysis,
         ip=ip,
         mac=mac,
+        duid=duid,
         grace=policy.grace,
         protect_macs=policy.protect_macs,
         protect_networks=policy.protect_networks,
@@ -209,7 +214,8 @@ def why(
         audit=history,
         vms=vms,
     )
-    mine = [r for r in history if r.ip == ip or (mac is not None and r.mac == mac)]
+    held = {a.finding.lease.ip for a in answers}  # a DUID's leases, by their addresses
+    mine = [r for r in history if r.ip == ip or r.ip in held or (mac is not None and r.mac == mac)]
     last = mine[-1] if mine else None  # audit() is oldest first
     return results.Explanation(target, tuple(answers), last, analysis)
 

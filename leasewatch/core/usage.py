@@ -1,6 +1,8 @@
 """Pool utilization: count each server's current leases into its ranges and networks.
 
-utilization = active / size, as dhcpd-pools and Stork compute it. ``backup`` leases
+utilization = active / size, as dhcpd-pools and Stork compute it, in exact integers (a /64
+holds 2**64 addresses). A prefix-delegation pool counts delegated prefixes; a network's PD
+pools are counted apart from its addresses (``usage_name``). ``backup`` leases
 (failover: free, but owned by the peer) and ``abandoned`` ones (declined by a client, kept
 out of use until the pool runs dry) are counted apart; ``free`` is what remains.
 """
@@ -19,6 +21,7 @@ from leasewatch.model import (
     Thresholds,
     free_of,
     parse_address,
+    usage_name,
 )
 
 ThresholdsFor = Callable[[str], Thresholds]
@@ -71,9 +74,10 @@ def count(
 
     pools_by_network: dict[str, list[PoolUsage]] = {}
     for i, r in enumerate(ranges):
-        t = thresholds_for(r.network)
+        name = usage_name(r.network, r.kind)
+        t = thresholds_for(name)
         free = free_of(r.size, active[i], backup[i], abandoned[i])
-        pools_by_network.setdefault(r.network, []).append(
+        pools_by_network.setdefault(name, []).append(
             PoolUsage(
                 server=server.server,
                 network=r.network,

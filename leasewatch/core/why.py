@@ -18,6 +18,7 @@ from leasewatch.model import (
     AuditRecord,
     Finding,
     Lease,
+    MacSource,
     Reason,
     Release,
     Subnet,
@@ -26,6 +27,11 @@ from leasewatch.model import (
     format_duration,
 )
 from leasewatch.sightings import VmSighting
+
+_SOURCE = {
+    MacSource.HARDWARE: "the server (hardware address: trusted)",
+    MacSource.DUID: "the DUID (weak: a clone keeps its template's DUID)",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,11 +52,14 @@ class Why:
         """The explanation as lines a person reads top to bottom."""
         f, lease = self.finding, self.finding.lease
         out = [
-            f"{lease.ip} {lease.mac or '(no MAC)'} {lease.hostname or ''}".rstrip()
+            f"{lease.label} {lease.mac or '(no MAC)'} {lease.hostname or ''}".rstrip()
             + f" on {lease.server}, network {f.network or '(outside every range)'}",
             f"verdict: {f.verdict.value.upper()}: {f.reason} [{f.code.value}]",
             f"lease: starts {_at(lease.starts)}, ends {_at(lease.ends)}",
         ]
+        if lease.duid is not None:
+            source = "" if lease.mac is None else f", MAC from {_SOURCE[lease.mac_source]}"
+            out.append(f"DHCPv6 client: DUID {lease.duid}, IAID {lease.iaid}{source}")
         for source, says in self.inventories:
             out.append(f"inventory {source}: {says}")
         if not self.inventories:
@@ -90,6 +99,7 @@ def explain(
     *,
     ip: Address | None = None,
     mac: str | None = None,
+    duid: str | None = None,
     grace: timedelta,
     protect_macs: Iterable[str] = (),
     protect_networks: Iterable[Subnet] = (),
@@ -97,7 +107,8 @@ def explain(
     audit: Sequence[AuditRecord] = (),
     vms: Iterable[VmSighting] = (),
 ) -> list[Why]:
-    """Explain every active lease matching ``ip`` or ``mac`` (several servers may hold one)."""
+    """Explain every active lease matching ``ip``, ``mac`` or ``duid`` (several servers may
+    hold one; a DHCPv6 client may hold addresses and prefixes)."""
     now = analysis.now
     judged = {(f.lease.server, f.lease.ip): f for f in (*analysis.orphans, *analysis.unknown)}
     fixed = [h for s in analysis.servers for h in s.fixed]
@@ -117,7 +128,7 @@ def explain(
     out = []
     wanted = None if ip is None else int(ip)
     for snap in analysis.servers:
-        for lease in snap.leases.find_active(now, ip=wanted, mac=mac):
+        for lease in snap.leases.find_active(now, ip=wanted, mac=mac, duid=duid):
             key = (snap.server, lease.ip)
             finding = judged.get(key) or judge.judge(
                 _named(lease, snap.server), analysis.network_of(snap.server, lease.ip)

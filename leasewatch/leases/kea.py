@@ -324,14 +324,23 @@ class KeaLeaseSource(LeaseSource):
         self.name = config.name
 
     def read(self) -> ServerSnapshot:
+        from leasewatch.leases import kea6  # DHCPv6 lives in a module of its own
+
         if self.config.leases is not None:
+            if kea6.is_v6_memfile(self.config.leases):
+                return kea6.memfile_snapshot(self.name, memfile_paths(self.config.leases))
             return self._read_memfile(self.config.leases)
         client = KeaClient.from_config(self.config)
         try:
             answer = client.call("config-get")
-            dhcp4 = answer.arguments.get("Dhcp4") if isinstance(answer.arguments, Mapping) else None
+            config = answer.arguments if isinstance(answer.arguments, Mapping) else {}
+            if isinstance(config.get("Dhcp6"), Mapping):  # kea-dhcp6's socket
+                return kea6.snapshot(client, config["Dhcp6"], self.config.page_size)
+            dhcp4 = config.get("Dhcp4")
             if not isinstance(dhcp4, Mapping):
-                raise LeasesError(f"kea server {self.name!r}: config-get: answer has no Dhcp4 map")
+                raise LeasesError(
+                    f"kea server {self.name!r}: config-get: answer has no Dhcp4 or Dhcp6 map"
+                )
             ranges, fixed = ranges_from_config(self.name, dhcp4)
             leases = read_leases(client, self.config.page_size)
         finally:

@@ -38,6 +38,10 @@ class KeaReleaseBackend(ReleaseBackend):
         return self._client
 
     def release(self, lease: Lease) -> tuple[Outcome, str]:
+        if lease.ip.version == 6:
+            from leasewatch.reaper.kea6 import release6  # DHCPv6: lease6-get, lease6-del
+
+            return release6(self.client, lease)
         ip = str(lease.ip)
         if lease.mac is None:
             return Outcome.REFUSED, f"{ip} has no MAC to re-check against the server"

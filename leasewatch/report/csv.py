@@ -12,8 +12,10 @@ from leasewatch.app.results import Report
 from leasewatch.model import Analysis
 from leasewatch.report.interface import Output, nothing_to_show
 
+# sizes are exact integers (a /64 pool: 18446744073709551616); kind and delegated_len came
+# with IPv6, last so that readers by position keep working
 POOL_COLUMNS = ("server", "network", "subnet", "first", "last", "size", "active", "backup",
-                "abandoned", "free", "utilization", "level")  # fmt: skip
+                "abandoned", "free", "utilization", "level", "kind", "delegated_len")  # fmt: skip
 ORPHAN_COLUMNS = ("server", "network", "ip", "mac", "hostname", "ends", "missing_since")
 
 
@@ -23,7 +25,8 @@ def render(analysis: Analysis, out: TextIO) -> None:
     for p in analysis.pools:
         writer.writerow(
             (p.server, p.network, p.subnet, p.first, p.last, p.size, p.active, p.backup,
-             p.abandoned, p.free, f"{p.utilization:.4f}", p.level.value)
+             p.abandoned, p.free, f"{p.utilization:.4f}", p.level.value, p.kind.value,
+             "" if p.delegated_len is None else p.delegated_len)
         )  # fmt: skip
     out.write("\n")
     writer.writerow(ORPHAN_COLUMNS)
@@ -33,7 +36,7 @@ def render(analysis: Analysis, out: TextIO) -> None:
             (
                 lease.server,
                 f.network or "",
-                lease.ip,
+                lease.label,
                 lease.mac or "",
                 lease.hostname or "",
                 lease.ends.isoformat(timespec="seconds") if lease.ends else "never",

@@ -1,6 +1,8 @@
 """``--format json``: the documented, stable schemas (see README, "JSON schema").
 
-Values are exact (a hostname keeps its control characters; ``json`` escapes them).
+Values are exact (a hostname keeps its control characters; ``json`` escapes them), and so are
+counts: an IPv6 pool's size is an integer beyond 2**53 (a /64: 2**64), written as a JSON
+number that a consumer must parse as a big integer.
 """
 
 from __future__ import annotations
@@ -57,6 +59,8 @@ def pool(p: PoolUsage) -> dict[str, Any]:
         "free": p.free,
         "utilization": round(p.utilization, 4),
         "level": p.level.value,
+        "kind": p.kind.value,
+        "delegated_len": p.delegated_len,
     }
 
 
@@ -68,6 +72,11 @@ def lease(lease: Lease) -> dict[str, Any]:
         "hostname": lease.hostname,
         "starts": _time(lease.starts),
         "ends": _time(lease.ends),
+        "kind": lease.kind.value,
+        "prefix_len": lease.prefix_len,
+        "duid": lease.duid,
+        "iaid": lease.iaid,
+        "mac_source": lease.mac_source.value if lease.mac is not None else None,
     }
 
 

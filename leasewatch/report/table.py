@@ -80,6 +80,18 @@ def humane(delta: timedelta) -> str:
     return f"{days}d{hours}h" if hours and days < 10 else f"{days}d"
 
 
+def figure(count: int) -> str:
+    """A count for a human: exact up to ten digits (every IPv4 figure), beyond that ``2^64``
+    for a power of two and ``1.8e19`` otherwise (a /64 holds 2^64 addresses; the JSON and
+    CSV carry the exact integer)."""
+    if count < 10**10:
+        return str(count)
+    if count & (count - 1) == 0:
+        return f"2^{count.bit_length() - 1}"
+    mantissa, exponent = f"{count:.1e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
+
+
 def plural(count: int, word: str, words: str | None = None) -> str:
     """``1 lease``, ``2 leases`` (``words`` when the plural is not ``word + "s"``)."""
     return f"{count} {word if count == 1 else words or word + 's'}"
@@ -154,8 +166,8 @@ def _pools_table(analysis: Analysis, forecasts: Forecasts | None, use_bar: bool)
     show = bar if use_bar else _percent
     for n in analysis.networks:
         row: list[RenderableType] = [n.server] if many else []
-        row += [Text(n.name, style="bold"), str(n.size), str(n.active), str(n.backup),
-                str(n.abandoned), str(n.free), Text(n.level.value, LEVEL_STYLE[n.level]),
+        row += [Text(n.name, style="bold"), figure(n.size), figure(n.active), figure(n.backup),
+                figure(n.abandoned), figure(n.free), Text(n.level.value, LEVEL_STYLE[n.level]),
                 show(n.utilization, n.level)]  # fmt: skip
         if forecasts is not None:
             row.append(dry_in(forecasts.get((n.server, n.name))))
@@ -163,8 +175,8 @@ def _pools_table(analysis: Analysis, forecasts: Forecasts | None, use_bar: bool)
         if len(n.pools) > 1 or (n.pools and n.pools[0].label != n.name):
             for p in n.pools:
                 prow: list[RenderableType] = [""] if many else []
-                prow += [Text(f" {p.label}", style="dim"), str(p.size), str(p.active),
-                         str(p.backup), str(p.abandoned), str(p.free),
+                prow += [Text(f" {p.label}", style="dim"), figure(p.size), figure(p.active),
+                         figure(p.backup), figure(p.abandoned), figure(p.free),
                          Text(p.level.value, LEVEL_STYLE[p.level]),
                          show(p.utilization, p.level)]  # fmt: skip
                 if forecasts is not None:
@@ -197,7 +209,7 @@ def findings_table(
             table.add_column(name, overflow="fold", min_width=MIN_FOLD[name], ratio=1)
         for f in findings:
             lease = f.lease
-            cells = [str(lease.ip), lease.mac or "-", lease.server, ends(lease.ends, now)]
+            cells = [lease.label, lease.mac or "-", lease.server, ends(lease.ends, now)]
             if len(servers) <= 1:
                 del cells[2]
             extra = {"hostname": maybe(lease.hostname), "why": printable(f.reason)}
@@ -223,7 +235,7 @@ def plan_table(
             lease = r.finding.lease
             action = outcomes.get(f"{lease.server}/{lease.ip}", r.action.value)
             style = {"released": "green", "dry-run": "cyan", "keep": "dim"}.get(action, "yellow")
-            cells: list[RenderableType] = [str(lease.ip), lease.mac or "-"]
+            cells: list[RenderableType] = [lease.label, lease.mac or "-"]
             if len(servers) > 1:
                 cells.append(lease.server)
             cells.append(Text(action, style=style))

@@ -99,7 +99,7 @@ def test_families_never_compare() -> None:
 
 
 def test_usage_counts_addresses_and_prefixes_apart() -> None:
-    """Active addresses count in the address pool, delegated prefixes in the PD pool."""
+    """Addresses count in the address pool, delegated prefixes in a network of their own."""
     result = analyse(
         [
             server(
@@ -111,11 +111,19 @@ def test_usage_counts_addresses_and_prefixes_apart() -> None:
         [inventory(A)],
         now=NOW,
     )
-    (network,) = result.networks
-    na, pd = network.pools
+    addresses, prefixes = result.networks
+    (na,) = addresses.pools
+    (pd,) = prefixes.pools
     assert (na.size, na.active, na.free) == (2**64, 2, 2**64 - 2)
     assert (pd.kind, pd.delegated_len, pd.size, pd.active) == (PoolKind.PREFIX, 56, 2**16, 1)
-    assert network.size == 2**64 + 2**16
+    # a network's PD pools are counted apart: prefixes and addresses never add up
+    assert (addresses.name, addresses.size) == ("2001:db8:1::/64", 2**64)
+    assert (prefixes.name, prefixes.size, prefixes.free) == (
+        "2001:db8:1::/64 prefixes",
+        2**16,
+        2**16 - 1,
+    )
+    assert pd.network == "2001:db8:1::/64"  # the network inventories and the judge know
     assert result.live == 3
 
 

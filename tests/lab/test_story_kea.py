@@ -74,6 +74,8 @@ def test_scan_apply_frees_destroyed_vms_leases_and_new_vms_bind(kea_lab: KeaLab)
             "free": 0,
             "utilization": 1.0,
             "level": "critical",
+            "kind": "address",
+            "delegated_len": None,
         }
     ]
     assert {o["mac"] for o in doc["orphans"]} == {vm.mac for vm in dead}

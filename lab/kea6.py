@@ -1,0 +1,270 @@
+"""Real kea-dhcp6 (lease_cmds loaded) for tests and the demo, each in its own directory.
+
+As ``lab.kea`` for kea-dhcp4: every file Kea writes (config, memfile, control socket, log,
+PID and lock files, and the server's own DUID) goes under one temporary directory. Measured
+on Kea 2.2: kea-dhcp6 writes its server DUID to ``/var/lib/kea/kea-dhcp6-serverid`` unless
+``data-directory`` says otherwise, and refuses to start when it cannot; a subnet6 answers
+clients on the same link only when it names the ``interface``; ``mac-sources`` lists
+``ipv6-link-local`` before ``duid`` so that ``hw-address`` is the VM's own MAC (a clone keeps
+its template's DUID). Subnets and pools come from 2001:db8::/32 only.
+
+``Kea6Lab``: kea-dhcp6 in a namespace serving ``lab.isc.Layout6`` (the dhcpd -6 lab's plan:
+a /64 on the link with a small address pool, and a small PD pool) to a hypervisor of
+``dhclient -6`` VMs (``lab.vm``).
+``running_kea6(root)`` alone, with no interfaces, is an API-only server (no DHCP socket).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from ipaddress import IPv6Network
+from pathlib import Path
+from typing import Any
+
+from lab.isc import Layout6
+from lab.kea import LEASE_CMDS, KeaLabError, KeaServer, Wrap
+from lab.netns import CLEANUP, LabError, Namespace, new_tag, stop_process
+from lab.toml import common_sections
+from lab.toml import toml_string as _toml
+from lab.vm import Hypervisor, Vm
+
+
+def pd_prefix(layout: Layout6) -> IPv6Network:
+    """The PD pool as Kea configures it (a prefix): ``pd_count`` must be a power of two."""
+    count = layout.pd_count
+    if count & (count - 1):
+        raise LabError(f"Kea's pd-pool is one prefix: pd_count {count} is not a power of two")
+    length = layout.pd_len - (count.bit_length() - 1)
+    return IPv6Network(f"{layout.pd_base}/{length}")
+
+
+def kea6_config(
+    root: Path,
+    subnets: Sequence[dict[str, Any]],
+    *,
+    interfaces: Sequence[str] = (),
+    valid_lifetime: int = 3600,
+) -> dict[str, Any]:
+    """The kea-dhcp6 configuration for a lab server living in ``root``."""
+    return {
+        "Dhcp6": {
+            "interfaces-config": {"interfaces": list(interfaces)},
+            "control-socket": {"socket-type": "unix", "socket-name": str(root / "kea6.sock")},
+            "lease-database": {
+                "type": "memfile",
+                "persist": True,
+                "name": str(root / "kea-leases6.csv"),
+                "lfc-interval": 0,
+            },
+            # the server DUID file; Kea 2.2 writes /var/lib/kea/kea-dhcp6-serverid otherwise
+            "data-directory": str(root),
+            "hooks-libraries": [{"library": str(LEASE_CMDS)}],
+            "mac-sources": ["ipv6-link-local", "duid"],
+            "preferred-lifetime": valid_lifetime // 2,
+            "valid-lifetime": valid_lifetime,
+            "subnet6": list(subnets),
+            "loggers": [
+                {
+                    "name": "kea-dhcp6",
+                    "output_options": [{"output": str(root / "kea-dhcp6.log")}],
+                    "severity": "INFO",
+                }
+            ],
+        }
+    }
+
+
+def _env(root: Path) -> dict[str, str]:
+    # Kea 2.2 reads the first two; the others are Kea 2.7+'s (allowed paths), set so that a
+    # newer Kea in the lab finds nothing outside ``root`` either
+    return {
+        **os.environ,
+        "KEA_PIDFILE_DIR": str(root),
+        "KEA_LOCKFILE_DIR": str(root),
+        "KEA_CONTROL_SOCKET_DIR": str(root),
+        "KEA_DHCP_DATA_DIR": str(root),
+        "KEA_LOG_FILE_DIR": str(root),
+        "KEA_LOGGER_DESTINATION": str(root / "kea-early.log"),
+    }
+
+
+@contextlib.contextmanager
+def running_kea6(
+    root: Path,
+    subnets: Sequence[dict[str, Any]],
+    *,
+    interfaces: Sequence[str] = (),
+    valid_lifetime: int = 3600,
+    wrap: Wrap | None = None,
+    start_timeout: float = 15.0,
+) -> Iterator[KeaServer]:
+    """Start kea-dhcp6 with its files in ``root``; stop it (and remove its socket) on exit."""
+    root.mkdir(parents=True, exist_ok=True)
+    config = kea6_config(root, subnets, interfaces=interfaces, valid_lifetime=valid_lifetime)
+    config_path = root / "kea-dhcp6.json"
+    config_path.write_text(json.dumps(config, indent=2), encoding="utf-8")
+    argv = ["kea-dhcp6", "-c", str(config_path)]
+    if wrap is not None:
+        argv = wrap(argv)
+    with (root / "kea-dhcp6.stdout").open("wb") as out:
+        process = subprocess.Popen(
+            argv, env=_env(root), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    token = CLEANUP.push(f"kea-dhcp6 in {root}", lambda: stop_process(process))
+    server = KeaServer(
+        root=root,
+        socket_path=root / "kea6.sock",
+        leases_file=root / "kea-leases6.csv",
+        config_path=config_path,
+        log_path=root / "kea-dhcp6.log",
+        process=process,
+    )
+    try:
+        _wait_for_socket(server, start_timeout)
+        yield server
+    finally:
+        stop_process(process)
+        CLEANUP.discard(token)
+        with contextlib.suppress(FileNotFoundError):
+            server.socket_path.unlink()
+
+
+def _wait_for_socket(server: KeaServer, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            stdout = (server.root / "kea-dhcp6.stdout").read_text(errors="replace")[-2000:]
+            raise KeaLabError(
+                f"kea-dhcp6 exited with {server.process.returncode}:\n{stdout}\n{server.log_tail()}"
+            )
+        if server.socket_path.exists():
+            with contextlib.suppress(OSError, ValueError):
+                if server.command("version-get")["result"] == 0:
+                    return
+        time.sleep(0.05)
+    raise KeaLabError(f"kea-dhcp6 did not open {server.socket_path} in {timeout}s")
+
+
+class Kea6Lab:
+    """kea-dhcp6 in its own namespace serving ``layout`` to a hypervisor of DHCPv6 VMs.
+
+    Duplicate address detection is off in both namespaces: Kea binds to the link's
+    addresses at once, and dhclient -6 exits while its link-local address is tentative.
+    ``close()`` (or ``with``) stops Kea and the VMs and removes the namespaces and files.
+    """
+
+    def __init__(self, tag: str, workdir: Path, layout: Layout6) -> None:
+        self.tag = tag
+        self.workdir = workdir
+        self.layout = layout
+        self.server_ns: Namespace | None = None
+        self.hv: Hypervisor | None = None
+        self.server: KeaServer | None = None
+        self._stack = contextlib.ExitStack()
+        self._dir_token = 0
+
+    @classmethod
+    def start(cls, layout: Layout6 | None = None, *, valid_lifetime: int = 259200) -> Kea6Lab:
+        """Build the namespaces and start Kea; wait until it answers."""
+        tag = new_tag()
+        workdir = Path(tempfile.mkdtemp(prefix=f"lw-{tag}-"))
+        token = CLEANUP.push(f"directory {workdir}", lambda: shutil.rmtree(workdir, True))
+        lab = cls(tag, workdir, layout or Layout6())
+        lab._dir_token = token
+        try:
+            lab._build(valid_lifetime)
+        except BaseException:
+            lab.close()
+            raise
+        return lab
+
+    def _build(self, valid_lifetime: int) -> None:
+        layout = self.layout
+        self.server_ns = Namespace.create(f"lw-{self.tag}-srv")
+        for scope in ("all", "default"):
+            self.server_ns.run("sysctl", "-q", "-w", f"net.ipv6.conf.{scope}.accept_dad=0")
+        hv = self.hv = Hypervisor.create(self.server_ns, self.tag, self.workdir)
+        cidr = f"{layout.server_ip}/{layout.subnet.prefixlen}"
+        self.server_ns.ip("addr", "add", cidr, "dev", hv.server_iface, "nodad")
+        prefix = pd_prefix(layout)
+        subnet = {
+            "id": 1,
+            "subnet": str(layout.subnet),
+            "interface": hv.server_iface,  # same-link clients: Kea 2.2 needs it (measured)
+            "pools": [{"pool": f"{layout.first} - {layout.last}"}],
+            "pd-pools": [
+                {
+                    "prefix": str(prefix.network_address),
+                    "prefix-len": prefix.prefixlen,
+                    "delegated-len": layout.pd_len,
+                }
+            ],
+        }
+        self.server = self._stack.enter_context(
+            running_kea6(
+                self.workdir / "kea",
+                [subnet],
+                interfaces=[hv.server_iface],
+                valid_lifetime=valid_lifetime,
+                wrap=self.server_ns.exec_argv,
+            )
+        )
+
+    @property
+    def kea(self) -> KeaServer:
+        assert self.server is not None
+        return self.server
+
+    @property
+    def hypervisor(self) -> Hypervisor:
+        assert self.hv is not None
+        return self.hv
+
+    def boot6(self, n: int = 1, dhcp6: str = "na", timeout: float = 20.0) -> list[Vm]:
+        return self.hypervisor.boot6(n, dhcp6, timeout)
+
+    def destroy(self, vm: Vm) -> None:
+        self.hypervisor.destroy(vm)
+
+    def leases(self) -> list[dict[str, Any]]:
+        """Every lease Kea holds now (``lease6-get-all``)."""
+        answer = self.kea.command("lease6-get-all")
+        leases: list[dict[str, Any]] = answer.get("arguments", {}).get("leases", [])
+        return leases
+
+    def leasewatch_toml(self, state: Path, reaper: str = 'grace = "0s"') -> str:
+        """A leasewatch config: this Kea by its control socket, the hypervisor's VMs."""
+        server = [
+            "[[servers]]",
+            'name = "kea6"',
+            'kind = "kea"',
+            f"control_socket = {_toml(str(self.kea.socket_path))}",
+            "timeout = 5",
+        ]
+        return "\n".join(
+            [*server, "", *common_sections(self.hypervisor.inventory_argv(), reaper, state)]
+        )
+
+    def close(self) -> None:
+        """Stop Kea and the VMs; delete the namespaces and the temporary directory."""
+        try:
+            self._stack.close()
+        finally:
+            if self.hv is not None:
+                self.hv.close()
+            if self.server_ns is not None:
+                self.server_ns.delete()
+            CLEANUP.run(self._dir_token)
+
+    def __enter__(self) -> Kea6Lab:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
