@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import cast
 
-# Addresses of both families, pool kinds and MAC evidence: a module of their own too.
+# Parts of the model in modules of their own (model.py stays readable): reasons, addresses of
+# both families with pool kinds and MAC evidence, durations, bulk reads. ``as`` re-exports
+# them (mypy --strict), hence the noqa.
 from leasewatch.addresses import Address as Address  # noqa: PLC0414
 from leasewatch.addresses import MacSource as MacSource  # noqa: PLC0414
 from leasewatch.addresses import PoolKind as PoolKind  # noqa: PLC0414
@@ -27,12 +29,9 @@ from leasewatch.addresses import pool_label as pool_label  # noqa: PLC0414
 from leasewatch.addresses import pool_size as pool_size  # noqa: PLC0414
 from leasewatch.addresses import usage_name as usage_name  # noqa: PLC0414
 from leasewatch.addresses import within as within  # noqa: PLC0414
+from leasewatch.bulk import BulkReads
 from leasewatch.durations import format_duration as format_duration  # noqa: PLC0414
 from leasewatch.durations import parse_duration as parse_duration  # noqa: PLC0414
-
-# Reasons live in a module of their own (model.py stays readable) and are part of the
-# model: ``as`` re-exports them (mypy --strict), hence the noqa.
-from leasewatch.bulk import BulkReads
 from leasewatch.reasons import REASON_TEXT as REASON_TEXT  # noqa: PLC0414
 from leasewatch.reasons import Facts as Facts  # noqa: PLC0414
 from leasewatch.reasons import Reason as Reason  # noqa: PLC0414
