@@ -101,3 +101,15 @@ def usage_name(network: str, kind: PoolKind) -> str:
 
 
 PREFIXES = "prefixes"
+
+
+def figure(count: int) -> str:
+    """A count for a human: exact up to ten digits (every IPv4 figure), beyond that ``2^64``
+    for a power of two and ``1.8e19`` otherwise (a /64 holds 2^64 addresses; the JSON and
+    CSV carry the exact integer)."""
+    if count < 10**10:
+        return str(count)
+    if count & (count - 1) == 0:
+        return f"2^{count.bit_length() - 1}"
+    mantissa, exponent = f"{count:.1e}".split("e")
+    return f"{mantissa}e{int(exponent)}"

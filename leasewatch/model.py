@@ -23,6 +23,7 @@ from leasewatch.addresses import MacSource as MacSource  # noqa: PLC0414
 from leasewatch.addresses import PoolKind as PoolKind  # noqa: PLC0414
 from leasewatch.addresses import Subnet as Subnet  # noqa: PLC0414
 from leasewatch.addresses import address_of as address_of  # noqa: PLC0414
+from leasewatch.addresses import figure as figure  # noqa: PLC0414
 from leasewatch.addresses import normalize_duid as normalize_duid  # noqa: PLC0414
 from leasewatch.addresses import parse_address as parse_address  # noqa: PLC0414
 from leasewatch.addresses import pool_label as pool_label  # noqa: PLC0414

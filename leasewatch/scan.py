@@ -476,8 +476,10 @@ def outlook(config: Config, state: State, analysis: Analysis) -> Forecasts:
 
 
 def _address(text: str | None) -> int | None:
-    """The address ``release --ip`` names, as written in reports (else it names nothing)."""
+    """The address ``release --ip`` names, as written in reports (else it names nothing);
+    a delegated prefix by its first address, or as reports write it (``2001:db8::/56``)."""
     if text is None:
         return None
+    text = text.split("/", 1)[0] if text.count("/") == 1 and text.split("/")[1].isdigit() else text
     address = parse_address(text)
     return None if address is None or str(address) != text.lower() else int(address)

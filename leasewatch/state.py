@@ -103,25 +103,17 @@ MIGRATIONS: tuple[str, ...] = (
     """,
     # 7: counts beyond SQLite's 64-bit INTEGER (an IPv6 /64 holds 2**64 addresses, and
     # SQLite turns a larger number into an inexact REAL): kept exact as decimal text, the
-    # INTEGER column then holding -1 (``_exact``)
+    # INTEGER column then holding -1 (``_split``)
     """
     ALTER TABLE history ADD COLUMN size_text TEXT;
     ALTER TABLE history ADD COLUMN free_text TEXT;
     """,
 )
 
-_SQLITE_MAX = 2**63 - 1
-
 
 def _split(count: int | None) -> tuple[int | None, str | None]:
-    """A count as (INTEGER column, TEXT column): text only when SQLite cannot hold it."""
-    if count is None or count <= _SQLITE_MAX:
-        return count, None
-    return -1, str(count)
-
-
-def _exact(number: int | None, text: str | None) -> int | None:
-    return int(text) if text is not None else number
+    """A count as (INTEGER column, TEXT column): text only beyond SQLite's 64-bit INTEGER."""
+    return (count, None) if count is None or count < 2**63 else (-1, str(count))
 
 
 def _iso(t: datetime) -> str:
@@ -448,9 +440,10 @@ class State:
             self.db.execute("DELETE FROM audit WHERE at < ?", (_iso(analysis.now - keep),))
 
     def history(self, since: datetime | None = None) -> list[HistoryRow]:
+        # text where the count outgrew SQLite's INTEGER (migration 7), else the number
         query = (
-            "SELECT at, server, network, size, size_text, active, orphans, releases, free, "
-            "free_text FROM history"
+            "SELECT at, server, network, COALESCE(size_text, size), active, orphans, releases, "
+            "COALESCE(free_text, free) FROM history"
         )
         args: list[Any] = []
         if since is not None:
@@ -458,18 +451,11 @@ class State:
             args.append(_iso(since))
         query += " ORDER BY at, server, network"
         return [
-            HistoryRow(
-                _time(at),
-                server,
-                network,
-                _exact(size, size_text) or 0,
-                active,
-                orphans,
-                releases,
-                _exact(free, free_text),
+            HistoryRow(_time(at), server, network, int(size), active, orphans, releases,
+                       None if free is None else int(free))
+            for at, server, network, size, active, orphans, releases, free in self.db.execute(
+                query, args
             )
-            for (at, server, network, size, size_text, active, orphans, releases, free,
-                 free_text) in self.db.execute(query, args)
         ]  # fmt: skip
 
     def tracking_since(self) -> datetime | None:

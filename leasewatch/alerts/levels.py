@@ -53,6 +53,7 @@ from leasewatch.model import (
     NetworkUsage,
     Outcome,
     Thresholds,
+    figure,
     format_duration,
 )
 
@@ -423,9 +424,8 @@ def _network_alert(
     else:
         return None
     where = network_key(usage.server, usage.name)
-    counts = (
-        f"{usage.utilization:.1%} used ({usage.active} of {usage.size} active, {usage.free} free)"
-    )
+    active, size, free = (figure(n) for n in (usage.active, usage.size, usage.free))
+    counts = f"{usage.utilization:.1%} used ({active} of {size} active, {free} free)"
     if kind is AlertKind.RECOVERED:
         text = f"{where} recovered: {counts}, was {told.value}"
     elif kind is AlertKind.REMINDER:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from leasewatch.alerts.levels import Alert, AlertKind, iso
-from leasewatch.model import Level
+from leasewatch.model import Level, figure
 
 PRODUCT = "leasewatch"
 
@@ -78,8 +78,8 @@ def facts(alert: Alert) -> list[tuple[str, str]]:
             level += f" (was {alert.previous.value})"
         out.append(("Level", level))
         out.append(("Utilization", f"{alert.utilization:.1%}"))
-        out.append(("Active", f"{alert.active} of {alert.size}"))
-        out.append(("Free", str(alert.free)))
+        out.append(("Active", f"{figure(alert.active)} of {figure(alert.size)}"))
+        out.append(("Free", figure(alert.free)))
     if alert.kind in (AlertKind.ORPHANS, AlertKind.RELEASED):
         name = "New orphans" if alert.kind is AlertKind.ORPHANS else "Released"
         out.append((name, str(alert.orphans)))

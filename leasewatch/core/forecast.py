@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from leasewatch.model import Analysis
+from leasewatch.model import Analysis, figure
 
 MIN_SAMPLES = 3
 MIN_COVERAGE = 0.10  # of the window
@@ -34,6 +34,8 @@ HIGH_COVERAGE = 0.5
 # Growth slower than this (leases per hour) is "not filling up": a line that flat would take
 # more than a year to fill even a /16.
 FLAT_RATE = 1e-6
+HORIZON_YEARS = 100
+HORIZON_HOURS = HORIZON_YEARS * 8766  # beyond this a forecast says "not within", not when
 
 
 class Sample(Protocol):
@@ -175,14 +177,22 @@ def forecast(
         return Forecast(network, server, rate, None, confidence, f"not filling up; {quality}")
     if free is None:
         free = free_in(points[-1])
-    full_in = timedelta(hours=free / rate)
+    hours = free / rate
+    if hours > HORIZON_HOURS:
+        # an IPv6 /64 never runs dry at any rate a VM fleet reaches (2^64 / 1,000 leases an
+        # hour is two billion years), and a timedelta that long does not exist
+        return Forecast(
+            network, server, rate, None, confidence,
+            f"+{rate:.2f} leases/h, not full within {HORIZON_YEARS} years; {quality}",
+        )  # fmt: skip
+    full_in = timedelta(hours=hours)
     return Forecast(
         network,
         server,
         rate,
         full_in,
         confidence,
-        f"+{rate:.2f} leases/h, {free} free; {quality}",
+        f"+{rate:.2f} leases/h, {figure(free)} free; {quality}",
     )
 
 

@@ -32,14 +32,15 @@ from leasewatch.model import (
     normalize_mac,
 )
 
-# Kea lease states (src/lib/dhcpsrv/lease.h, Lease::STATE_*). 3 is "released" (Kea 2.6's
-# lease affinity: kept for the client's return, free to others) and 4 "registered" (Kea 3.0,
-# RFC 9686: an address the client made itself and registered; in use).
+# Kea lease states (src/lib/dhcpsrv/lease.h, Lease::STATE_*). 3 is "released" (Kea 3.0:
+# the client released it, Kea keeps the lease for its return; it holds no address, as in
+# v4) and 4 "registered" (Kea 3.0, RFC 9686: an address the client made itself and
+# registered: in use).
 _STATES = {
     0: BindingState.ACTIVE,
     1: BindingState.DECLINED,
     2: BindingState.EXPIRED,
-    3: BindingState.FREE,
+    3: BindingState.RELEASED,
     4: BindingState.ACTIVE,
 }
 # lease6-get-page's "type"; the memfile's lease_type column (Lease::Type: 0 NA, 1 TA, 2 PD)

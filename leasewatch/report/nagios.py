@@ -8,7 +8,7 @@ is already CRITICAL, and a configured server that yields no pool is never OK.
 from __future__ import annotations
 
 from leasewatch.app.results import Check, NagiosStatus, unreadable_errors
-from leasewatch.model import Analysis, Level
+from leasewatch.model import Analysis, Level, figure
 from leasewatch.printable import printable
 from leasewatch.report.interface import Output
 
@@ -31,7 +31,7 @@ def _text(analysis: Analysis) -> str:
     bad = [n for n in analysis.networks if n.level is not Level.OK]
     if bad:
         summary = ", ".join(
-            f"{n.name} {n.utilization:.0%} ({n.free} free)"
+            f"{n.name} {n.utilization:.0%} ({figure(n.free)} free)"
             for n in sorted(bad, key=lambda n: -n.utilization)
         )
     elif analysis.networks:

@@ -20,7 +20,7 @@ from rich.text import Text
 
 from leasewatch.app.results import Report, Scan
 from leasewatch.core.forecast import MIN_COVERAGE, MIN_SAMPLES, Forecast, Forecasts
-from leasewatch.model import Analysis, Finding, Level, Outcome, Release
+from leasewatch.model import Analysis, Finding, Level, Outcome, Release, figure
 from leasewatch.printable import maybe, printable
 from leasewatch.report.interface import Output, nothing_to_show
 
@@ -78,18 +78,6 @@ def humane(delta: timedelta) -> str:
     days, minutes = divmod(minutes, 1440)
     hours = minutes // 60
     return f"{days}d{hours}h" if hours and days < 10 else f"{days}d"
-
-
-def figure(count: int) -> str:
-    """A count for a human: exact up to ten digits (every IPv4 figure), beyond that ``2^64``
-    for a power of two and ``1.8e19`` otherwise (a /64 holds 2^64 addresses; the JSON and
-    CSV carry the exact integer)."""
-    if count < 10**10:
-        return str(count)
-    if count & (count - 1) == 0:
-        return f"2^{count.bit_length() - 1}"
-    mantissa, exponent = f"{count:.1e}".split("e")
-    return f"{mantissa}e{int(exponent)}"
 
 
 def plural(count: int, word: str, words: str | None = None) -> str:

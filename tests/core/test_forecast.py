@@ -147,3 +147,13 @@ def test_nothing_free_is_full_now() -> None:
     """A network with no free address is full, whatever the trend: "dry in" says `full`."""
     f = forecast(rows([40, 40]), server="dhcp1", network="lab", now=NOW, window=DAY, free=0)
     assert (f.full_in, f.confidence) == (timedelta(0), "high")
+
+
+def test_a_slash_64_filling_up_is_not_full_within_the_horizon() -> None:
+    """A /64 gaining leases never runs dry in any lifetime: no end date, no overflow."""
+    f = forecast(rows([10 + 2 * h for h in range(13)], size=2**64), server="dhcp1",
+                 network="lab", now=NOW, window=DAY)  # fmt: skip
+    assert f.rate_per_hour == pytest.approx(2.0)
+    assert f.full_in is None
+    assert "not full within 100 years" in f.note
+    assert not due(f, timedelta(days=3650))

@@ -213,3 +213,21 @@ def test_why_and_release_take_a_v6_address_or_a_duid(kea6: KeaServer, tmp_path: 
     dry = run("-c", str(config), "release", "--ip", "2001:db8:2::105", "--dry-run", now=now)
     assert dry.status == 0, dry.err
     assert "2001:db8:2::105" in dry.out
+
+
+def test_release_names_a_delegated_prefix_as_reports_write_it(
+    kea6: KeaServer, tmp_path: Path
+) -> None:
+    """``release --ip 2001:db8:8000:100::/56`` releases the delegated prefix (forced here)."""
+    fill(kea6)
+    config = tmp_path / "leasewatch.toml"
+    config.write_text(
+        f'[[servers]]\nname = "kea6"\nkind = "kea"\ncontrol_socket = "{kea6.socket_path}"\n\n'
+        f'[state]\npath = "{tmp_path / "state.db"}"\n',
+        encoding="utf-8",
+    )
+    ip = "2001:db8:8000:100::/56"
+    done = run("-c", str(config), "release", "--ip", ip, "--force", now=datetime.now(UTC))
+    assert "lease6-del 2001:db8:8000:100::/56" in done.out, done.err
+    answer = kea6.command("lease6-get", {"ip-address": "2001:db8:8000:100::", "type": "IA_PD"})
+    assert answer["result"] == 3

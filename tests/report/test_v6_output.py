@@ -5,12 +5,16 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from ipaddress import IPv6Address, IPv6Network
+from pathlib import Path
 
 import pytest
 
+from leasewatch.config import Config, ServerConfig
 from leasewatch.core.analysis import analyse
+from leasewatch.metrics import ScanMetrics, registry_for
 from leasewatch.model import (
     Analysis,
     BindingState,
@@ -20,10 +24,11 @@ from leasewatch.model import (
     PoolKind,
     Range,
     ServerSnapshot,
+    figure,
 )
 from leasewatch.report import csv as csv_format
 from leasewatch.report import json as json_format
-from leasewatch.report.table import figure
+from leasewatch.scan import ScanResult
 from leasewatch.state import State
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -118,3 +123,43 @@ def test_history_keeps_sizes_beyond_sqlite_integers() -> None:
     prefixes = rows["2001:db8:1::/64 prefixes"]
     assert (prefixes.size, prefixes.active, prefixes.free) == (2**16, 1, 2**16 - 1)
     assert rows["2001:db8:1::/64"].orphans == 1 and prefixes.orphans == 0
+
+
+def test_metrics_carry_v6_sizes_as_floats() -> None:
+    """The gauges hold a /64's size as the float nearest 2**64 (their HELP says so)."""
+    config = Config(path=Path("t.toml"), servers=(ServerConfig("kea6", "kea", leases=Path("l")),))
+    metrics = ScanMetrics(config, clock=lambda: 0.0)
+    registry = registry_for(metrics)
+    metrics.record(ScanResult(analysis(), records=(), applied=False), duration=0.1)
+    pool = {"server": "kea6", "network": "2001:db8:1::/64", "range": analysis().pools[0].label}
+    assert registry.get_sample_value("leasewatch_pool_size", pool) == float(2**64)
+    prefixes = {"server": "kea6", "network": "2001:db8:1::/64 prefixes"}
+    assert registry.get_sample_value("leasewatch_network_size", prefixes) == 2**16
+
+
+def test_a_schema_6_state_file_keeps_its_history(tmp_path: Path) -> None:
+    """Migration 7 adds the text columns; rows written before read as they were."""
+    path = tmp_path / "state.db"
+    State.open(path).close()
+    db = sqlite3.connect(path)
+    for column in ("size_text", "free_text"):
+        db.execute(f"ALTER TABLE history DROP COLUMN {column}")
+    db.execute(
+        "INSERT INTO history (at, server, network, size, active, orphans, releases, free) "
+        "VALUES ('2026-11-25T11:00:00+00:00', 'dhcp1', 'lab', 21, 20, 0, 0, 1)"
+    )
+    db.execute("PRAGMA user_version = 6")
+    db.commit()
+    db.close()
+    state = State.open(path)
+    try:
+        state.add_history(analysis(), (), keep=timedelta(days=1))
+        rows = {r.network: (r.size, r.free) for r in state.history()}
+        assert state.version == 7
+    finally:
+        state.close()
+    assert rows == {
+        "lab": (21, 1),
+        "2001:db8:1::/64": (2**64, 2**64 - 1),
+        "2001:db8:1::/64 prefixes": (2**16, 2**16 - 1),
+    }
