@@ -27,6 +27,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Set
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
@@ -39,7 +40,7 @@ from leasewatch.errors import ConfigError, Error
 from leasewatch.events import kinds as event_kinds
 from leasewatch.events.watch import Watch
 from leasewatch.metrics import MetricsError, ScanMetrics, parse_listen
-from leasewatch.model import Action, format_duration
+from leasewatch.model import Action, Reason, format_duration
 from leasewatch.printable import printable
 from leasewatch.scan import Scanner, ScanResult, ScanStopped
 from leasewatch.state import State
@@ -47,6 +48,8 @@ from leasewatch.state import State
 log = logging.getLogger("leasewatch.daemon")
 
 JOB_ID = "scan"
+# what an event's scan keeps only until its grace ends (then it looks again)
+GRACE_KEEPS = frozenset({Reason.KEEP_GRACE, Reason.KEEP_YOUNG})
 POLL = 0.2  # seconds: how often the main loop and the job look at the stop flag
 
 
@@ -145,8 +148,10 @@ class Daemon:
             next_run_time=datetime.now(UTC),  # one scan at start
         )
         previous = self._install_signals()
-        self._scheduler.start()
+        # streams first: libvirt's event loop must be registered before the first scan
+        # opens a libvirt connection (events.libvirt)
         self._start_events(self.config)
+        self._scheduler.start()
         log.info("started: %s, %s", self._schedule_text(), self._metrics_text())
         try:
             while True:
@@ -260,11 +265,38 @@ class Daemon:
             if not vanished:
                 return
             log.info("inventory %s: %d MAC(s) gone since its last read", inventory, len(vanished))
-            try:
-                self._scan_locked(only_macs=vanished, trigger=f"event scan ({inventory})")
-            finally:
-                with self._lock:
-                    self._releasing = False
+            self._targeted(vanished, inventory, "event scan")
+
+    def _targeted(self, macs: Set[str], inventory: str, what: str) -> None:
+        """A scan planning ``macs``' leases only (the scan lock held). Those kept only for
+        ``grace`` are looked at again the moment it ends, not at the next scheduled scan,
+        which may be an hour away."""
+        try:
+            result = self._scan_locked(only_macs=macs, trigger=f"{what} ({inventory})")
+        finally:
+            with self._lock:
+                self._releasing = False
+        if result is None or self._scheduler is None:
+            return
+        now, grace = result.analysis.now, self.config.reaper.grace
+        waiting = [r.finding for r in result.plan if r.code in GRACE_KEEPS and r.finding.lease.mac]
+        if not waiting:
+            return
+        # the earliest end; a MAC still waiting then is scheduled again by that run
+        ends = [max(f.missing_since or now, f.lease.starts or now) + grace for f in waiting]
+        macs = frozenset(f.lease.mac for f in waiting if f.lease.mac)
+        self._scheduler.add_job(
+            self._job,
+            "date",
+            run_date=min(ends) + timedelta(seconds=1),
+            args=[partial(self._recheck, macs, inventory)],
+            misfire_grace_time=None,
+        )
+
+    def _recheck(self, macs: Set[str], inventory: str) -> None:
+        with self._scan_lock:
+            if not self._abandon():
+                self._targeted(macs, inventory, "grace re-check")
 
     def _start_http(self) -> None:
         address = self.config.daemon.metrics
@@ -290,8 +322,8 @@ class Daemon:
         return f"metrics on http://{address}/metrics" if address else "metrics endpoint off"
 
     # --- the scheduler's thread -----------------------------------------------------------
-    def _job(self) -> None:
-        """One scheduled run: the scan runs in a daemon thread this job waits on.
+    def _job(self, run: Callable[[], object] | None = None) -> None:
+        """One scheduled run: the scan (or ``run``) in a daemon thread this job waits on.
 
         The scheduler's worker thread cannot be abandoned (the interpreter joins it at
         exit); a daemon thread can. So a stop while the scan is still reading returns at
@@ -299,7 +331,8 @@ class Daemon:
         """
         if self._abandon():
             return
-        worker = threading.Thread(target=self.scan_once, name="leasewatch-scan", daemon=True)
+        target = run or self.scan_once
+        worker = threading.Thread(target=target, name="leasewatch-scan", daemon=True)
         worker.start()
         while worker.is_alive():
             worker.join(POLL)

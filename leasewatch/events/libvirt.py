@@ -63,6 +63,13 @@ class LibvirtStream(EventStream):
         self.uri = uri
         self._closed: str | None = None
 
+    def start(self) -> None:
+        """Register libvirt's event loop now, in the caller's thread: before any other
+        connection of the process opens (a scan's); a missing SDK is watch()'s to say."""
+        with contextlib.suppress(InventoryError):
+            _event_loop(import_sdk("libvirt", "libvirt", self.stream))
+        super().start()
+
     def watch(self) -> None:
         try:
             libvirt = import_sdk("libvirt", "libvirt", self.stream)
