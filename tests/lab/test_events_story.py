@@ -123,3 +123,71 @@ def test_an_undefined_vm_is_released_within_seconds_and_a_lost_stream_reconnects
         assert "connection lost (end of file)" in daemon.logs()
     finally:
         _stop(daemon)
+
+
+@pytest.fixture
+def virt2() -> Iterator[LibvirtdLab]:
+    """A second libvirtd (another KVM host of the same fleet entry)."""
+    lab = LibvirtdLab.start()
+    try:
+        yield lab
+    finally:
+        lab.close()
+
+
+def test_a_fleet_streams_per_host_and_releases_nothing_while_a_host_is_down(
+    isc_lab: IscLab, virt: LibvirtdLab, virt2: LibvirtdLab
+) -> None:
+    """One entry, two hosts, a stream each: an undefine on host B is released; with host A
+    down, B's stream stays up, and B's next undefine releases nothing (A's VMs cannot be
+    vouched for, so the entry cannot be trusted): its lease stays active."""
+    isc = isc_lab
+    vms = isc.boot(4)
+    assert all(vm.ip is not None for vm in vms)
+    on_a, on_b = vms[:2], vms[2:]
+    for vm in on_a:
+        virt.define(vm.name, vm.mac)
+    for vm in on_b:
+        virt2.define(vm.name, vm.mac)
+    d = isc.workdir
+    metrics_port = _free_port()
+    config = d / "leasewatch.toml"
+    uris = f"[{toml_string(virt.uri)}, {toml_string(virt2.uri)}]"
+    config.write_text(
+        _config(isc, virt, d, metrics_port).replace(
+            f"uri = {toml_string(virt.uri)}", f"uris = {uris}"
+        )
+    )
+    host_a, host_b = f"kvm[{virt.uri}]", f"kvm[{virt2.uri}]"
+    daemon = launch(d, config, metrics_port)
+    try:
+        daemon.wait_for(
+            "the first scan and both streams",
+            lambda: (
+                (daemon.value("leasewatch_scans_total") or 0) >= 1
+                and daemon.value("leasewatch_event_stream_up", inventory=host_a) == 1
+                and daemon.value("leasewatch_event_stream_up", inventory=host_b) == 1
+            ),
+            30.0,
+        )
+        _undefine(isc, virt2, on_b[0])
+        _released(daemon, isc, on_b[0])
+
+        virt.kill()
+        daemon.wait_for(
+            "host A's stream down",
+            lambda: daemon.value("leasewatch_event_stream_up", inventory=host_a) == 0,
+            30.0,
+        )
+        assert daemon.value("leasewatch_event_stream_up", inventory=host_b) == 1
+        before = daemon.logs().count("inventory kvm: unreadable after an event")
+        _undefine(isc, virt2, on_b[1])
+        daemon.wait_for(
+            "B's event handled",
+            lambda: daemon.logs().count("inventory kvm: unreadable after an event") > before,
+            RELEASED_WITHIN,
+        )
+        assert on_b[1].ip is not None and _state(isc, on_b[1].ip) == ACTIVE
+        assert all(vm.ip is not None and _state(isc, vm.ip) == ACTIVE for vm in on_a)
+    finally:
+        _stop(daemon)
