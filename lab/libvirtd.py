@@ -26,8 +26,10 @@ from types import TracebackType
 from typing import Any
 
 from lab.netns import CLEANUP, LabError, Namespace, new_tag, sh, stop_process
+from lab.tls import TlsFiles
 
 LIBVIRTD = "/usr/sbin/libvirtd"
+TLS_PORT = 16514  # libvirt's own, inside the lab's namespace
 
 
 def domain_xml(name: str, mac: str) -> str:
@@ -50,6 +52,7 @@ class LibvirtdLab:
         self._libvirtd: subprocess.Popen[bytes] | None = None
         self._holder: Any = None
         self._dir_token = 0
+        self.tls: TlsFiles | None = None
 
     @property
     def uri(self) -> str:
@@ -60,20 +63,30 @@ class LibvirtdLab:
         return self.workdir / "libvirtd.log"
 
     @classmethod
-    def start(cls) -> LibvirtdLab:
-        """Start libvirtd and hold one connection; wait until it answers."""
+    def start(cls, tls: TlsFiles | None = None) -> LibvirtdLab:
+        """Start libvirtd and hold one connection; wait until it answers. With ``tls`` it
+        also listens for ``+tls`` clients on 127.0.0.1:TLS_PORT in its namespace, with
+        that CA's server certificate, and requires a client certificate of the same CA."""
         tag = new_tag()
         # short: a UNIX socket path must fit in 107 bytes
         workdir = Path(tempfile.mkdtemp(prefix=f"lwv-{tag}-"))
         lab = cls(tag, workdir)
+        lab.tls = tls
         lab._dir_token = CLEANUP.push(f"directory {workdir}", lambda: shutil.rmtree(workdir, True))
         try:
             lab.ns = Namespace.create(f"lw-{tag}-virt")
             (workdir / "drivers").mkdir()
-            (workdir / "libvirtd.conf").write_text(
+            conf = (
                 'auth_unix_ro = "none"\nauth_unix_rw = "none"\n'
                 f'log_outputs = "3:file:{workdir / "libvirtd-debug.log"}"\n'
             )
+            if tls is not None:
+                conf += (
+                    'listen_tls = 1\nlisten_tcp = 0\nlisten_addr = "127.0.0.1"\n'
+                    f'tls_port = "{TLS_PORT}"\nca_file = "{tls.ca}"\n'
+                    f'cert_file = "{tls.server_cert}"\nkey_file = "{tls.server_key}"\n'
+                )
+            (workdir / "libvirtd.conf").write_text(conf)
             lab._run()
         except BaseException:
             lab.close()
@@ -88,7 +101,8 @@ class LibvirtdLab:
         script = (
             f"mount --bind {root / 'run'} /run && "
             f"LIBVIRT_DRIVER_DIR={root / 'drivers'} "
-            f"exec {LIBVIRTD} -f {root / 'libvirtd.conf'} -p {root / 'libvirtd.pid'}"
+            f"exec {LIBVIRTD} {'--listen ' if self.tls else ''}"
+            f"-f {root / 'libvirtd.conf'} -p {root / 'libvirtd.pid'}"
         )
         argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c", script]
         self._libvirtd = self.ns.popen(argv, log=self.log_path)
