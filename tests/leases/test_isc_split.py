@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import sys
 from pathlib import Path
@@ -44,9 +45,11 @@ def assert_same(a: Journal, b: Journal) -> None:
 
 @pytest.fixture
 def split_small(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Split files of any size (the tests' journals are small) in small batches."""
+    """Split files of any size (the tests' journals are small) in small batches, whatever
+    the load."""
     monkeypatch.setattr(isc_split, "SPLIT_MIN", 0)
     monkeypatch.setattr(isc_split, "BATCH", 100)
+    monkeypatch.setattr(isc_split, "spare_core", lambda: True)  # whatever else runs here
 
 
 @pytest.mark.usefixtures("split_small")
@@ -149,3 +152,15 @@ def test_a_split_parse_resumes_as_an_append(tmp_path: Path) -> None:
     again = source.read()
     assert source.last_was_incremental
     assert again == IscLeaseSource(server).read()
+
+
+def test_a_second_process_only_on_a_spare_core(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two processes only when the load leaves a core free; never on one core."""
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.7, 0.0, 0.0))
+    assert isc_split.spare_core()
+    monkeypatch.setattr(os, "getloadavg", lambda: (1.6, 0.0, 0.0))
+    assert not isc_split.spare_core()
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    assert not isc_split.spare_core()
