@@ -20,6 +20,7 @@ import csv
 import gc
 import io
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -74,9 +75,10 @@ def dhcpd_pools_counts(conf: Path, leases: Path) -> dict[str, list[int]]:
 
 def measure(tool: str, conf: Path, leases: Path, runs: int) -> dict[str, Any]:
     print(f"#   {tool} x{runs}", file=sys.stderr, flush=True)
-    walls, rsss, counts = [], [], None
+    walls, rsss, counts, loads = [], [], None, []
     splits: dict[str, list[float]] = {}
     for _ in range(runs):
+        loads.append(os.getloadavg()[0])
         if tool == "dhcpd-pools":
             argv = [DHCPD_POOLS, "-c", str(conf), "-l", str(leases), "-f", "j"]
         else:
@@ -98,6 +100,7 @@ def measure(tool: str, conf: Path, leases: Path, runs: int) -> dict[str, Any]:
         "min_s": min(walls),
         "max_s": max(walls),
         "peak_rss_mb": max(rsss),
+        "load_1m": statistics.median(loads),
         "runs": runs,
         "counts": counts,
         **{f"median_{k}": statistics.median(v) for k, v in splits.items()},
@@ -248,7 +251,8 @@ def print_table(
         if "median_parse_s" in m:
             print(
                 f"{'':>32}(inside: parse {m['median_parse_s']:.2f} s, "
-                f"analyse {m['median_analyse_s']:.2f} s, rest is interpreter start-up)"
+                f"analyse {m['median_analyse_s']:.2f} s, rest is interpreter start-up; "
+                f"load {m['load_1m']:.1f} on {os.cpu_count()} cores)"
             )
     if inc:
         print(

@@ -124,15 +124,25 @@ def measure(directory: Path, blocks: int, runs: int) -> dict[str, Any]:
     out: dict[str, Any] = {"blocks": blocks, "active": active, "live_macs": LIVE, "cases": {}}
     for name, argv in cases.items():
         print(f"#   {name} x{runs}", file=sys.stderr, flush=True)
-        walls, rsss = [], []
+        walls, rsss, loads = [], [], []
         for _ in range(runs):
+            loads.append(os.getloadavg()[0])  # a journal is read by two processes on a spare core
             wall, rss, _stdout = timed(argv, ok=(0, 1, 2))
             walls.append(wall)
             rsss.append(rss)
-        out["cases"][name] = {"median_s": statistics.median(walls), "peak_rss_mb": max(rsss)}
+        out["cases"][name] = {
+            "median_s": statistics.median(walls),
+            "peak_rss_mb": max(rsss),
+            "load_1m": statistics.median(loads),
+        }
     print("#   daemon first scan", file=sys.stderr, flush=True)
     state.unlink(missing_ok=True)
-    out["cases"]["daemon first scan"] = {**daemon_first_scan(config), "median_s": None}
+    load = os.getloadavg()[0]
+    out["cases"]["daemon first scan"] = {
+        **daemon_first_scan(config),
+        "median_s": None,
+        "load_1m": load,
+    }
     base = out["cases"]["dhcpd-pools -f j"]
     for case in out["cases"].values():
         if case["median_s"] is not None:
@@ -144,10 +154,16 @@ def measure(directory: Path, blocks: int, runs: int) -> dict[str, Any]:
 
 def print_result(r: dict[str, Any]) -> None:
     print(
-        f"\nuser paths, {r['blocks']} blocks ({r['active']} active leases), command inventory "
+        f"\n(load: the one-minute load average as each case began, on {os.cpu_count()} cores; "
+        "leasewatch reads a big journal with two processes only while it leaves a core free)"
+    )
+    print(
+        f"user paths, {r['blocks']} blocks ({r['active']} active leases), command inventory "
         f"of {r['live_macs']} live MACs:"
     )
-    head = f"{'case':<36} {'median s':>9} {'peak MB':>8} {'t/dp':>6} {'mem/dp':>7} target"
+    head = (
+        f"{'case':<36} {'median s':>9} {'peak MB':>8} {'t/dp':>6} {'mem/dp':>7} {'load':>5} target"
+    )
     print(head)
     print("-" * len(head))
     for name, c in r["cases"].items():
@@ -165,5 +181,5 @@ def print_result(r: dict[str, Any]) -> None:
         print(
             f"{name:<36} {seconds:>9} {c['peak_rss_mb']:>8.0f} "
             f"{'-' if ratio is None else f'{ratio:.2f}':>6} {c['rss_vs_dhcpd_pools']:>7.2f} "
-            f"{target}"
+            f"{c['load_1m']:>5.1f} {target}"
         )
