@@ -20,7 +20,7 @@ mode='open'/>`` (no firewall rules) on a bridge the VMs' veth joins; libvirtd st
 itself. leasewatch reads it through ``virNetworkGetDHCPLeases`` on ``lab.uri``.
 
 ``ipv6=True`` adds a DHCPv6 range (2001:db8:1::/64) so dnsmasq writes v6 lease lines, and
-``lab.start_v6_client()`` runs a ``dhclient -6`` VM against it.
+``lab.start_v6_client()`` (or ``lab.hypervisor.boot6``) runs ``dhclient -6`` VMs against it.
 
 leasewatch runs in the host namespace; ``dhcp_release`` must run in dnsmasq's, which the
 generated config says with ``netns = "<server namespace>"``.
@@ -49,9 +49,7 @@ from lab.netns import (
     Namespace,
     add_address,
     enter_namespace_thread,
-    macvlan,
     new_tag,
-    random_mac,
     sh,
     stop_process,
 )
@@ -66,7 +64,6 @@ LEASE_TIME = "3d"
 LIBVIRTD = "/usr/sbin/libvirtd"
 FLAVOURS = ("plain", "libvirt", "libvirtd")
 RESERVED_MAC = "52:54:00:00:00:07"  # a <host> reservation in the libvirtd flavour's network
-_IAADDR = re.compile(r"iaaddr ([0-9a-fA-F:]+) ")
 
 
 def _dhcp_request(mac: str, ip: IPv4Address, hostname: str) -> bytes:
@@ -117,7 +114,6 @@ class DnsmasqLab:
         self.hv: Hypervisor | None = None
         self._dnsmasq: subprocess.Popen[bytes] | None = None
         self._dir_token = 0
-        self._v6_clients: list[subprocess.Popen[bytes]] = []
         self._libvirtd: subprocess.Popen[bytes] | None = None
         self.dbus = False
 
@@ -413,41 +409,13 @@ class DnsmasqLab:
         return self.hypervisor.inventory_argv()
 
     def start_v6_client(self, timeout: float = 20.0) -> IPv6Address:
-        """A DHCPv6 client VM (``dhclient -6``); returns its address once dnsmasq recorded it."""
-        hv = self.hypervisor
-        iface = f"lw{self.tag}v{len(self._v6_clients)}"
-        vmdir = self.workdir / "v6" / iface
-        vmdir.mkdir(parents=True)
-        # dhclient -6 exits at once when the link-local address is still tentative: no
-        # duplicate address detection in the lab's own namespace
-        hv.ns.run("sysctl", "-q", "-w", "net.ipv6.conf.default.accept_dad=0")
-        macvlan(hv.ns, iface, hv.uplink, random_mac())
-        self._wait_link_local(iface)
-        lease_file = vmdir / "dhclient6.leases"
-        argv = ["/sbin/dhclient", "-6", "-d", "-sf", "/bin/true", "-lf", str(lease_file)]
-        argv += ["-pf", str(vmdir / "dhclient6.pid"), iface]
-        proc = hv.ns.popen(argv, log=vmdir / "dhclient6.log")
-        self._v6_clients.append(proc)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = _IAADDR.findall(lease_file.read_text()) if lease_file.exists() else []
-            if found:
-                address = IPv6Address(found[-1])
-                self.wait_recorded([address], timeout=max(deadline - time.monotonic(), 1.0))
-                return address
-            if proc.poll() is not None:
-                raise LabError(f"dhclient -6 exited {proc.returncode}")
-            time.sleep(0.2)
-        raise LabError(f"dhclient -6 got no lease in {timeout}s:\n{self.log_tail()}")
-
-    def _wait_link_local(self, iface: str, timeout: float = 10.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            shown = self.hypervisor.ns.ip("-6", "addr", "show", "dev", iface, "scope", "link")
-            if "fe80" in shown and "tentative" not in shown:
-                return
-            time.sleep(0.1)
-        raise LabError(f"{iface}: no usable link-local IPv6 address after {timeout}s")
+        """A DHCPv6 client VM (``dhclient -6``, ``Hypervisor.boot6``); returns its address once
+        dnsmasq recorded it."""
+        (vm,) = self.hypervisor.boot6(1, "na", timeout=timeout)
+        if vm.ip6 is None:
+            raise LabError(f"dhclient -6 got no lease in {timeout}s:\n{self.log_tail()}")
+        self.wait_recorded([vm.ip6], timeout=timeout)
+        return vm.ip6
 
     def wait_recorded(self, addresses: Iterable[object], timeout: float = 10.0) -> None:
         """Until the lease file (or libvirt's status) names every address.
@@ -546,8 +514,6 @@ class DnsmasqLab:
 
     def close(self) -> None:
         """Stop dnsmasq, the VMs; delete namespaces and the temp dir."""
-        for proc in self._v6_clients:
-            stop_process(proc)
         if self._dnsmasq is not None:
             stop_process(self._dnsmasq)
         if self._libvirtd is not None:

@@ -23,9 +23,10 @@ whichever IA held it. What remains is one lease per address or prefix.
 
 Why hand-written: the v4 reader's fast path is one expression over dhcpd's v4 layout
 (``leasewatch.leases.isc_journal``), and isc-dhcp-leases reads v6 blocks into objects
-keyed by IA without the journal's takeover rule. DHCPv6 journals are small next to v4 ones
-(a lease per VM NIC, not per client that ever asked), so a tokenizer over the whole text is
-enough here.
+keyed by IA without the journal's takeover rule. Here too an IA block exactly as dhcpd
+writes it is taken by one expression (``_FAST``), anything else token by token, with the
+same result (tests/leases/test_isc6.py). Measured on a generated journal of 100,000 IAs
+(25 MB, every key byte escaped): 1.6 s and 120 MB; token by token it took 5.8 s and 400 MB.
 """
 
 from __future__ import annotations
@@ -33,15 +34,17 @@ from __future__ import annotations
 import os
 import re
 import stat
+from codecs import escape_decode
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from ipaddress import IPv6Address
 from pathlib import Path
+from socket import AF_INET6, inet_pton
 
 from leasewatch.errors import LeasesError
 from leasewatch.leases.dhcpd_conf import read_regular
 from leasewatch.leases.dhcpd_syntax import decode_bytes
-from leasewatch.leases.isc_blocks import STRING, seconds
+from leasewatch.leases.isc_blocks import STRING, Times, seconds
 from leasewatch.leases.isc_table import STATE_NAMES, STATES
 from leasewatch.model import BindingState
 
@@ -56,6 +59,24 @@ _MAX_BYTES = 256 << 20
 _PEEK = 1 << 16
 _V4_HEAD = re.compile(rb"^\s*lease\s+\d", re.MULTILINE)
 _V6_HEAD = re.compile(rb"^\s*(?:ia-na|ia-ta|ia-pd)\s", re.MULTILINE)
+_DHCPD_ESCAPES = re.compile(rb'(?:[^\\]|\\[0-3][0-7]{2}|\\[\\"])*')
+_GAP = re.compile(rb"(?:[ \t\r\n\f\v]+|#[^\n]*)*")
+# an IA block exactly as dhcpd writes it (write_ia in server/db.c); its iaaddr/iaprefix
+# blocks are matched one by one below, and anything else goes the token path
+_FAST = re.compile(
+    rb'(ia-na|ia-ta|ia-pd) ("(?:[^"\\\n]|\\.)*"|[0-9a-fA-F]{1,2}(?::[0-9a-fA-F]{1,2})+) \{\n'
+    rb"  cltt [0-6] [0-9/]{10} [0-9:]{8};\n"
+    rb"((?:  (?:iaaddr|iaprefix) [^\n]*\n(?:    [^\n]*\n)*?  \}\n)*)"
+    rb"\}\n"
+)
+_FAST_ADDR = re.compile(
+    rb"  (iaaddr|iaprefix) ([0-9a-fA-F:]+)(?:/(\d{1,3}))? \{\n"
+    rb"    binding state ([a-z]+);\n"
+    rb"    preferred-life \d+;\n"
+    rb"    max-life \d+;\n"
+    rb"    ends ([0-6] [0-9/]{10} [0-9:]{8}|never|epoch \d+);\n"
+    rb"  \}\n"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +90,6 @@ class IaLease:
     ends: int | None  # Unix seconds; None: never (or not written)
     iaid: int
     duid: bytes
-    line: int
 
     @property
     def key(self) -> tuple[int, int]:
@@ -116,22 +136,32 @@ class _Tok:
     kind: str
     text: bytes
     line: int
+    end: int  # offset just after it
+
+
+_EOF = _Tok("eof", b"", 0, 0)
 
 
 class _Reader:
+    """The replay: each top-level item by the fast path if dhcpd wrote it so, else by tokens.
+
+    Tokens are made lazily, one item at a time: a list of every token of a 100,000-IA
+    journal held 400 MB.
+    """
+
     def __init__(self, path: Path) -> None:
         self.name = str(path)
-        data = read_regular(path, _MAX_BYTES)
-        self.tokens = self._tokenize(data)
-        self.i = 0
+        self.data = read_regular(path, _MAX_BYTES)
         self.journal = Journal6()
         self.owner: dict[tuple[int, int], bytes] = {}  # lease -> the IA holding it
         self.held: dict[bytes, list[tuple[int, int]]] = {}  # IA -> its leases
+        self.times = Times()  # each distinct time text parsed once
+        self._tokens: Iterator[_Tok] = iter(())
+        self._peeked: _Tok | None = None
+        self.last = _EOF
 
-    def _tokenize(self, data: bytes) -> list[_Tok]:
-        tokens: list[_Tok] = []
-        line = 1
-        for m in _TOKEN.finditer(data):
+    def _stream(self, pos: int, line: int) -> Iterator[_Tok]:
+        for m in _TOKEN.finditer(self.data, pos):
             kind = m.lastgroup or "word"
             if kind == "newline":
                 line += 1
@@ -140,20 +170,25 @@ class _Reader:
             elif kind == "bad":
                 raise LeasesError(f"{self.name}:{line}: expected a closing '\"' on the same line")
             elif kind == "string":
-                tokens.append(_Tok("string", decode_bytes(m.group()[1:-1]), line))
+                yield _Tok("string", decode_bytes(m.group()[1:-1]), line, m.end())
             else:
-                tokens.append(_Tok(kind, m.group(), line))
-        tokens.append(_Tok("eof", b"", line))
-        return tokens
+                yield _Tok(kind, m.group(), line, m.end())
+        while True:
+            yield _Tok("eof", b"", line, len(self.data))
 
     def error(self, tok: _Tok, expected: str) -> LeasesError:
         got = "end of file" if tok.kind == "eof" else repr(tok.text.decode(errors="replace"))
         return LeasesError(f"{self.name}:{tok.line}: expected {expected}, got {got}")
 
+    def peek(self) -> _Tok:
+        if self._peeked is None:
+            self._peeked = next(self._tokens)
+        return self._peeked
+
     def next(self) -> _Tok:
-        tok = self.tokens[self.i]
-        if tok.kind != "eof":
-            self.i += 1
+        tok = self.peek()
+        self._peeked = None
+        self.last = tok
         return tok
 
     def statement(self) -> list[_Tok]:
@@ -170,7 +205,7 @@ class _Reader:
     def body(self) -> Iterator[list[_Tok]]:
         """The statements of a block up to its ``}`` (consumed)."""
         while True:
-            tok = self.tokens[self.i]
+            tok = self.peek()
             if tok.kind == "punct" and tok.text == b"}":
                 self.next()
                 return
@@ -178,7 +213,7 @@ class _Reader:
                 raise self.error(tok, "'}'")
             inner = self.statement()
             if not inner:
-                raise self.error(self.tokens[self.i - 1], "a statement")
+                raise self.error(self.last, "a statement")
             yield inner
 
     def skip_block(self) -> None:
@@ -191,26 +226,97 @@ class _Reader:
                 depth += 1 if tok.text == b"{" else -1
 
     def run(self) -> Journal6:
-        while (tok := self.tokens[self.i]).kind != "eof":
-            if tok.kind != "word":
-                raise self.error(tok, "a top-level statement (ia-na, ia-ta, ia-pd, server-duid)")
-            words = self.statement()
-            key = words[0].text.lower()
-            block = words[-1].text == b"{"
-            if key in _KINDS and block:
-                self.ia(words)
-            elif key == b"lease":
-                raise LeasesError(
-                    f"{self.name}:{tok.line}: expected a DHCPv6 leases file (ia-na, ia-ta, "
-                    "ia-pd blocks), got a DHCPv4 'lease' block"
-                )
-            elif key == b"server-duid" and not block and len(words) >= 2:
-                self.journal.server_duid = self.identifier(words[1:])
-            elif key == b"authoring-byte-order" and not block and len(words) == 2:
-                self.journal.little_endian = words[1].text.lower() == b"little-endian"
-            elif block:  # failover, host or class blocks: not DHCPv6 leases
-                self.skip_block()
-        return self.journal
+        data, pos, line = self.data, 0, 1
+        while True:
+            gap = _GAP.match(data, pos)
+            if gap is not None:  # the expression always matches, maybe empty
+                line += data.count(b"\n", pos, gap.end())
+                pos = gap.end()
+            if pos >= len(data):
+                return self.journal
+            block = _FAST.match(data, pos)
+            if block is not None and self.fast(block):
+                line += data.count(b"\n", pos, block.end())
+                pos = block.end()
+                continue
+            self._tokens, self._peeked = self._stream(pos, line), None
+            self.item()
+            pos, line = self.last.end, self.last.line
+
+    def item(self) -> None:
+        """One top-level statement, token by token."""
+        tok = self.peek()
+        if tok.kind != "word":
+            raise self.error(tok, "a top-level statement (ia-na, ia-ta, ia-pd, server-duid)")
+        words = self.statement()
+        key = words[0].text.lower()
+        block = words[-1].text == b"{"
+        if key in _KINDS and block:
+            self.ia(words)
+        elif key == b"lease":
+            raise LeasesError(
+                f"{self.name}:{tok.line}: expected a DHCPv6 leases file (ia-na, ia-ta, "
+                "ia-pd blocks), got a DHCPv4 'lease' block"
+            )
+        elif key == b"server-duid" and not block and len(words) >= 2:
+            self.journal.server_duid = self.identifier(words[1:])
+        elif key == b"authoring-byte-order" and not block and len(words) == 2:
+            self.journal.little_endian = words[1].text.lower() == b"little-endian"
+        elif block:  # failover, host or class blocks: not DHCPv6 leases
+            self.skip_block()
+
+    def fast(self, block: re.Match[bytes]) -> bool:
+        """Take an IA block exactly as dhcpd writes it (``write_ia`` in server/db.c); False
+        for anything else, which the token path then reads (and names what is wrong)."""
+        kind = _KINDS[block[1]]
+        key = block[2]
+        if key[:1] == b'"':
+            body = key[1:-1]
+            # dhcpd escapes every unprintable byte (\NNN), quote and backslash; for such a
+            # string Python's own unescaping (C) gives the same bytes, 5x faster
+            raw = escape_decode(body)[0] if _DHCPD_ESCAPES.fullmatch(body) else decode_bytes(body)
+        else:  # lease-id-format hex
+            raw = bytes(int(octet, 16) for octet in key.split(b":"))
+        if len(raw) < 5:
+            return False
+        iaid, duid = self._iaid(raw), raw[4:]
+        found: list[IaLease] = []
+        inner, at = block[3], 0
+        for m in _FAST_ADDR.finditer(inner):
+            prefix = m[1] == b"iaprefix"
+            if m.start() != at or prefix != (kind == "pd") or prefix != (m[3] is not None):
+                return False
+            at = m.end()
+            state = STATES.get(m[4])
+            length = int(m[3]) if prefix else 128
+            try:
+                address = IPv6Address(inet_pton(AF_INET6, m[2].decode()))
+                ends = self.times[m[5]]
+            except (OSError, KeyError):
+                return False
+            if state is None or not 0 < length <= 128:
+                return False
+            found.append(IaLease(kind, address, length, state, ends, iaid, duid))
+        if at != len(inner):
+            return False
+        self.commit(block[1] + b" " + raw, found)
+        return True
+
+    def _iaid(self, raw: bytes) -> int:
+        # dhcpd writes the IAID in its host's byte order, named by authoring-byte-order
+        return int.from_bytes(raw[:4], "little" if self.journal.little_endian else "big")
+
+    def commit(self, ia_key: bytes, found: list[IaLease]) -> None:
+        """A later block of an IA replaces all it said before; a later block naming an
+        address takes it over from the IA that held it."""
+        for old in self.held.pop(ia_key, []):
+            if self.owner.get(old) == ia_key:
+                del self.owner[old]
+                self.journal.leases.pop(old, None)
+        self.held[ia_key] = [lease.key for lease in found]
+        for lease in found:
+            self.owner[lease.key] = ia_key
+            self.journal.leases[lease.key] = lease
 
     def identifier(self, words: list[_Tok]) -> bytes:
         """A DUID or IA key: a string (lease-id-format octal) or colon hex (format hex)."""
@@ -228,10 +334,7 @@ class _Reader:
         raw = self.identifier(words[1:-1])
         if len(raw) < 5:
             raise self.error(words[1], "an IA key of a 4-byte IAID and a DUID")
-        # dhcpd writes the IAID in its host's byte order, named by authoring-byte-order
-        iaid = int.from_bytes(raw[:4], "little" if self.journal.little_endian else "big")
-        duid = raw[4:]
-        ia_key = head.text.lower() + b" " + raw
+        iaid, duid = self._iaid(raw), raw[4:]
         found: list[IaLease] = []
         for inner in self.body():
             if inner[-1].text == b"{":
@@ -241,16 +344,7 @@ class _Reader:
                         found.append(lease)
                 else:
                     self.skip_block()
-        # a later block of an IA replaces all it said before; a later block naming an
-        # address takes it over from the IA that held it
-        for old in self.held.pop(ia_key, []):
-            if self.owner.get(old) == ia_key:
-                del self.owner[old]
-                self.journal.leases.pop(old, None)
-        self.held[ia_key] = [lease.key for lease in found]
-        for lease in found:
-            self.owner[lease.key] = ia_key
-            self.journal.leases[lease.key] = lease
+        self.commit(head.text.lower() + b" " + raw, found)
 
     def address(self, kind: str, words: list[_Tok], iaid: int, duid: bytes) -> IaLease | None:
         head = words[0]
@@ -296,7 +390,7 @@ class _Reader:
             return None
         if state is None:
             raise self.error(head, f"a binding state in the block of {text}")
-        return IaLease(kind, address, length, state, ends, iaid, duid, head.line)
+        return IaLease(kind, address, length, state, ends, iaid, duid)
 
 
 def parse(path: Path) -> Journal6:

@@ -205,6 +205,7 @@ class DnsmasqReleaseBackend(ReleaseBackend):
             if not self._delete_over_dbus(ip):
                 return Outcome.NOT_FOUND, f"DeleteDhcpLease {ip}: dnsmasq has no such lease"
             how = f"DeleteDhcpLease {ip} over D-Bus ({self.config.dbus})"
+            why_not = "it answered true, yet kept the lease"
         else:
             if server_duid is None:
                 return Outcome.REFUSED, (
@@ -220,13 +221,14 @@ class DnsmasqReleaseBackend(ReleaseBackend):
             said = " ".join((done.stderr or done.stdout).split()) or "no message"
             if done.returncode == _NO_BINDING:
                 return Outcome.NOT_FOUND, f"dhcp_release6 {ip}: dnsmasq answered NoBinding ({said})"
-            if done.returncode != 0:
-                raise ReleaseError(
-                    f"dnsmasq server {self.config.name!r}: {' '.join(argv)} exited "
-                    f"{done.returncode} ({said}); {_NAMESPACE_HINT}"
-                )
             how = f"dhcp_release6 --iface {interface} --ip {ip} --iaid {lease.iaid}"
-        why_not = "it answered, yet kept the lease"
+            why_not = "it answered, yet kept the lease"
+            if done.returncode != 0:
+                # Not root, dhcp_release6 cannot bind port 546 and never sees the Reply
+                # ("Response timed out", exit 255), yet dnsmasq took the RELEASE (measured
+                # in the lab as nobody): the re-read decides, as for dhcp_release.
+                how += f" (exit {done.returncode}: {said})"
+                why_not = f"{' '.join(argv)} exited {done.returncode}; {_NAMESPACE_HINT}"
         return self._confirm(lambda: self._v6_holders()[0].get(ip) == wanted, how, why_not)
 
     def _delete_over_dbus(self, ip: str) -> bool:

@@ -35,6 +35,19 @@ def _boot6(lab: DnsmasqLab, n: int) -> list[Vm]:
     return vms
 
 
+def _config(lab: DnsmasqLab) -> ServerConfig:
+    """The lab's dnsmasq as a leasewatch server (its lease file, in its namespace)."""
+    return ServerConfig(
+        name="lab-dnsmasq",
+        kind="dnsmasq",
+        leases=lab.leases_path,
+        dnsmasq_conf=lab.conf_path,
+        interface=lab.interface,
+        netns=lab.netns,
+        timeout=10.0,
+    )
+
+
 def _held(lab: DnsmasqLab) -> set[str]:
     lines = [line.split() for line in lab.leases_path.read_text().splitlines()]
     return {words[2] for words in lines if len(words) == 5 and ":" in words[2]}
@@ -83,15 +96,7 @@ def test_dhcp_release6_outcomes_on_the_real_server() -> None:
 
 def _outcomes(lab6: DnsmasqLab) -> None:
     (vm,) = _boot6(lab6, 1)
-    config = ServerConfig(
-        name="lab-dnsmasq",
-        kind="dnsmasq",
-        leases=lab6.leases_path,
-        dnsmasq_conf=lab6.conf_path,
-        interface=lab6.interface,
-        netns=lab6.netns,
-        timeout=5.0,
-    )
+    config = _config(lab6)
     (lease,) = [x for x in DnsmasqLeaseSource(config).read().leases if str(x.ip) == str(vm.ip6)]
     backend = DnsmasqReleaseBackend(config)
     other = dataclasses.replace(lease, duid="00:03:00:01:02:00:00:00:00:99")
@@ -100,3 +105,23 @@ def _outcomes(lab6: DnsmasqLab) -> None:
     assert outcome is Outcome.RELEASED, detail
     assert "dhcp_release6" in detail and str(vm.ip6) not in _held(lab6)
     assert backend.release(lease)[0] is Outcome.NOT_FOUND
+
+
+def test_unprivileged_dhcp_release6_is_confirmed_by_the_re_read() -> None:
+    """As an unprivileged user dhcp_release6 cannot bind port 546: it never sees dnsmasq's
+    Reply and exits 255 ("Response timed out"), yet dnsmasq released the lease: the re-read
+    says released, naming the exit."""
+    with DnsmasqLab.start(pool_size=2, ipv6=True) as lab6:
+        (vm,) = _boot6(lab6, 1)
+        wrapper = lab6.workdir / "dhcp_release6-as-nobody"
+        wrapper.write_text(
+            "#!/bin/sh\nexec setpriv --reuid=nobody --regid=nogroup --clear-groups "
+            'dhcp_release6 "$@"\n'
+        )
+        wrapper.chmod(0o755)
+        config = _config(lab6)
+        (lease,) = [x for x in DnsmasqLeaseSource(config).read().leases if x.ip == vm.ip6]
+        outcome, detail = DnsmasqReleaseBackend(config, command6=str(wrapper)).release(lease)
+        assert outcome is Outcome.RELEASED, detail
+        assert "exit 255: Response timed out" in detail.replace("bind: Permission denied ", "")
+        assert str(vm.ip6) not in _held(lab6)

@@ -243,3 +243,31 @@ def test_a_duid_mac_is_unknown_unless_trusted_and_the_plan_keeps_it_report_only(
         analyse([snap], [alive], now=NOW), ip=IPv6Address("2001:db8:1::100"), grace=timedelta(0)
     )
     assert any("report-only" in line for line in why_unknown.lines())
+
+
+def test_lease_id_format_hex_journal_as_a_real_dhcpd_wrote_it(tmp_path: Path) -> None:
+    """``lease-id-format hex``: IA keys and the server DUID in colon hex, not strings (the
+    fixture is a real dhcpd -6's, one client with an IA_NA and an IA_PD of the same IAID)."""
+    conf = tmp_path / "dhcpd6.conf"
+    conf.write_text("lease-id-format hex;\n" + SUBNET6.replace("100:ff00::", "1ff::"))
+    snap = read(FIXTURES / "dhcpd6-hex.leases", conf)
+    leases = {lease.label: lease for lease in snap.leases}
+    assert sorted(leases) == ["2001:db8:1::1e2", "2001:db8:1ff::/56"]
+    for lease in leases.values():
+        assert (lease.iaid, lease.mac) == (0x11, "02:00:00:00:00:11")
+    pools = {p.kind: p.active for p in analyse([snap], [], now=NOW - timedelta(hours=1)).pools}
+    assert pools == {PoolKind.ADDRESS: 1, PoolKind.PREFIX: 1}
+
+
+def test_the_fast_path_reads_as_the_token_path_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blocks as dhcpd writes them take the fast path; the token path (for anything else)
+    gives the same leases on the real journals, octal and hex."""
+    for journal in (LEASES6, FIXTURES / "dhcpd6-hex.leases"):
+        data = journal.read_bytes()
+        assert len(list(isc6_journal._FAST.finditer(data))) == data.count(b"\nia-") > 0
+        fast = isc6_journal.parse(journal)
+        with monkeypatch.context() as patched:
+            patched.setattr(isc6_journal._Reader, "fast", lambda self, block: False)
+            slow = isc6_journal.parse(journal)
+        assert fast.leases == slow.leases and fast.leases
+        assert fast.server_duid == slow.server_duid is not None
