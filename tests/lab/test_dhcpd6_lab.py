@@ -9,7 +9,9 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
-from lab.isc import IscLab, dhcpd_pools
+import pytest
+
+from lab.isc import IscLab, Layout6, dhcpd_pools
 from leasewatch.cli import Env, main
 from leasewatch.config import ServerConfig
 from leasewatch.core.analysis import analyse
@@ -131,3 +133,23 @@ def test_cli_reports_dhcpd6_and_keeps_its_orphans_report_only(isc6_lab: IscLab) 
     assert isc6_lab.leases_path.read_text() == before
     status, out, err = cli(config, "why", str(alive.ip6))
     assert "verdict: LIVE" in out, out + err
+
+
+@pytest.mark.lab
+def test_a_prefix_delegation_pool_runs_dry() -> None:
+    """dhclient -6 -P clients take every /56 of a two-prefix pool: the PD pool is full and
+    critical in the report, and one more client gets no prefix."""
+    lab = IscLab.start6(Layout6(pd_count=2))
+    try:
+        first = lab.boot6(2, "pd")
+        assert all(vm.prefix is not None for vm in first)
+        (late,) = lab.boot6(1, "pd", timeout=5)
+        assert late.prefix is None
+        config = lab.workdir / "leasewatch.toml"
+        config.write_text(lab.leasewatch_toml(lab.workdir / "state.db"))
+        status, out, err = cli(config, "report", "--format", "json")
+        assert status == 0, err
+        (pd,) = [p for p in json.loads(out)["pools"] if p["first"] == str(Layout6().pd_base)]
+        assert (pd["size"], pd["active"], pd["free"], pd["level"]) == (2, 2, 0, "critical")
+    finally:
+        lab.close()
