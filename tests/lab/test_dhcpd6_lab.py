@@ -138,7 +138,8 @@ def test_cli_reports_dhcpd6_and_keeps_its_orphans_report_only(isc6_lab: IscLab) 
 @pytest.mark.lab
 def test_a_prefix_delegation_pool_runs_dry() -> None:
     """dhclient -6 -P clients take every /56 of a two-prefix pool: the PD pool is full and
-    critical in the report, and one more client gets no prefix."""
+    critical in the report and in ``check`` (exit 2, the network's prefixes apart from its
+    addresses), and one more client gets no prefix."""
     lab = IscLab.start6(Layout6(pd_count=2))
     try:
         first = lab.boot6(2, "pd")
@@ -151,5 +152,8 @@ def test_a_prefix_delegation_pool_runs_dry() -> None:
         assert status == 0, err
         (pd,) = [p for p in json.loads(out)["pools"] if p["first"] == str(Layout6().pd_base)]
         assert (pd["size"], pd["active"], pd["free"], pd["level"]) == (2, 2, 0, "critical")
+        status, out, err = cli(config, "check")
+        assert status == 2 and out.startswith("DHCP CRITICAL"), out + err
+        assert "prefixes" in out
     finally:
         lab.close()
