@@ -4,9 +4,12 @@ As ``lab.kea`` for kea-dhcp4: every file Kea writes (config, memfile, control so
 PID and lock files, and the server's own DUID) goes under one temporary directory. Measured
 on Kea 2.2: kea-dhcp6 writes its server DUID to ``/var/lib/kea/kea-dhcp6-serverid`` unless
 ``data-directory`` says otherwise, and refuses to start when it cannot; a subnet6 answers
-clients on the same link only when it names the ``interface``; ``mac-sources`` lists
-``ipv6-link-local`` before ``duid`` so that ``hw-address`` is the VM's own MAC (a clone keeps
-its template's DUID). Subnets and pools come from 2001:db8::/32 only.
+clients on the same link only when it names the ``interface``; Kea reads a MAC out of a
+client's EUI-64 link-local address only when the MAC is universally administered (its
+``ipv6-link-local`` mac-source), else it falls back to the next source, ``duid`` (a clone
+keeps its template's DUID, with the template's MAC inside). The lab's VMs therefore have
+universal MACs (``universal_mac``) and Kea ``mac-sources`` ``["ipv6-link-local"]`` unless a
+test asks for another list. Subnets and pools come from 2001:db8::/32 only.
 
 ``Kea6Lab``: kea-dhcp6 in a namespace serving ``lab.isc.Layout6`` (the dhcpd -6 lab's plan:
 a /64 on the link with a small address pool, and a small PD pool) to a hypervisor of
@@ -19,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import tempfile
@@ -45,12 +49,18 @@ def pd_prefix(layout: Layout6) -> IPv6Network:
     return IPv6Network(f"{layout.pd_base}/{length}")
 
 
+def universal_mac() -> str:
+    """A random universally administered MAC (Xen's OUI, 00:16:3e: a lab namespace only)."""
+    return "00:16:3e:" + ":".join(f"{b:02x}" for b in secrets.token_bytes(3))
+
+
 def kea6_config(
     root: Path,
     subnets: Sequence[dict[str, Any]],
     *,
     interfaces: Sequence[str] = (),
     valid_lifetime: int = 3600,
+    mac_sources: Sequence[str] = ("ipv6-link-local",),
 ) -> dict[str, Any]:
     """The kea-dhcp6 configuration for a lab server living in ``root``."""
     return {
@@ -66,7 +76,7 @@ def kea6_config(
             # the server DUID file; Kea 2.2 writes /var/lib/kea/kea-dhcp6-serverid otherwise
             "data-directory": str(root),
             "hooks-libraries": [{"library": str(LEASE_CMDS)}],
-            "mac-sources": ["ipv6-link-local", "duid"],
+            "mac-sources": list(mac_sources),
             "preferred-lifetime": valid_lifetime // 2,
             "valid-lifetime": valid_lifetime,
             "subnet6": list(subnets),
@@ -102,12 +112,15 @@ def running_kea6(
     *,
     interfaces: Sequence[str] = (),
     valid_lifetime: int = 3600,
+    mac_sources: Sequence[str] = ("ipv6-link-local",),
     wrap: Wrap | None = None,
     start_timeout: float = 15.0,
 ) -> Iterator[KeaServer]:
     """Start kea-dhcp6 with its files in ``root``; stop it (and remove its socket) on exit."""
     root.mkdir(parents=True, exist_ok=True)
-    config = kea6_config(root, subnets, interfaces=interfaces, valid_lifetime=valid_lifetime)
+    config = kea6_config(
+        root, subnets, interfaces=interfaces, valid_lifetime=valid_lifetime, mac_sources=mac_sources
+    )
     config_path = root / "kea-dhcp6.json"
     config_path.write_text(json.dumps(config, indent=2), encoding="utf-8")
     argv = ["kea-dhcp6", "-c", str(config_path)]
@@ -171,7 +184,13 @@ class Kea6Lab:
         self._dir_token = 0
 
     @classmethod
-    def start(cls, layout: Layout6 | None = None, *, valid_lifetime: int = 259200) -> Kea6Lab:
+    def start(
+        cls,
+        layout: Layout6 | None = None,
+        *,
+        valid_lifetime: int = 259200,
+        mac_sources: Sequence[str] = ("ipv6-link-local",),
+    ) -> Kea6Lab:
         """Build the namespaces and start Kea; wait until it answers."""
         tag = new_tag()
         workdir = Path(tempfile.mkdtemp(prefix=f"lw-{tag}-"))
@@ -179,13 +198,13 @@ class Kea6Lab:
         lab = cls(tag, workdir, layout or Layout6())
         lab._dir_token = token
         try:
-            lab._build(valid_lifetime)
+            lab._build(valid_lifetime, mac_sources)
         except BaseException:
             lab.close()
             raise
         return lab
 
-    def _build(self, valid_lifetime: int) -> None:
+    def _build(self, valid_lifetime: int, mac_sources: Sequence[str]) -> None:
         layout = self.layout
         self.server_ns = Namespace.create(f"lw-{self.tag}-srv")
         for scope in ("all", "default"):
@@ -213,6 +232,7 @@ class Kea6Lab:
                 [subnet],
                 interfaces=[hv.server_iface],
                 valid_lifetime=valid_lifetime,
+                mac_sources=mac_sources,
                 wrap=self.server_ns.exec_argv,
             )
         )
@@ -227,8 +247,13 @@ class Kea6Lab:
         assert self.hv is not None
         return self.hv
 
-    def boot6(self, n: int = 1, dhcp6: str = "na", timeout: float = 20.0) -> list[Vm]:
-        return self.hypervisor.boot6(n, dhcp6, timeout)
+    def boot6(
+        self, n: int = 1, dhcp6: str = "na", timeout: float = 20.0, *, universal: bool = True
+    ) -> list[Vm]:
+        """Start ``n`` DHCPv6 VMs (universal MACs unless told otherwise) and wait for them."""
+        hv = self.hypervisor
+        macs = [universal_mac() if universal else None for _ in range(n)]
+        return hv.wait([hv.start(dhcp6=dhcp6, mac=mac) for mac in macs], timeout=timeout)
 
     def destroy(self, vm: Vm) -> None:
         self.hypervisor.destroy(vm)

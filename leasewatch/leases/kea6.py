@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from leasewatch.errors import LeasesError
+from leasewatch.leases.duid import duid_bytes, mac_of_duid
 from leasewatch.leases.kea_api import RESULT_EMPTY, KeaClient, short_json
 from leasewatch.model import (
     BindingState,
@@ -50,6 +51,13 @@ TYPE_NAMES = {kind: name for name, kind in _TYPES.items()}  # what lease6-del wa
 # The memfile's hwaddr_source (src/lib/dhcp/hwaddr.h, HWADDR_SOURCE_*): 2 means Kea took the
 # MAC out of the client's DUID, which a clone shares with its template: weak evidence.
 _HWADDR_SOURCE_DUID = 0x0002
+# mac-sources names under which Kea may take a MAC out of the DUID ("any", Kea's default,
+# tries every source in turn). Measured on Kea 2.2: with ["ipv6-link-local", "duid"], a
+# directly attached client whose MAC is locally administered (libvirt's 52:54:00, any random
+# MAC) gets its hw-address from the DUID, because Kea reads a MAC out of an EUI-64
+# link-local address only when its universal/local bit says universal (Pkt::getMACFromIPv6):
+# a clone's lease then carries its template's MAC.
+_DUID_SOURCES = frozenset({"any", "duid"})
 _INFINITE = 0xFFFFFFFF  # valid-lft: Kea's "infinite" lifetime
 
 
@@ -165,8 +173,28 @@ def _list(value: Any) -> list[Mapping[str, Any]]:
 # -- leases from lease_cmds -------------------------------------------------------------
 
 
-def lease6_from_api(server: str, item: Mapping[str, Any]) -> Lease:
-    """One entry of ``lease6-get``/``lease6-get-page`` -> Lease (cltt + valid-lft = expiry)."""
+def duid_may_fill_mac(dhcp6: Mapping[str, Any]) -> bool:
+    """Whether kea-dhcp6's ``mac-sources`` (default ``any``) let it take a MAC from a DUID."""
+    sources = dhcp6.get("mac-sources", ["any"])
+    names = {str(s).lower() for s in sources} if isinstance(sources, list) else {"any"}
+    return bool(names & _DUID_SOURCES) or not names
+
+
+def mac_source(mac: str | None, duid: str | None, duid_may_fill: bool) -> MacSource:
+    """How far a Kea v6 lease's hw-address may be trusted: the API does not say which
+    mac-source filled it, so one equal to the MAC inside the client's own DUID may have come
+    from there (weak), unless the server's mac-sources exclude the DUID. One that differs, or
+    beside a DUID holding no MAC, came from the wire (a link-local address, a relay)."""
+    if mac is None or duid is None or not duid_may_fill:
+        return MacSource.HARDWARE
+    raw = duid_bytes(duid)
+    inside = None if raw is None else mac_of_duid(raw)
+    return MacSource.DUID if inside == mac else MacSource.HARDWARE
+
+
+def lease6_from_api(server: str, item: Mapping[str, Any], *, duid_may_fill: bool = True) -> Lease:
+    """One entry of ``lease6-get``/``lease6-get-page`` -> Lease (cltt + valid-lft = expiry);
+    ``duid_may_fill``: the server's mac-sources include the DUID (``duid_may_fill_mac``)."""
     try:
         ip = IPv6Address(str(item["ip-address"]))
         cltt = int(item["cltt"])
@@ -181,9 +209,8 @@ def lease6_from_api(server: str, item: Mapping[str, Any]) -> Lease:
             f"kea server {server!r}: unexpected lease6 entry {short_json(item)}: {exc}"
         ) from None
     state = _state(state_code, f"kea server {server!r}: lease {ip}")
-    # Kea's hw-address, which its mac-sources filled (the API does not say from which):
-    # trusted, as the operator lists ipv6-link-local or the relay sources before duid.
     mac = normalize_mac(str(item["hw-address"])) if item.get("hw-address") else None
+    duid = str(item.get("duid") or "") or None
     return Lease(
         ip=ip,
         state=state,
@@ -195,8 +222,9 @@ def lease6_from_api(server: str, item: Mapping[str, Any]) -> Lease:
         subnet_id=subnet_id,
         kind=kind,
         prefix_len=prefix_len if kind is PoolKind.PREFIX else None,
-        duid=str(item.get("duid") or "") or None,
+        duid=duid,
         iaid=iaid,
+        mac_source=mac_source(mac, duid, duid_may_fill),
         mac_unreadable=mac is None and bool(item.get("hw-address")),
     )
 
@@ -215,7 +243,7 @@ def _utc(epoch: int) -> datetime:
     return datetime.fromtimestamp(epoch, tz=UTC)
 
 
-def read_leases6(client: KeaClient, page_size: int) -> list[Lease]:
+def read_leases6(client: KeaClient, page_size: int, *, duid_may_fill: bool = True) -> list[Lease]:
     """Every v6 lease, ``page_size`` at a time with ``lease6-get-page`` (as the v4 paging:
     from "start", then from the last address returned, until a short page or result 3)."""
     leases: list[Lease] = []
@@ -226,7 +254,10 @@ def read_leases6(client: KeaClient, page_size: int) -> list[Lease]:
         if answer.result == RESULT_EMPTY:
             break
         args = answer.arguments if isinstance(answer.arguments, Mapping) else {}
-        page = [lease6_from_api(client.server, item) for item in _list(args.get("leases"))]
+        page = [
+            lease6_from_api(client.server, item, duid_may_fill=duid_may_fill)
+            for item in _list(args.get("leases"))
+        ]
         leases.extend(page)
         if len(page) < page_size or not page:
             break
@@ -243,7 +274,7 @@ def read_leases6(client: KeaClient, page_size: int) -> list[Lease]:
 def snapshot(client: KeaClient, dhcp6: Mapping[str, Any], page_size: int) -> ServerSnapshot:
     """A kea-dhcp6 server read through its API, once ``config-get`` answered ``Dhcp6``."""
     ranges, fixed = ranges_from_dhcp6(client.server, dhcp6)
-    leases = read_leases6(client, page_size)
+    leases = read_leases6(client, page_size, duid_may_fill=duid_may_fill_mac(dhcp6))
     return ServerSnapshot(
         server=client.server,
         kind="kea",

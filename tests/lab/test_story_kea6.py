@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from lab.isc import Layout6
-from lab.kea6 import Kea6Lab, pd_prefix
+from lab.kea6 import Kea6Lab, pd_prefix, running_kea6, universal_mac
+from lab.vm import Vm
 from tests.cli_helpers import run
 
 pytestmark = pytest.mark.lab
@@ -97,3 +98,79 @@ def test_a_pd_pool_filled_by_dhclient_p_is_reported(kea6_lab: Kea6Lab) -> None:
     assert doc["outside"] == []
     table = run("-c", str(write_config(lab)), "report", now=datetime.now(UTC)).out
     assert f"{pd_prefix(lab.layout)} /56" in table
+
+
+def clone_of(lab: Kea6Lab, universal: bool) -> tuple[Vm, Vm]:
+    """A template VM that ran dhclient -6 and died, and a clone of it (the template's DUID
+    in its lease file, a MAC of its own) holding an address now."""
+    (template,) = lab.boot6(1, universal=universal)
+    duid = template.default_duid
+    assert duid is not None
+    lab.destroy(template)
+    clone = lab.hypervisor.start(dhcp6="na", duid=duid, mac=universal_mac() if universal else None)
+    lab.hypervisor.wait([clone], timeout=20)
+    assert clone.ip6 is not None and clone.mac != template.mac
+    return template, clone
+
+
+def test_a_clone_keeps_its_templates_duid_but_kea_sees_its_own_mac(kea6_lab: Kea6Lab) -> None:
+    """dhclient's DUID-LLT holds the MAC of the NIC it first ran on, and a clone keeps it;
+    with mac-sources ipv6-link-local and universal MACs, Kea's hw-address is the clone's own:
+    the clone is live, its template's old lease an orphan."""
+    lab = kea6_lab
+    template, clone = clone_of(lab, universal=True)
+    by_ip = {x["ip-address"]: x for x in lab.leases()}
+    lease = by_ip[str(clone.ip6)]
+    assert lease["hw-address"] == clone.mac
+    assert lease["duid"].startswith("00:01:00:01:")  # DUID-LLT, Ethernet
+    assert lease["duid"].endswith(template.mac)
+    doc = report(write_config(lab))
+    assert [o["mac"] for o in doc["orphans"]] == [template.mac]
+    assert doc["unknown"] == [] and doc["live"] == 1
+
+
+def test_a_clone_whose_mac_kea_took_from_the_duid_is_never_an_orphan() -> None:
+    """Measured: with mac-sources [ipv6-link-local, duid] and locally administered MACs (as
+    libvirt gives), Kea fills hw-address from the DUID, so a clone's lease names its dead
+    template's MAC; leasewatch holds that weak and judges the lease unknown."""
+    lab = Kea6Lab.start(Layout6(), mac_sources=("ipv6-link-local", "duid"))
+    try:
+        template, clone = clone_of(lab, universal=False)
+        by_ip = {x["ip-address"]: x for x in lab.leases()}
+        assert by_ip[str(clone.ip6)]["hw-address"] == template.mac  # not the clone's
+        doc = report(write_config(lab))
+        csv_text = (lab.kea.leases_file).read_text(encoding="utf-8")
+    finally:
+        lab.close()
+    assert doc["orphans"] == []  # neither lease: both name the template's MAC, from the DUID
+    assert {u["ip"]: u["reason_code"] for u in doc["unknown"]} == {
+        str(template.ip6): "unknown-duid-mac",
+        str(clone.ip6): "unknown-duid-mac",
+    }
+    assert all(u["mac_source"] == "duid" for u in doc["unknown"])
+    # the memfile says so too: hwaddr_source 2 (HWADDR_SOURCE_DUID)
+    rows = [line.split(",") for line in csv_text.splitlines()[1:]]
+    assert {row[-1] for row in rows if row[0] == str(clone.ip6)} == {"2"}
+
+
+def test_a_slash_64_and_a_slash_48_pd_pool_report_exact_figures(short_tmp: Path) -> None:
+    """report --format json gives 2**64 and 2**16 as exact numbers; the table 2^64."""
+    subnet = {
+        "id": 1,
+        "subnet": "2001:db8:1::/64",
+        "pools": [{"pool": "2001:db8:1::/64"}],
+        "pd-pools": [{"prefix": "2001:db8:a::", "prefix-len": 48, "delegated-len": 64}],
+    }
+    with running_kea6(short_tmp / "kea6", [subnet]) as kea:
+        config = short_tmp / "leasewatch.toml"
+        config.write_text(
+            f'[[servers]]\nname = "kea6"\nkind = "kea"\ncontrol_socket = "{kea.socket_path}"\n',
+            encoding="utf-8",
+        )
+        now = datetime.now(UTC)
+        text = run("-c", str(config), "report", "--format", "json", now=now).out
+        table = run("-c", str(config), "report", now=now).out
+    assert '"size": 18446744073709551616' in text
+    sizes = {p["kind"]: (p["size"], p["free"]) for p in json.loads(text)["pools"]}
+    assert sizes == {"address": (2**64, 2**64), "prefix": (2**16, 2**16)}
+    assert "2^64" in table and "65536" in table

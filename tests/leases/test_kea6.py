@@ -17,6 +17,7 @@ from leasewatch.config import ServerConfig
 from leasewatch.core.analysis import analyse
 from leasewatch.errors import LeasesError
 from leasewatch.leases import kinds
+from leasewatch.leases.kea6 import duid_may_fill_mac, lease6_from_api
 from leasewatch.model import Lease, MacSource, Outcome, PoolKind, ServerSnapshot
 from leasewatch.reaper.kea import KeaReleaseBackend
 from tests.cli_helpers import run
@@ -231,3 +232,31 @@ def test_release_names_a_delegated_prefix_as_reports_write_it(
     assert "lease6-del 2001:db8:8000:100::/56" in done.out, done.err
     answer = kea6.command("lease6-get", {"ip-address": "2001:db8:8000:100::", "type": "IA_PD"})
     assert answer["result"] == 3
+
+
+@pytest.mark.parametrize(
+    ("sources", "hw", "source"),
+    [
+        (None, "52:54:00:00:00:0b", MacSource.DUID),  # Kea's default "any" includes duid
+        (["ipv6-link-local", "duid"], "52:54:00:00:00:0b", MacSource.DUID),
+        (["ipv6-link-local", "duid"], "00:16:3e:00:00:01", MacSource.HARDWARE),
+        (["ipv6-link-local"], "52:54:00:00:00:0b", MacSource.HARDWARE),
+    ],
+)
+def test_a_hw_address_equal_to_the_duids_mac_is_weak(
+    sources: list[str] | None, hw: str, source: MacSource
+) -> None:
+    """The API does not say which mac-source filled hw-address: equal to the MAC inside the
+    client's DUID, with duid among the sources, it may have come from there."""
+    dhcp6: dict[str, Any] = {} if sources is None else {"mac-sources": sources}
+    item = {
+        "ip-address": "2001:db8:1::10",
+        "cltt": 1796033802,
+        "valid-lft": 3600,
+        "type": "IA_NA",
+        "duid": DUID_B,
+        "iaid": 1,
+        "hw-address": hw,
+    }
+    lease = lease6_from_api("kea6", item, duid_may_fill=duid_may_fill_mac(dhcp6))
+    assert lease.mac_source is source
