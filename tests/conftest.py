@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-# The real-server lab's fixtures (isc_lab, ...), shared by tests/lab and tests/reaper.
-pytest_plugins = ("lab.fixtures",)
+# The real-server lab's fixtures (isc_lab, ...), shared by tests/lab and tests/reaper; the
+# wire fakes' (xapi, pve, pve_cert), shared by the inventory, events and daemon tests.
+pytest_plugins = ("lab.fixtures", "tests.fakes")
 
 _skipped: list[str] = []
 

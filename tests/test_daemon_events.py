@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.inventory.inventory_lab import SECRET, FakeXapi, _closed_port, standard_pool
+from tests.inventory.inventory_lab import SECRET, FakeXapi, _closed_port
 from tests.test_daemon import DHCPD_CONF, LEASES, Running, _free_port, _stop, launch
 
 
@@ -126,16 +126,6 @@ def _line(running: Running, what: str) -> str:
     """Wait (bounded) for the log line of ``what`` and return it."""
     running.wait_for(what, lambda: what in running.logs(), 15.0)
     return next(x for x in running.logs().splitlines() if what in x)
-
-
-@pytest.fixture
-def xapi() -> Iterator[FakeXapi]:
-    """A fake XenServer pool master (the standard pool) on loopback."""
-    fake = FakeXapi(standard_pool())
-    try:
-        yield fake
-    finally:
-        fake.close()
 
 
 def test_a_xenapi_delete_is_planned_at_once_by_the_daemon(tmp_path: Path, xapi: FakeXapi) -> None:

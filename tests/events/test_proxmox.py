@@ -5,31 +5,15 @@ a running one or a start not, a refused token down and retried."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-
-import pytest
 
 from leasewatch.events.interface import Backoff
 from leasewatch.events.proxmox import ProxmoxStream
 from tests.events.streams import WAIT, Heard, refused
 from tests.inventory.inventory_lab import (
     WRONG_SECRET,
-    Cert,
     FakePve,
     pve_config,
-    standard_cluster,
 )
-
-
-@pytest.fixture
-def pve(pve_cert: Cert) -> Iterator[FakePve]:
-    """A fake PVE cluster (a qemu VM, an lxc container, a template) with no tasks yet."""
-    fake = FakePve(pve_cert, standard_cluster())
-    fake.run_task("qmstart", 100)  # history before the stream starts: never a hint
-    try:
-        yield fake
-    finally:
-        fake.close()
 
 
 def _stream(fake: FakePve, heard: Heard, token: str | None = None) -> ProxmoxStream:
@@ -52,6 +36,7 @@ def _polled_twice_more(fake: FakePve) -> None:
 def test_a_finished_destroy_is_a_hint_a_running_one_or_a_start_is_not(pve: FakePve) -> None:
     """Connected: one change; a start and a destroy still running: nothing more (the poll
     after them is awaited); the destroy finished: one change."""
+    pve.run_task("qmstart", 100)  # history before the stream starts: never a hint
     heard = Heard()
     stream = _stream(pve, heard)
     try:

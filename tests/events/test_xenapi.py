@@ -4,24 +4,10 @@ login, a pool member that names its master."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
 from leasewatch.events.interface import Backoff
 from leasewatch.events.xenapi import XenAPIStream
 from tests.events.streams import Heard, refused
 from tests.inventory.inventory_lab import WRONG_SECRET, FakeXapi, standard_pool, xen_config
-
-
-@pytest.fixture
-def xapi() -> Iterator[FakeXapi]:
-    """A fake pool master with the standard pool (a running and a halted VM, a template)."""
-    fake = FakeXapi(standard_pool())
-    try:
-        yield fake
-    finally:
-        fake.close()
 
 
 def _stream(fake: FakeXapi, heard: Heard, password: str | None = None) -> XenAPIStream:

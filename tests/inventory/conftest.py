@@ -9,13 +9,7 @@ from pathlib import Path
 import pytest
 
 from leasewatch.config import InventoryConfig
-from tests.inventory.inventory_lab import Cert, Scenario, make_cert, scenario_config
-
-
-@pytest.fixture(scope="session")
-def pve_cert(tmp_path_factory: pytest.TempPathFactory) -> Cert:
-    """One self-signed certificate for every fake PVE server of the run."""
-    return make_cert(tmp_path_factory.mktemp("pve-tls"))
+from tests.inventory.inventory_lab import Cert, Scenario, scenario_config
 
 
 @pytest.fixture

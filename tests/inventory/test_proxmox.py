@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 import sys
-from collections.abc import Iterator
 
 import pytest
 
@@ -19,18 +18,7 @@ from tests.inventory.inventory_lab import (
     Cert,
     FakePve,
     pve_config,
-    standard_cluster,
 )
-
-
-@pytest.fixture
-def pve(pve_cert: Cert) -> Iterator[FakePve]:
-    """A fake PVE cluster with a qemu VM, a stopped container and a template."""
-    fake = FakePve(pve_cert, standard_cluster())
-    try:
-        yield fake
-    finally:
-        fake.close()
 
 
 def test_qemu_and_lxc_macs_templates_skipped(pve: FakePve) -> None:

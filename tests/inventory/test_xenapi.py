@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 import sys
-from collections.abc import Iterator
 
 import pytest
 
@@ -21,16 +20,6 @@ from tests.inventory.inventory_lab import (
     vm_record,
     xen_config,
 )
-
-
-@pytest.fixture
-def xapi() -> Iterator[FakeXapi]:
-    """A fake pool master with the standard pool on loopback."""
-    fake = FakeXapi(standard_pool())
-    try:
-        yield fake
-    finally:
-        fake.close()
 
 
 def test_skips_templates_snapshots_and_dom0(xapi: FakeXapi) -> None:
