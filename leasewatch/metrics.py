@@ -62,6 +62,9 @@ def problems(result: ScanResult, releasable: Collection[str] = ()) -> list[Probl
     readable but not complete is a fault too.
     """
     out: list[Problem] = []
+    for pair in result.analysis.pairs:  # a pair read from one member: the other's fault
+        if any(m.readable for m in pair.members):
+            out.extend(Problem(m.server, m.error) for m in pair.members if m.error is not None)
     for snap in result.analysis.servers:
         if snap.error is not None:
             out.append(Problem(snap.server, snap.error))
@@ -269,10 +272,21 @@ def with_site(families: Iterable[Metric], site: str | None) -> list[Metric]:
 
 def _add_scan(f: _Families, result: ScanResult, kinds: dict[str, str]) -> None:
     analysis = result.analysis
+    members = {m.server: m for pair in analysis.pairs for m in pair.members}
     for snap in analysis.servers:
+        if snap.members or snap.server in members:
+            continue  # a pair: each member below
         up = 0.0 if snap.error else 1.0
         f.server_up.add_metric([snap.server], up)
         f.source_up.add_metric([snap.server, kinds.get(snap.server, snap.kind)], up)
+    for pair in analysis.pairs:  # a pair's members, each once; its pools under its name
+        f.pair_hold.add_metric([pair.name], 0.0 if pair.hold is None else 1.0)
+        for m in pair.members:
+            up = 1.0 if m.readable else 0.0
+            f.server_up.add_metric([m.server], up)
+            f.source_up.add_metric([m.server, kinds.get(m.server, pair.kind)], up)
+            if m.normal is not None:
+                f.pair_normal.add_metric([pair.name, m.server, m.role], float(m.normal))
     orphans: dict[tuple[str, str], int] = {}
     for network in analysis.networks:
         labels = [network.server, network.name]
@@ -333,7 +347,7 @@ class _Families:
         )
         self.net_free = GaugeMetricFamily(
             "leasewatch_network_free",
-            "Addresses free to hand out in a network (not active, backup or abandoned); a "
+            "Addresses free to hand out in a network (not active or abandoned; backup is free); a "
             "float, exact up to 2^53.",
             labels=net,
         )
@@ -351,6 +365,16 @@ class _Families:
             "leasewatch_server_up",
             "1 if the server's leases could be read at the last scan, else 0.",
             labels=["server"],
+        )
+        self.pair_normal = GaugeMetricFamily(
+            "leasewatch_pair_member_normal",
+            "1 if a pair member's own live state is normal (dhcpd failover, Kea HA), else 0.",
+            labels=["pair", "server", "role"],
+        )
+        self.pair_hold = GaugeMetricFamily(
+            "leasewatch_pair_hold",
+            "1 if nothing of a pair is released (a member unreadable or not normal), else 0.",
+            labels=["pair"],
         )
         self.inv_healthy = GaugeMetricFamily(
             "leasewatch_inventory_healthy",

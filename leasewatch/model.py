@@ -33,6 +33,11 @@ from leasewatch.addresses import within as within  # noqa: PLC0414
 from leasewatch.bulk import BulkReads
 from leasewatch.durations import format_duration as format_duration  # noqa: PLC0414
 from leasewatch.durations import parse_duration as parse_duration  # noqa: PLC0414
+from leasewatch.pairing import MemberHealth as MemberHealth  # noqa: PLC0414
+from leasewatch.pairing import Pair as Pair  # noqa: PLC0414
+from leasewatch.pairing import PairMember as PairMember  # noqa: PLC0414
+from leasewatch.pairing import PairMode as PairMode  # noqa: PLC0414
+from leasewatch.pairing import ReleaseOnPair as ReleaseOnPair  # noqa: PLC0414
 from leasewatch.reasons import REASON_TEXT as REASON_TEXT  # noqa: PLC0414
 from leasewatch.reasons import Facts as Facts  # noqa: PLC0414
 from leasewatch.reasons import Reason as Reason  # noqa: PLC0414
@@ -319,6 +324,10 @@ class ServerSnapshot:
     # why no lease of this server can be released, whatever its config (dhcpd -6: OMAPI
     # reaches DHCPv4 leases only); the plan keeps its orphans with this reason
     report_only: Reason | None = None
+    # the relationship its reader found it in (dhcpd failover, Kea HA): ``core.pairs``
+    # joins the members; a joined pair's snapshot names its members' servers instead
+    pairing: PairMember | None = None
+    members: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # a tuple or list of Lease objects is accepted, and held as a LeaseList
@@ -351,10 +360,16 @@ class InventorySnapshot:
 
 
 def free_of(size: int, active: int, backup: int, abandoned: int) -> int:
-    """The one definition of free: addresses that are neither active, nor held by the
-    failover peer (backup), nor abandoned/declined. Table, JSON, CSV, metrics, alerts and
-    the forecast all count free this way."""
-    return max(size - active - backup - abandoned, 0)
+    """The one definition of free: addresses that are neither active nor abandoned/declined.
+    Table, JSON, CSV, metrics, alerts and the forecast all count free this way.
+
+    ``backup`` addresses are part of free: they are the failover secondary's share of the
+    pair's free pool (dhcpd-pools' ``bu`` column), handed out by the secondary, not used.
+    A fresh dhcpd pair of 21 addresses shows 11 free + 10 backup: 21 free. The argument
+    stays so that every caller says what it counted.
+    """
+    del backup  # a subset of free (above)
+    return max(size - active - abandoned, 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -489,6 +504,10 @@ class Analysis:
     pool_taken: frozenset[str] = field(default=frozenset(), repr=False)
     trust_duid_mac: bool = False  # ``[reaper] trust_duid_mac``, for judging single leases
 
+    # relationships between servers (``core.pairs``): each is one server in ``servers``,
+    # ``networks`` and the findings, named by its members
+    pairs: tuple[Pair, ...] = ()
+
     @property
     def pools(self) -> tuple[PoolUsage, ...]:
         return tuple(p for n in self.networks for p in n.pools)
@@ -541,6 +560,9 @@ class Outcome(enum.StrEnum):
     CHANGED = "changed"  # the server re-assigned the address since the file was read
     NOT_FOUND = "not-found"
     FAILED = "failed"
+    # a pair's lease freed on some members only (a peer unreachable, a journal that still
+    # shows it active): not released; the next scan tries again
+    PARTIAL = "partial"
 
 
 @dataclass(frozen=True, slots=True)

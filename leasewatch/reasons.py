@@ -45,6 +45,10 @@ class Reason(enum.StrEnum):
     KEEP_UNCONFIRMED = "keep-unconfirmed"
     KEEP_POOL_TAKEN = "keep-pool-taken"
     KEEP_POOL_KEPT = "keep-pool-kept"
+    # a pair (dhcpd failover, Kea HA, declared partners): nothing of it goes while in doubt
+    KEEP_PAIR_NOT_NORMAL = "keep-pair-not-normal"
+    KEEP_PAIR_UNREAD = "keep-pair-unread"
+    KEEP_PAIR_STATE_UNKNOWN = "keep-pair-state-unknown"
     # the reaper releases
     RELEASE_ORPHAN = "release-orphan"
     RELEASE_REQUESTED = "release-requested"
@@ -94,6 +98,9 @@ REASON_TEXT: dict[Reason, str] = {
     Reason.KEEP_POOL_KEPT: (
         "MAC pool: lease kept for the next leasewatch mac take (the VM gets this address back)"
     ),
+    Reason.KEEP_PAIR_NOT_NORMAL: "{of} state {state} on {server}",
+    Reason.KEEP_PAIR_UNREAD: "pair member {server} could not be read",
+    Reason.KEEP_PAIR_STATE_UNKNOWN: "no pair member's {of} state is known live",
     Reason.RELEASE_ORPHAN: "{finding}; missing for {missing}",
     Reason.RELEASE_REQUESTED: "leasewatch release",
     Reason.RELEASE_FORCED: "leasewatch release --force",

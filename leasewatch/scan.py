@@ -41,6 +41,7 @@ from leasewatch.model import (
 from leasewatch.reaper import kinds as reaper_kinds
 from leasewatch.reaper.execute import execute
 from leasewatch.reaper.interface import ReleaseBackend
+from leasewatch.reaper.pair import PairReleaseBackend
 from leasewatch.reaper.plan import plan, plan_requested, report_only_servers
 from leasewatch.sightings import REFRESH, SightingMemory, observe
 from leasewatch.state import State
@@ -264,6 +265,7 @@ class Scanner:
             max_shrink=self.config.reaper.max_shrink,
             pool_taken=macpool.taken(self.config, state, inventories, now, grace),
             trust_duid_mac=self.config.reaper.trust_duid_mac,
+            partners=self.config.partners,
         )
 
     def scan(
@@ -310,7 +312,7 @@ class Scanner:
             raise ScanStopped("stopping before any release")
         backends: Mapping[str, ReleaseBackend] = {}
         if apply and any(r.action is Action.RELEASE for r in releases):
-            backends = self._backends({r.finding.lease.server for r in releases})
+            backends = self._backends({r.finding.lease.server for r in releases}, analysis)
         records = execute(
             releases, backends, apply=apply, clock=self.clock, journal=state if apply else None
         )
@@ -379,14 +381,25 @@ class Scanner:
         state.save_alert_memory(alerts.dump_memory(alerts.settle(step, results, now)))
         return tuple(str(e) for e in alerts.failures(results))
 
-    def _backends(self, servers: set[str]) -> dict[str, ReleaseBackend]:
-        out = {}
+    def _backends(self, servers: set[str], analysis: Analysis) -> dict[str, ReleaseBackend]:
+        """Each named server's backend; a pair's releases through its members'."""
+        out: dict[str, ReleaseBackend] = {}
         for server in self.config.servers:
             if server.name in servers:
                 backend = self._backend(server)
                 if backend is not None:
                     out[server.name] = backend
+        configs = {s.name: s for s in self.config.servers}
+        for pair in analysis.pairs:
+            if pair.name in servers and pair.name not in configs:
+                members = {n: b for n in pair.servers if (b := self._member(configs, n))}
+                if members:
+                    out[pair.name] = PairReleaseBackend(pair, members)
         return out
+
+    def _member(self, configs: Mapping[str, ServerConfig], name: str) -> ReleaseBackend | None:
+        config = configs.get(name)
+        return None if config is None else self._backend(config)
 
     def release_one(
         self,
@@ -403,14 +416,15 @@ class Scanner:
         The plan and the executor of a scan on the named leases, with the scan's judge
         (``max_shrink`` included): a lease a healthy inventory still lists, or one an
         unhealthy inventory cannot confirm gone, is refused unless ``force``; protected,
-        fixed-address and out-of-range leases never go. Every server (or the one named) is
-        read; one that cannot be read is a warning unless it was named, so an unrelated
-        server being down never stops the hook.
+        fixed-address and out-of-range leases never go. Every server is read (a pair's
+        members are known only then), and only the named one's leases (or its pair's) are
+        released; a server that cannot be read is a warning unless it was named, so an
+        unrelated server being down never stops the hook.
         """
-        chosen = [s for s in self.read_servers() if server is None or s.server == server]
+        chosen = self.read_servers()
         warnings = []
         for snap in chosen:
-            if snap.error and server is not None:
+            if snap.error and snap.server == server:
                 raise LeasesError(snap.error)
             if snap.error:
                 warnings.append(snap.error)
@@ -432,8 +446,12 @@ class Scanner:
         judged = {(f.lease.server, f.lease.ip): f for f in (*analysis.orphans, *analysis.unknown)}
         findings = []
         for snap in analysis.servers:
+            if server is not None and server != snap.server and server not in snap.members:
+                continue  # a pair's member named: the pair's lease
             for lease in snap.leases.find_active(analysis.now, ip=wanted, mac=mac):
-                named = lease if lease.server else dataclasses.replace(lease, server=snap.server)
+                named = lease
+                if lease.server != snap.server:
+                    named = dataclasses.replace(lease, server=snap.server)
                 findings.append(
                     judged.get((snap.server, lease.ip))
                     or judge.judge(named, analysis.network_of(snap.server, lease.ip))
@@ -444,10 +462,11 @@ class Scanner:
             self._releasable(),
             force=force,
             report_only=report_only_servers(analysis.servers),
+            pairs=analysis.pairs,
         )
         backends: dict[str, ReleaseBackend] = {}
         if not dry_run and any(r.action is Action.RELEASE for r in releases):
-            backends = self._backends({r.finding.lease.server for r in releases})
+            backends = self._backends({r.finding.lease.server for r in releases}, analysis)
         records = execute(
             releases,
             backends,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -55,7 +56,7 @@ def load(path: Path, environ: Mapping[str, str] | None = None) -> Config:
 def parse(path: Path, text: str, data: Mapping[str, Any], environ: Mapping[str, str]) -> Config:
     loader = Loader(path, text, environ)
     top = Section(loader, data, "")
-    servers = _list_of(top, "servers", _server, loader)
+    servers = _list_of(top, "servers", _member, loader)
     inventory = _list_of(top, "inventory", _inventory, loader)
     reaper = _one(top, "reaper", _reaper, ReaperConfig(), loader)
     alerts = _one(top, "alerts", _alerts, AlertsConfig(), loader)
@@ -66,6 +67,7 @@ def parse(path: Path, text: str, data: Mapping[str, Any], environ: Mapping[str, 
     if not data.get("servers"):
         loader.error("", "servers", "none configured; expected at least one [[servers]] table")
     _unique(loader, "servers", [s.name for s in servers])
+    servers = _partners(loader, servers)
     _unique(loader, "inventory", [i.name for i in inventory])
     _unique(loader, "alerts.webhooks", [w.name for w in alerts.webhooks])
     if loader.errors:
@@ -80,6 +82,45 @@ def parse(path: Path, text: str, data: Mapping[str, Any], environ: Mapping[str, 
         state=state,
         macpool=macpool,
     )
+
+
+def _partners(loader: Loader, servers: list[ServerConfig]) -> list[ServerConfig]:
+    """``partner``: names another server of the same kind, whose partner is this one or
+    unset (then set: a pair is declared once, on either member)."""
+    by_name = {s.name: s for s in servers}
+    partner_of = {s.name: s.partner for s in servers if s.partner is not None}
+    for index, server in enumerate(servers):
+        partner = server.partner
+        if partner is None:
+            continue
+        where = f"servers[{index}]"
+        other = by_name.get(partner)
+        if partner == server.name:
+            loader.error(where, "partner", f"names this server itself ({partner!r})")
+        elif other is None:
+            names = ", ".join(sorted(by_name)) or "none"
+            loader.error(
+                where,
+                "partner",
+                f"expected the name of a [[servers]] entry ({names}), got {partner!r}",
+            )
+        elif other.kind != server.kind:
+            loader.error(
+                where,
+                "partner",
+                f"{partner!r} is a {other.kind} server, this one {server.kind}: "
+                "partners are of one kind",
+            )
+        elif partner_of.setdefault(partner, server.name) != server.name:
+            loader.error(
+                where, "partner", f"{partner!r} already has partner {partner_of[partner]!r}"
+            )
+    return [
+        s
+        if s.name not in partner_of or s.partner is not None
+        else dataclasses.replace(s, partner=partner_of[s.name])
+        for s in servers
+    ]
 
 
 def _unique(loader: Loader, table: str, names: list[str]) -> None:
@@ -129,6 +170,15 @@ def _timeout(section: Section, default: float) -> float:
         section.error("timeout", f"expected a positive number of seconds, got {value!r}")
         return default
     return float(value)
+
+
+def _member(s: Section) -> ServerConfig | None:
+    """A server, and the partner it names (checked against the others in ``_partners``)."""
+    partner = s.string("partner")
+    server = _server(s)
+    if server is None or partner is None:
+        return server
+    return dataclasses.replace(server, partner=partner)
 
 
 def _server(s: Section) -> ServerConfig | None:

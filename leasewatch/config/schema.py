@@ -73,6 +73,9 @@ class ServerConfig:
     tls_key: Path | None = None
     timeout: float = 10.0
     page_size: int = 1000
+    # the [[servers]] entry holding copies of the same pools (a pair leasewatch cannot
+    # detect, such as two offline files): made symmetric by the loader
+    partner: str | None = None
     # dnsmasq only (see load._dnsmasq_server)
     dnsmasq_conf: Path | None = None
     interface: str | None = None
@@ -174,6 +177,11 @@ class Config:
     daemon: DaemonConfig = DaemonConfig()
     state: StateConfig = StateConfig()
     macpool: MacPoolConfig | None = None
+
+    @property
+    def partners(self) -> dict[str, str]:
+        """Each declared pair member's partner (``partner``), both ways."""
+        return {s.name: s.partner for s in self.servers if s.partner is not None}
 
 
 SERVER_KINDS = ("isc", "kea", "dnsmasq")

@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence, Set
 from datetime import datetime
 
 from leasewatch.core.orphans import Judge, judge_inventories
+from leasewatch.core.pairs import pair_up
 from leasewatch.core.usage import ThresholdsFor, count
 from leasewatch.macset import MacSet
 from leasewatch.model import (
@@ -35,6 +36,7 @@ def analyse(
     max_shrink: float = 0.5,
     pool_taken: Set[str] = frozenset(),
     trust_duid_mac: bool = False,
+    partners: Mapping[str, str] | None = None,
 ) -> Analysis:
     """Utilization per network and range, and the verdict on every active lease.
 
@@ -44,12 +46,16 @@ def analyse(
     orphans, unknown and outside leases are built as ``Lease`` objects. ``pool_taken`` are
     the MACs taken from the MAC pool (the state file's, loaded by the caller): their leases
     are live, not orphans, while taken. ``trust_duid_mac``: a MAC taken out of a DHCPv6
-    client's DUID may make an orphan (``[reaper] trust_duid_mac``).
+    client's DUID may make an orphan (``[reaper] trust_duid_mac``). The members of a pair
+    (``core.pairs``; ``partners`` the declared ones) are analysed as one server named by
+    them: their pools and orphans count once.
     """
     networks: list[NetworkUsage] = []
     active: list[tuple[ServerSnapshot, str | None, Sequence[int]]] = []
     errors: list[str] = []
-    warnings: list[str] = []
+    paired = pair_up(servers, partners or {}, now)
+    servers = paired.servers
+    warnings: list[str] = list(paired.warnings)
     for server in servers:
         if server.error is not None:
             errors.append(server.error)
@@ -117,6 +123,7 @@ def analyse(
         warnings=tuple(warnings),
         servers=tuple(servers),
         inventories=judged,
+        pairs=paired.pairs,
         pool_taken=frozenset(pool_taken),
         trust_duid_mac=trust_duid_mac,
     )

@@ -21,9 +21,11 @@ from leasewatch.model import (
     Analysis,
     Facts,
     Finding,
+    Pair,
     PoolHold,
     Reason,
     Release,
+    ReleaseOnPair,
     ServerSnapshot,
     Verdict,
     format_duration,
@@ -55,6 +57,8 @@ def plan(
     ``pool`` (leasewatch.macpool) names the orphans' MACs that are in the MAC pool: kept.
     """
     incomplete = _incomplete(analysis)
+    releasable_servers = releasable(analysis.pairs, releasable_servers)
+    paused = pair_holds(analysis.pairs)
     report_only = report_only_servers(analysis.servers)
     held = pool or {}
     ordered: Sequence[Finding] = sorted(
@@ -66,6 +70,7 @@ def plan(
     for finding in ordered:
         keep = (
             _protected(finding, policy, incomplete, releasable_servers, report_only)
+            or paused.get(finding.lease.server)
             or _pooled(finding, held)
             or _waiting(finding, policy, now)
         )
@@ -87,14 +92,18 @@ def plan_requested(
     releasable_servers: Collection[str],
     *,
     force: bool,
+    pairs: Sequence[Pair] = (),
     report_only: Mapping[str, Reason] | None = None,
 ) -> tuple[Release, ...]:
     """``leasewatch release``: the named leases' verdicts (from the same judge as a scan)
     turned into a plan. A live or unknown lease goes only with ``force``; a fixed host, a
-    lease outside every range and a protected one never go."""
+    lease outside every range, a protected one and one of a pair in doubt never go."""
+    releasable_servers = releasable(pairs, releasable_servers)
+    paused = pair_holds(pairs)
     out = []
     for finding in sorted(findings, key=lambda f: (f.lease.server, int(f.lease.ip))):
-        keep = _never(finding) or (None if force else _unconfirmed(finding))
+        keep = _never(finding) or paused.get(finding.lease.server)
+        keep = keep or (None if force else _unconfirmed(finding))
         # a leases file read mid-write does not stop the hook: the backend re-checks the
         # lease on the live server and releases it only if the MAC still holds it
         keep = keep or _protected(finding, policy, (), releasable_servers, report_only or {})
@@ -104,6 +113,22 @@ def plan_requested(
         else:
             out.append(Release(finding, Action.KEEP, *keep))
     return tuple(out)
+
+
+def releasable(pairs: Iterable[Pair], servers: Collection[str]) -> frozenset[str]:
+    """The servers and pairs leasewatch can release on: a pair released once (dhcpd
+    failover) needs one member that can, one released on every member needs them all."""
+    out = set(servers)
+    for pair in pairs:
+        can = [server in servers for server in pair.servers]
+        if any(can) if pair.release is ReleaseOnPair.ONCE else all(can):
+            out.add(pair.name)
+    return frozenset(out)
+
+
+def pair_holds(pairs: Iterable[Pair]) -> dict[str, Keep]:
+    """Why nothing of each pair in doubt may go (``Pair.hold``, decided in ``core.pairs``)."""
+    return {p.name: (p.hold, p.facts) for p in pairs if p.hold is not None}
 
 
 def _incomplete(analysis: Analysis) -> frozenset[str]:

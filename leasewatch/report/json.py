@@ -20,6 +20,7 @@ from leasewatch.model import (
     InventorySnapshot,
     Lease,
     NetworkUsage,
+    Pair,
     PoolUsage,
 )
 from leasewatch.report.interface import Output, nothing_to_show
@@ -96,16 +97,48 @@ def _with_forecast(n: NetworkUsage, forecasts: Forecasts) -> dict[str, Any]:
     return {**network(n), "forecast": as_dict(f) if f is not None else None}
 
 
+def pair(p: Pair) -> dict[str, Any]:
+    return {
+        "name": p.name,
+        "kind": p.kind,
+        "relationship": p.relationship,
+        "mode": p.mode.value,
+        "release": p.release.value,
+        "members": [
+            {
+                "server": m.server,
+                "role": m.role,
+                "state": m.state,
+                "normal": m.normal,
+                "state_from": m.state_from or None,
+                "readable": m.readable,
+                "error": m.error,
+            }
+            for m in p.members
+        ],
+        "unconfigured_peers": list(p.unconfigured),
+        "hold": p.reason,
+        "hold_code": p.hold.value if p.hold is not None else None,
+    }
+
+
 def document(analysis: Analysis, forecasts: Forecasts | None = None) -> dict[str, Any]:
-    """The report; with ``forecasts``, each network carries a ``forecast`` object (or null)."""
+    """The report; with ``forecasts``, each network carries a ``forecast`` object (or null).
+    A pair's networks and pools are listed once, named by the pair (``pair``)."""
+    paired = {p.name for p in analysis.pairs}
+
+    def named(row: dict[str, Any]) -> dict[str, Any]:
+        return {**row, "pair": row["server"] if row["server"] in paired else None}
+
     return {
         "schema": SCHEMA_VERSION,
         "generated_at": _time(analysis.now),
         "networks": [
-            network(n) if forecasts is None else _with_forecast(n, forecasts)
+            named(network(n) if forecasts is None else _with_forecast(n, forecasts))
             for n in analysis.networks
         ],
-        "pools": [pool(p) for p in analysis.pools],
+        "pools": [named(pool(p)) for p in analysis.pools],
+        "pairs": [pair(p) for p in analysis.pairs],
         "orphans": [finding(f) for f in analysis.orphans],
         "unknown": [finding(f) for f in analysis.unknown],
         "live": analysis.live,

@@ -20,7 +20,7 @@ from rich.text import Text
 
 from leasewatch.app.results import Report, Scan
 from leasewatch.core.forecast import MIN_COVERAGE, MIN_SAMPLES, Forecast, Forecasts
-from leasewatch.model import Analysis, Finding, Level, Outcome, Release, figure
+from leasewatch.model import Analysis, Finding, Level, Outcome, Pair, Release, figure
 from leasewatch.printable import maybe, printable
 from leasewatch.report.interface import Output, nothing_to_show
 
@@ -173,6 +173,29 @@ def _pools_table(analysis: Analysis, forecasts: Forecasts | None, use_bar: bool)
     return table
 
 
+def pairs_table(pairs: Sequence[Pair]) -> Table:
+    """Each pair once, a row per member: its role, its state (and where it was read), or
+    why it could not be read."""
+    table = new_table("Pairs (pools counted once)")
+    for name in ("pair", "mode", "member", "role"):
+        table.add_column(name, no_wrap=True)
+    table.add_column("state", overflow="fold")
+    for pair in pairs:
+        for i, m in enumerate(pair.members):
+            if m.error is not None:
+                state = Text(f"unreadable: {printable(m.error)}", "red")
+            elif m.state is None:
+                state = Text("-", "dim")
+            else:
+                style = "green" if m.normal else "yellow" if m.normal is None else "red"
+                where = f" ({m.state_from})" if m.state_from else ""
+                state = Text(f"{printable(m.state)}{where}", style)
+            first = i == 0
+            table.add_row(pair.name if first else "", pair.mode.value if first else "",
+                          m.server, m.role, state)  # fmt: skip
+    return table
+
+
 def ends(t: datetime | None, now: datetime) -> str:
     if t is None:
         return "never"
@@ -272,6 +295,11 @@ def renderables(
 ) -> list[RenderableType]:
     width = output.width
     out: list[RenderableType] = [pools_table(analysis, forecasts, output.console, width)]
+    if analysis.pairs:
+        out.append(pairs_table(analysis.pairs))
+    for pair in analysis.pairs:
+        if pair.reason is not None:
+            out.append(Text(f"not releasing on {pair.name}: {printable(pair.reason)}", "yellow"))
     if forecasts is not None and any(
         f.confidence == "none" and not (f.full_in is not None and f.full_in <= timedelta(0))
         for f in forecasts.values()

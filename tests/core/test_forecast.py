@@ -126,7 +126,7 @@ def test_full_network_and_wording() -> None:
 
 
 def test_the_history_keeps_free_as_the_table_counts_it() -> None:
-    """A failover pool of 20, 6 backup: three hourly scans at 8, 9, 10 active are stored with
+    """A pool of 20, 6 abandoned: three hourly scans at 8, 9, 10 active are stored with
     free 4, and the forecast from the history alone says 4 h (free / 1 per hour), as the
     table's free column would, not (20 - 10) / 1 = 10 h."""
     from leasewatch.model import Analysis, Level, NetworkUsage
@@ -134,7 +134,7 @@ def test_the_history_keeps_free_as_the_table_counts_it() -> None:
 
     state = State.memory()
     for hours, active in ((2, 8), (1, 9), (0, 10)):
-        net = NetworkUsage("dhcp1", "campus", 20, active, 6, 0, Level.OK)
+        net = NetworkUsage("dhcp1", "campus", 20, active, 0, 6, Level.OK)
         state.add_history(Analysis(NOW - timedelta(hours=hours), networks=(net,)), [], DAY)
     stored = state.history()
     assert [r.free for r in stored] == [6, 5, 4]

@@ -61,7 +61,8 @@ def test_range_edges() -> None:
 
 
 def test_count_states_and_expired_active() -> None:
-    """Active past its end is free; backup and abandoned are counted apart."""
+    """Active past its end is free; backup (the failover peer's share of free) and abandoned
+    are counted apart, and backup is free."""
     server = ServerSnapshot(
         server="dhcp1",
         kind="isc",
@@ -80,7 +81,7 @@ def test_count_states_and_expired_active() -> None:
     )
     networks, active = count(server, lambda _n: Thresholds(), NOW)
     (net,) = networks
-    assert (net.size, net.active, net.backup, net.abandoned, net.free) == (21, 2, 1, 1, 17)
+    assert (net.size, net.active, net.backup, net.abandoned, net.free) == (21, 2, 1, 1, 18)
     assert net.utilization == 2 / 21
     assert [(n, [str(IPv4Address(ip)) for ip in ips]) for n, ips in active] == [
         ("198.18.1.192/27", ["198.18.1.202", "198.18.1.203"]),

@@ -1,0 +1,115 @@
+"""Tests for a pair's release: once through one member, or on every member (the members'
+backends are scripted: the composition is under test; tests/lab proves it on real servers)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from ipaddress import IPv4Address
+
+import pytest
+
+from leasewatch.errors import ReleaseError
+from leasewatch.model import (
+    BindingState,
+    Lease,
+    MemberHealth,
+    Outcome,
+    Pair,
+    PairMode,
+    ReleaseOnPair,
+)
+from leasewatch.reaper.interface import ReleaseBackend
+from leasewatch.reaper.pair import PairReleaseBackend
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+LEASE = Lease(IPv4Address("198.18.1.10"), BindingState.ACTIVE, mac="52:54:00:00:00:99",
+              server="a+b")  # fmt: skip
+
+
+class Answers(ReleaseBackend):
+    """A member that answers as told (an Outcome) or cannot be reached (None)."""
+
+    def __init__(self, outcome: Outcome | None) -> None:
+        self.outcome = outcome
+        self.asked: list[str] = []
+        self.closed = False
+
+    def release(self, lease: Lease) -> tuple[Outcome, str]:
+        self.asked.append(lease.server)
+        if self.outcome is None:
+            raise ReleaseError(f"{lease.server}: connection refused")
+        return self.outcome, "done"
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def pair(release: ReleaseOnPair) -> Pair:
+    """A pair of members a and b."""
+    mode = PairMode.FAILOVER if release is ReleaseOnPair.ONCE else PairMode.HOT_STANDBY
+    return Pair("a+b", "isc", "fo", mode, (MemberHealth("a", "primary"),
+                MemberHealth("b", "secondary")), release=release)  # fmt: skip
+
+
+def test_once_goes_to_the_first_member_that_answers() -> None:
+    """dhcpd passes a release on: asked once, on the first member; one unreachable passes
+    the release to the next; the detail names the member."""
+    a, b = Answers(None), Answers(Outcome.RELEASED)
+    backend = PairReleaseBackend(pair(ReleaseOnPair.ONCE), {"a": a, "b": b})
+    assert backend.release(LEASE) == (Outcome.RELEASED, "on b: done")
+    assert (a.asked, b.asked) == (["a"], ["b"])
+    backend.close()
+    assert a.closed and b.closed
+
+
+def test_once_with_every_member_unreachable_raises() -> None:
+    """No member answers: the executor's failure (the pair is skipped for this run)."""
+    backend = PairReleaseBackend(pair(ReleaseOnPair.ONCE), {"a": Answers(None)})
+    with pytest.raises(ReleaseError, match="a: connection refused"):
+        backend.release(LEASE)
+
+
+def test_once_confirms_a_release() -> None:
+    """A release that went is confirmed (dhcpd: both journals re-read) before it is recorded."""
+    seen: list[str] = []
+
+    def confirm(lease: Lease, outcome: Outcome, detail: str) -> tuple[Outcome, str]:
+        seen.append(detail)
+        return Outcome.PARTIAL, f"{detail}; still active on b"
+
+    backend = PairReleaseBackend(pair(ReleaseOnPair.ONCE), {"a": Answers(Outcome.RELEASED)},
+                                 confirm)  # fmt: skip
+    assert backend.release(LEASE) == (Outcome.PARTIAL, "on a: done; still active on b")
+    assert seen == ["on a: done"]
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "expected"),
+    [
+        (Outcome.RELEASED, Outcome.RELEASED, Outcome.RELEASED),
+        (Outcome.RELEASED, Outcome.NOT_FOUND, Outcome.RELEASED),
+        (Outcome.NOT_FOUND, Outcome.NOT_FOUND, Outcome.NOT_FOUND),
+        (Outcome.RELEASED, None, Outcome.PARTIAL),
+        (Outcome.CHANGED, Outcome.NOT_FOUND, Outcome.CHANGED),
+        (Outcome.NOT_FOUND, None, Outcome.FAILED),
+    ],
+)
+def test_every_member_must_free_it(a: Outcome, b: Outcome | None, expected: Outcome) -> None:
+    """Released only when every member freed it or never had it; freed on some only is
+    partial, never released; the detail says each member's answer."""
+    backend = PairReleaseBackend(pair(ReleaseOnPair.EVERY), {"a": Answers(a), "b": Answers(b)})
+    outcome, detail = backend.release(LEASE)
+    assert outcome is expected
+    assert detail.startswith(f"a: {a.value} (done); b: ")
+
+
+def test_every_member_unreachable_raises_and_a_member_without_backend_is_partial() -> None:
+    """All unreachable: the executor's failure. A member leasewatch cannot release on
+    makes the release partial."""
+    both = PairReleaseBackend(pair(ReleaseOnPair.EVERY), {"a": Answers(None), "b": Answers(None)})
+    with pytest.raises(ReleaseError, match="pair a\\+b: a: failed"):
+        both.release(LEASE)
+    half = PairReleaseBackend(pair(ReleaseOnPair.EVERY), {"a": Answers(Outcome.RELEASED)})
+    assert half.release(LEASE) == (
+        Outcome.PARTIAL, "a: released (done); b: refused (no release backend)"
+    )  # fmt: skip
