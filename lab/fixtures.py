@@ -20,12 +20,13 @@ from types import FrameType
 
 import pytest
 
+from lab.failover import FailoverLab
 from lab.isc import IscLab
 from lab.kea import KeaServer, running_kea
 from lab.netns import CLEANUP
 
 # The fixtures below that start a real server.
-SERVER_FIXTURES = frozenset({"isc_lab", "small_isc_lab", "isc6_lab", "kea"})
+SERVER_FIXTURES = frozenset({"isc_lab", "small_isc_lab", "isc6_lab", "kea", "failover_lab"})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -88,6 +89,17 @@ def isc6_lab() -> Iterator[IscLab]:
     """A real dhcpd -6 (subnet6 2001:db8:1::/64: 16 addresses, a /120, a temporary /120, a
     PD pool of four /56) and an empty hypervisor for ``dhclient -6`` VMs."""
     lab = IscLab.start6()
+    try:
+        yield lab
+    finally:
+        lab.close()
+
+
+@pytest.fixture
+def failover_lab() -> Iterator[FailoverLab]:
+    """Two real dhcpd in a failover pair (primary dhcp1, secondary dhcp2: the seed's /27,
+    a 21-address pool in failover peer "lw", OMAPI each), normal, and an empty hypervisor."""
+    lab = FailoverLab.start(pool_size=21)
     try:
         yield lab
     finally:

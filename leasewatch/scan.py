@@ -34,14 +34,16 @@ from leasewatch.model import (
     Analysis,
     AuditRecord,
     InventorySnapshot,
+    Pair,
     Release,
+    ReleaseOnPair,
     ServerSnapshot,
     parse_address,
 )
 from leasewatch.reaper import kinds as reaper_kinds
 from leasewatch.reaper.execute import execute
 from leasewatch.reaper.interface import ReleaseBackend
-from leasewatch.reaper.pair import PairReleaseBackend
+from leasewatch.reaper.pair import Confirm, PairReleaseBackend, journals_confirm
 from leasewatch.reaper.plan import plan, plan_requested, report_only_servers
 from leasewatch.sightings import REFRESH, SightingMemory, observe
 from leasewatch.state import State
@@ -394,8 +396,20 @@ class Scanner:
             if pair.name in servers and pair.name not in configs:
                 members = {n: b for n in pair.servers if (b := self._member(configs, n))}
                 if members:
-                    out[pair.name] = PairReleaseBackend(pair, members)
+                    out[pair.name] = PairReleaseBackend(pair, members, self._confirm(pair))
         return out
+
+    def _confirm(self, pair: Pair) -> Confirm | None:
+        """A pair released once (dhcpd failover) is confirmed in every member's journal,
+        re-read through the scanner's own lease sources."""
+        if pair.release is not ReleaseOnPair.ONCE:
+            return None
+        readers = {
+            config.name: source.read
+            for config, source in zip(self.config.servers, self.lease_sources, strict=True)
+            if config.name in pair.servers
+        }
+        return journals_confirm(readers)
 
     def _member(self, configs: Mapping[str, ServerConfig], name: str) -> ReleaseBackend | None:
         config = configs.get(name)

@@ -100,4 +100,5 @@ def test_one_member_unreadable_reports_the_pair_from_the_other(
     check = run("-c", str(config), "check")
     assert check.status == 1 and check.out.startswith("DHCP WARNING"), check.out
     scan = json.loads(run("-c", str(config), "scan", "--format", "json").out)
-    assert [p["why_code"] for p in scan["plan"]] == ["keep-pair-unread"]
+    assert [p["why_code"] for p in scan["plan"]] == ["keep-no-backend"]  # offline files
+    assert [p["hold_code"] for p in scan["pairs"]] == ["keep-pair-unread"]

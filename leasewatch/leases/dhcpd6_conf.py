@@ -226,7 +226,8 @@ def parse(path: Path) -> Dhcpd6Conf:
     _Parser6(path, state).statements(_Scope(), _Ctx.ROOT, nested=False)
     files = tuple(state.files)
     if not state.v6_seen:
-        conf = DhcpdConf(ranges=tuple(state.ranges), fixed=tuple(state.fixed), files=files)
+        conf = DhcpdConf(tuple(state.ranges), tuple(state.fixed), files, tuple(state.failover),
+                         tuple(state.used_peers))  # fmt: skip
         return Dhcpd6Conf(family=4, v4=conf)
     if state.v4_subnet is not None:  # dhcpd -6: "Addr/mask length mismatch"
         name, line = state.v4_subnet

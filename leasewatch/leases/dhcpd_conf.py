@@ -13,14 +13,16 @@ from __future__ import annotations
 import enum
 import os
 import re
-import stat
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 
 from leasewatch.errors import LeasesError
 from leasewatch.leases import dhcpd_names, dhcpd_values
+from leasewatch.leases.dhcpd_failover import FailoverPeer, peer
 from leasewatch.leases.dhcpd_syntax import decode_string, describe, parse_ipv4
+from leasewatch.leases.regular import check_regular as check_regular  # noqa: PLC0414
+from leasewatch.leases.regular import read_regular
 from leasewatch.model import FixedHost, Range, normalize_mac
 
 # One token per match; the pattern covers every character, so nothing is silently skipped.
@@ -83,6 +85,8 @@ class DhcpdConf:
     ranges: tuple[Range, ...] = ()
     fixed: tuple[FixedHost, ...] = ()
     files: tuple[Path, ...] = ()
+    failover: tuple[FailoverPeer, ...] = ()  # ``failover peer`` declarations, and the
+    used_peers: tuple[str, ...] = ()  # ones pools name
 
 
 class _Ctx(enum.Enum):
@@ -108,51 +112,7 @@ _ONLY_IN = {
 }
 _OPTION_VERBS = frozenset({"option", "supersede", "default", "prepend", "append", "send"})
 _UNKNOWN_CODE = re.compile(r"unknown-\d+")
-_MAX_BYTES = 64 << 20  # a dhcpd.conf with 100,000 host blocks is about 10 MB
 _MAX_DEPTH = 32  # includes within includes
-_KINDS = {
-    stat.S_IFIFO: "a named pipe (FIFO)",
-    stat.S_IFCHR: "a character device",
-    stat.S_IFBLK: "a block device",
-    stat.S_IFDIR: "a directory",
-    stat.S_IFSOCK: "a socket",
-}
-
-
-def read_regular(path: Path, limit: int = _MAX_BYTES) -> bytes:
-    """The bytes of a regular file of at most ``limit`` bytes, else one error line.
-
-    Opened without blocking and checked before reading: a FIFO would block forever, a
-    device such as /dev/zero never ends, and a symlink loop fails in ``open``.
-    """
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError as exc:
-        raise LeasesError(f"{path}: cannot read: {exc.strerror}") from None
-    try:
-        st = os.fstat(fd)
-        check_regular(path, st)
-    except LeasesError:
-        os.close(fd)
-        raise
-    with os.fdopen(fd, "rb") as f:
-        if st.st_size > limit:
-            raise LeasesError(f"{path}: expected at most {limit >> 20} MiB, got a larger file")
-        try:
-            data = f.read(limit + 1)
-        except OSError as exc:
-            raise LeasesError(f"{path}: cannot read: {exc.strerror}") from None
-    if len(data) > limit:
-        raise LeasesError(f"{path}: expected at most {limit >> 20} MiB, got a larger file")
-    return data
-
-
-def check_regular(path: Path, st: os.stat_result) -> None:
-    """One error line unless ``st`` is a regular file's."""
-    kind = stat.S_IFMT(st.st_mode)
-    if kind != stat.S_IFREG:
-        got = _KINDS.get(kind, "not a regular file")
-        raise LeasesError(f"{path}: expected a regular file, got {got}")
 
 
 @dataclass
@@ -170,6 +130,8 @@ class _State:
     including: list[str] = field(default_factory=list)
     classes: set[str] = field(default_factory=set)  # names of classes declared so far
     peers: set[str] = field(default_factory=set)  # names of failover peers declared so far
+    failover: list[FailoverPeer] = field(default_factory=list)
+    used_peers: dict[str, None] = field(default_factory=dict)  # named by a pool, in order
     formats: dict[str, str] = field(default_factory=lambda: dict(dhcpd_values.DHCP_FORMATS))
     # option spaces and the names defined in them (None: any name), as dhcpd starts
     spaces: dict[str, set[str] | None] = field(
@@ -322,13 +284,18 @@ class _Parser:
         elif kw in ("key", "zone", "switch", "define") or (kw == "failover" and block):
             if kw == "failover" and len(words) > 2:
                 self.state.peers.add(words[2].text)
-            if block:  # bodies of their own grammar: balanced, not read
+            start = self.i
+            if block:  # bodies of their own grammar: balanced, not read (but a peer's)
                 self.skip_block()
+            if kw == "failover" and block and len(words) == 3:  # its role and addresses
+                body = [(t.kind, t.text) for t in self.tokens[start : self.i - 1]]
+                self.state.failover.append(peer(words[2].text, body, f"{self.name}:{first.line}"))
         elif kw == "failover" and ctx is _Ctx.POOL:
             self.semicolon(words, end)
             if len(words) != 3 or words[2].text not in self.state.peers:
                 # dhcpd: "failover peer NAME: not found"
                 raise self.error(words[-1], "'failover peer NAME;' naming a peer declared before")
+            self.state.used_peers[words[2].text] = None
         elif kw in _ONLY_IN.get(ctx, ()) or kw in dhcpd_names.DECLARATIONS:
             self.semicolon(words, end)
             if kw == "lease" and (len(words) != 3 or words[1].text.lower() != "limit"):
@@ -593,4 +560,5 @@ def parse(path: Path) -> DhcpdConf:
     """
     state = _State(files=[path], including=[os.path.realpath(path)])
     _Parser(path, state).statements(_Scope(), _Ctx.ROOT, nested=False)
-    return DhcpdConf(ranges=tuple(state.ranges), fixed=tuple(state.fixed), files=tuple(state.files))
+    return DhcpdConf(tuple(state.ranges), tuple(state.fixed), tuple(state.files),
+                     tuple(state.failover), tuple(state.used_peers))  # fmt: skip

@@ -51,8 +51,15 @@ import os
 from typing import BinaryIO
 
 from leasewatch.config import ServerConfig
-from leasewatch.errors import LeasesError
-from leasewatch.leases import dhcpd6_conf, dhcpd_conf, isc6, isc6_journal, isc_split
+from leasewatch.errors import LeasesError, ReleaseError
+from leasewatch.leases import (
+    dhcpd6_conf,
+    dhcpd_conf,
+    dhcpd_failover,
+    isc6,
+    isc6_journal,
+    isc_split,
+)
 from leasewatch.leases.interface import LeaseSource
 from leasewatch.leases.isc_blocks import Journal
 from leasewatch.leases.isc_journal import LeasesParser, Progress
@@ -77,6 +84,7 @@ class IscLeaseSource(LeaseSource):
                 f"server {config.name}: expected kind 'isc' with leases and dhcpd_conf"
             )
         self.name = config.name
+        self.omapi = config.omapi
         self.leases_path = config.leases
         self.conf_path = config.dhcpd_conf
         self.progress = progress
@@ -113,6 +121,10 @@ class IscLeaseSource(LeaseSource):
                 f"{self.conf_path} has {len(conf.ranges)} ranges: is this dhcpd's leases file? "
                 "(dhcpd 4.3 and later write 'authoring-byte-order' into every one)"
             )
+        pairing = None
+        if conf.used_peers:  # a failover pair's member: its live state from OMAPI
+            live = self._live_state(conf.used_peers[0], warnings)
+            pairing = dhcpd_failover.member(conf.failover, conf.used_peers, journal.failover, live)
         return ServerSnapshot(
             server=self.name,
             kind="isc",
@@ -122,7 +134,29 @@ class IscLeaseSource(LeaseSource):
             complete=journal.complete,
             warnings=tuple(warnings),
             read_errors=journal.read_errors(str(self.leases_path)),
+            pairing=pairing,
         )
+
+    def _live_state(self, peer: str, warnings: list[str]) -> tuple[str, bool] | None:
+        """The server's own failover state over OMAPI (the state's name, and whether it is
+        normal); None, with a warning, when there is no OMAPI or it does not answer."""
+        if self.omapi is None:
+            return None
+        from leasewatch.reaper.omapi import OmapiReleaseBackend
+
+        client = OmapiReleaseBackend(self.name, self.omapi)
+        try:
+            state = client.failover_state(peer)
+        except ReleaseError as exc:
+            warnings.append(f"{exc}: failover state not known live")
+            return None
+        finally:
+            client.close()
+        if state is None:
+            warnings.append(f"server {self.name}: OMAPI knows no failover peer {peer!r}")
+            return None
+        name = dhcpd_failover.STATES.get(state, f"state {state}")
+        return name, name == dhcpd_failover.NORMAL
 
     def _holds_something(self) -> bool:
         """Whether the journal's first bytes hold more than white space."""

@@ -23,6 +23,7 @@ from datetime import UTC, date, datetime
 from ipaddress import IPv4Address
 
 from leasewatch.errors import LeasesError
+from leasewatch.leases.dhcpd_failover import journal_state
 from leasewatch.leases.dhcpd_syntax import decode_string, describe, parse_ipv4
 from leasewatch.leases.isc_table import ACTIVE, STATE_NAMES, STATES, Row, make_row
 from leasewatch.model import BindingState, FixedHost, normalize_mac
@@ -173,6 +174,8 @@ class Journal:
     # every host declared or deleted, in order, when kept (a part read by another process:
     # ``leasewatch.leases.isc_split`` replays it onto what came before)
     host_log: list[tuple[str, tuple[FixedHost, ...] | None]] | None = None
+    # each failover peer's last ``failover peer "name" state { ... }``: (my, partner state)
+    failover: dict[str, tuple[str, str | None]] = field(default_factory=dict)
 
     def read_errors(self, name: str) -> tuple[str, ...]:
         """The damaged and skipped items as ``FILE:LINE: ...`` lines, the first few of them."""
@@ -260,6 +263,8 @@ class BlockReader:
             )
         elif keyword in _TOP_KEYS:
             self.journal.marked = True
+            if keyword == b"failover":
+                self._failover(tokens, problems)
         elif head.kind == "punct" and head.text == b"}":
             self.skip(head.line, "expected a lease or other top-level statement, got '}'")
         else:
@@ -338,6 +343,17 @@ class BlockReader:
         if words:
             problems.append((tokens[last].line, f"expected ';', got {tokens[last].describe()}"))
         return out
+
+    def _failover(self, tokens: list[Tok], problems: list[tuple[int, str]]) -> None:
+        """A ``failover peer "name" state { my state ...; partner state ...; }`` block."""
+        opens = [i for i, t in enumerate(tokens) if t.kind == "punct" and t.text == b"{"]
+        if not opens:
+            return
+        body = self._statements(tokens, opens[0], problems)
+        found = journal_state([t.text for t in tokens[: opens[0]]],
+                              [[t.text for t in words] for words, _ in body])  # fmt: skip
+        if found is not None:
+            self.journal.failover[found[0]] = found[1]
 
     def _lease(self, tokens: list[Tok], problems: list[tuple[int, str]]) -> None:
         head = tokens[0]

@@ -148,6 +148,7 @@ def _merge(stream: IO[bytes], journal: Journal) -> bool:
     journal.complete = batch.complete
     journal.warnings = batch.warnings
     journal.marked = journal.marked or batch.marked
+    journal.failover.update(batch.failover)  # the later half's failover states are newer
     return True
 
 

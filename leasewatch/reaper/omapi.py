@@ -3,18 +3,24 @@
 dhcpd cannot delete a lease over OMAPI (``dhcp_lease_remove`` answers "not implemented",
 server/omapi.c); of a lease's attributes it accepts writes to ``state`` and ``ends`` (and
 ``flags``); anything else it does not know is kept as a ``set`` variable in the lease's
-scope and written to dhcpd.leases (pypureomapi issue #43). So the release is one update of
-``ends`` to now, on the lease object opened by its IP address.
+scope and written to dhcpd.leases (pypureomapi issue #43). So the release is one update
+setting ``state = released`` and ``ends`` to now together, on the lease object opened by
+its IP address.
 
-Measured against dhcpd 4.4.3-P1 in the lab (tests/reaper/test_omapi.py keeps proving it):
+Measured against dhcpd 4.4.3-P1 in the labs (tests/reaper/test_omapi.py and
+tests/lab/test_failover.py keep proving it):
 
 - ``state = free`` alone (also ``expired`` or ``released``): the state reads back changed,
   but the address stays unusable: a new client gets "no free leases" until the old ``ends``.
-- ``ends = now`` alone: ``supersede_lease`` runs the lease's own state machine at once
-  (``next binding state``, i.e. free, or what failover dictates): the state reads back
-  ``free`` and a new client gets the address within a second.
-- ``ends = now`` plus ``state = free`` works too, but forces ``free`` where failover would
-  want ``expired`` first; we write ``ends`` only and let dhcpd pick the next state.
+- ``ends = now`` alone, on a single server: ``supersede_lease`` runs the lease's own state
+  machine at once (``next binding state``, i.e. free) and a new client gets the address
+  within a second. On a failover pair it frees **nothing**: the server moves the lease to
+  ``expired`` and its partner rejects the binding update ("invalid state transition: active
+  to expired", ``normal_binding_state_transition_check`` in server/failover.c), so the
+  partner keeps it active.
+- ``state = released`` (4) with ``ends = now`` in one update: on a pair, sent to either
+  peer, the address is free (or backup, the secondary's share) in both journals within
+  1-2 s; on a single server it is free at once and handed out again. One release for both.
 
 dhcpd also records the updating connection's handle in the lease's scope (omapip's
 ``omapi_object_update`` sets ``remote-handle``), so after a release the journal shows
@@ -52,6 +58,7 @@ _STATES = {
     7: "backup",
 }
 _ACTIVE = 2
+_RELEASED = 4
 _OP_UPDATE = 3
 _OP_STATUS = 5
 # isc_result_t codes dhcpd answers with (lib/isc/include/isc/result.h).
@@ -110,7 +117,8 @@ class OmapiReleaseBackend(ReleaseBackend):
             return Outcome.CHANGED, f"{lease.ip} now belongs to {current.mac or 'no MAC'}"
 
         now = int(self._clock())
-        self._update(lease.ip, current.handle, {b"ends": struct.pack("!I", now)})
+        values = {b"state": struct.pack("!I", _RELEASED), b"ends": struct.pack("!I", now)}
+        self._update(lease.ip, current.handle, values)
 
         after = self._lookup(lease.ip)
         if after is None:
@@ -119,7 +127,22 @@ class OmapiReleaseBackend(ReleaseBackend):
         if after.state == _ACTIVE:
             # ends in the server's future: its clock is behind ours, or it refused.
             return Outcome.FAILED, f"{lease.ip} still active after setting ends to {ends_text}"
-        return Outcome.RELEASED, f"ends set to {ends_text}; dhcpd now says {after.state_name}"
+        detail = f"released, ends set to {ends_text}; dhcpd now says {after.state_name}"
+        return Outcome.RELEASED, detail
+
+    def failover_state(self, peer: str) -> int | None:
+        """The server's own failover state with ``peer`` (OMAPI ``failover-state``,
+        ``local-state``: 2 is normal), or None when it declares no such peer. A dead
+        partner's journal keeps saying normal: this is the live word."""
+        message = pypureomapi.OmapiMessage.open(b"failover-state")
+        message.obj.append((b"name", peer.encode("utf-8")))
+        response = self._query(message)
+        if response.opcode != _OP_UPDATE:
+            if _status_code(response) == _ISC_R_NOTFOUND:
+                return None
+            why = _status_text(response)
+            raise ReleaseError(f"{self._where}: failover-state {peer!r}: {why}")
+        return _uint(dict(response.obj).get(b"local-state"))
 
     def close(self) -> None:
         if self._conn is not None:

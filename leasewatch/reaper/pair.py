@@ -9,10 +9,12 @@ pair); the detail says what each member answered. A lease freed on some members 
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 
-from leasewatch.errors import ReleaseError
-from leasewatch.model import Lease, Outcome, Pair, ReleaseOnPair
+from leasewatch.errors import LeasesError, ReleaseError
+from leasewatch.model import Lease, Outcome, Pair, ReleaseOnPair, ServerSnapshot
 from leasewatch.reaper.interface import ReleaseBackend
 
 # Asked after a release went once, to see it on every member (dhcpd: both journals show
@@ -90,3 +92,38 @@ class PairReleaseBackend(ReleaseBackend):
     def close(self) -> None:
         for backend in self.members.values():
             backend.close()
+
+
+def journals_confirm(
+    readers: Mapping[str, Callable[[], ServerSnapshot]],
+    wait: float = 10.0,
+    *,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Confirm:
+    """A release sent once (dhcpd failover) is recorded released only when every member's
+    journal, read again, shows the address no longer active for the lease's MAC (measured:
+    within 1-2 s); after ``wait`` seconds it is partial, naming the journals that still
+    hold it. ``readers`` re-read each member (a kept lease source re-reads only what dhcpd
+    appended)."""
+
+    def confirm(lease: Lease, outcome: Outcome, detail: str) -> tuple[Outcome, str]:
+        deadline = clock() + wait
+        while True:
+            still = []
+            now = datetime.now(UTC)  # the journal's ends are the server's: wall clock
+            for server, read in readers.items():
+                try:
+                    held = read().leases.get(int(lease.ip))
+                except LeasesError as exc:
+                    still.append(f"{server}: {exc}")
+                    continue
+                if held is not None and held.is_active(now) and held.mac == lease.mac:
+                    still.append(f"still active in {server}'s journal")
+            if not still:
+                return outcome, f"{detail}; freed in the journals of {', '.join(readers)}"
+            if clock() >= deadline:
+                return Outcome.PARTIAL, f"{detail}; after {wait:g}s {'; '.join(still)}"
+            sleep(0.2)
+
+    return confirm

@@ -102,11 +102,11 @@ def plan_requested(
     paused = pair_holds(pairs)
     out = []
     for finding in sorted(findings, key=lambda f: (f.lease.server, int(f.lease.ip))):
-        keep = _never(finding) or paused.get(finding.lease.server)
-        keep = keep or (None if force else _unconfirmed(finding))
+        keep = _never(finding) or (None if force else _unconfirmed(finding))
         # a leases file read mid-write does not stop the hook: the backend re-checks the
         # lease on the live server and releases it only if the MAC still holds it
         keep = keep or _protected(finding, policy, (), releasable_servers, report_only or {})
+        keep = keep or paused.get(finding.lease.server)  # a pair in doubt: not even forced
         if keep is None:
             code = Reason.RELEASE_FORCED if force else Reason.RELEASE_REQUESTED
             out.append(Release(finding, Action.RELEASE, code))

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from ipaddress import IPv4Address
+from pathlib import Path
 
 import pytest
 
+from leasewatch.config import ServerConfig
 from leasewatch.errors import ReleaseError
+from leasewatch.leases.isc import IscLeaseSource
 from leasewatch.model import (
     BindingState,
     Lease,
@@ -19,7 +22,7 @@ from leasewatch.model import (
     ReleaseOnPair,
 )
 from leasewatch.reaper.interface import ReleaseBackend
-from leasewatch.reaper.pair import PairReleaseBackend
+from leasewatch.reaper.pair import PairReleaseBackend, journals_confirm
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 LEASE = Lease(IPv4Address("198.18.1.10"), BindingState.ACTIVE, mac="52:54:00:00:00:99",
@@ -112,4 +115,33 @@ def test_every_member_unreachable_raises_and_a_member_without_backend_is_partial
     half = PairReleaseBackend(pair(ReleaseOnPair.EVERY), {"a": Answers(Outcome.RELEASED)})
     assert half.release(LEASE) == (
         Outcome.PARTIAL, "a: released (done); b: refused (no release backend)"
+    )  # fmt: skip
+
+
+def journal(path: Path, state: str) -> None:
+    """A one-lease journal: 198.18.1.10 for LEASE's MAC in ``state``, ending in a day."""
+    path.write_text(
+        "lease 198.18.1.10 {\n  starts 3 2026/11/25 10:00:00;\n  ends 4 2099/11/26 10:00:00;\n"
+        f"  binding state {state};\n  hardware ethernet 52:54:00:00:00:99;\n}}\n"
+    )
+
+
+def test_a_release_is_confirmed_only_when_both_journals_show_it_gone(tmp_path: Path) -> None:
+    """Free in both journals: released; still active in one after the wait: partial, naming
+    that journal (real journals, read by the ISC reader)."""
+    conf = tmp_path / "dhcpd.conf"
+    conf.write_text("subnet 198.18.1.0 netmask 255.255.255.0 { range 198.18.1.10 198.18.1.20; }\n")
+    readers = {}
+    for name in ("a", "b"):
+        journal(tmp_path / f"{name}.leases", "free")
+        source = IscLeaseSource(ServerConfig(name, "isc", leases=tmp_path / f"{name}.leases",
+                                             dhcpd_conf=conf))  # fmt: skip
+        readers[name] = source.read
+    confirm = journals_confirm(readers, wait=0.0)
+    assert confirm(LEASE, Outcome.RELEASED, "on a: ok") == (
+        Outcome.RELEASED, "on a: ok; freed in the journals of a, b",
+    )  # fmt: skip
+    journal(tmp_path / "b.leases", "active")
+    assert confirm(LEASE, Outcome.RELEASED, "on a: ok") == (
+        Outcome.PARTIAL, "on a: ok; after 0s still active in b's journal",
     )  # fmt: skip
