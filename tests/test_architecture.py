@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "leasewatch"
 # Shared by every room: data, errors, settings, and the terminal-safe text helper.
 BASE = {"model", "bulk", "macset", "lazy", "errors", "config", "printable", "__init__", "__main__"}
 # modules of their own that are part of the model (``leasewatch.model`` re-exports them)
-BASE |= {"reasons", "addresses", "durations"}
+BASE |= {"reasons", "addresses", "durations", "pairing"}
 # The application layer: the only modules that may wire many rooms together.
 APPLICATION = {"app", "scan", "daemon"}
 ADAPTER_ROOMS = {"leases", "inventory", "reaper", "alerts", "state", "metrics"}
