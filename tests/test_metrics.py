@@ -308,3 +308,27 @@ def test_cli_scan_writes_textfile(tmp_path: Path) -> None:
     util = families["leasewatch_network_utilization"].samples[0]
     assert util.labels == {"server": "dhcp1", "network": "198.18.1.0/24"}
     assert util.value == 0.25
+
+
+def test_a_pair_shows_each_member_once_and_its_hold(
+    metrics: ScanMetrics, registry: CollectorRegistry
+) -> None:
+    """A pair's members each have server_up and source_up (one unreadable: 0), a live state
+    where one was had, and the pair's hold; its joined snapshot is not a server of its own."""
+    from leasewatch.model import MemberHealth, Pair, PairMode
+
+    pair = Pair("dhcp1+dhcp2", "isc", "fo", PairMode.FAILOVER,
+                (MemberHealth("dhcp1", "primary", "normal", True, "omapi"),
+                 MemberHealth("dhcp2", "secondary", error="dhcp2.leases: gone")),
+                hold=Reason.KEEP_PAIR_UNREAD)  # fmt: skip
+    joined = ServerSnapshot("dhcp1+dhcp2", "isc", members=("dhcp1", "dhcp2"))
+    metrics.record(ScanResult(Analysis(now=NOW, servers=(joined,), pairs=(pair,))), duration=1)
+    assert registry.get_sample_value("leasewatch_server_up", {"server": "dhcp1"}) == 1
+    assert registry.get_sample_value("leasewatch_server_up", {"server": "dhcp2"}) == 0
+    assert registry.get_sample_value("leasewatch_server_up", {"server": "dhcp1+dhcp2"}) is None
+    normal = {"pair": "dhcp1+dhcp2", "server": "dhcp1", "role": "primary"}
+    assert registry.get_sample_value("leasewatch_pair_member_normal", normal) == 1
+    assert registry.get_sample_value("leasewatch_pair_hold", {"pair": "dhcp1+dhcp2"}) == 1
+    (fault,) = [p for p in problems(ScanResult(Analysis(now=NOW, servers=(joined,),
+                                                        pairs=(pair,))))]  # fmt: skip
+    assert (fault.source, fault.message) == ("dhcp2", "dhcp2.leases: gone")
