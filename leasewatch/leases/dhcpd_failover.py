@@ -17,26 +17,6 @@ from dataclasses import dataclass
 from leasewatch.errors import LeasesError
 from leasewatch.model import PairMember, PairMode
 
-# OMAPI failover-state ``local-state`` values (enum failover_state, includes/failover.h);
-# measured in the failover lab: 2 while the peers talk, 3 a second after the peer stops
-STATES = {
-    0: "unknown-state",
-    1: "startup",
-    2: "normal",
-    3: "communications-interrupted",
-    4: "partner-down",
-    5: "potential-conflict",
-    6: "recover",
-    7: "paused",
-    8: "shutdown",
-    9: "recover-done",
-    10: "resolution-interrupted",
-    11: "conflict-done",
-    254: "recover-wait",
-}
-NORMAL = "normal"
-ROLES = ("primary", "secondary")
-
 
 @dataclass(frozen=True, slots=True)
 class FailoverPeer:

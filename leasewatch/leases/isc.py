@@ -146,7 +146,7 @@ class IscLeaseSource(LeaseSource):
 
         client = OmapiReleaseBackend(self.name, self.omapi)
         try:
-            state = client.failover_state(peer)
+            state = client.pair_state(peer)
         except ReleaseError as exc:
             warnings.append(f"{exc}: failover state not known live")
             return None
@@ -154,9 +154,7 @@ class IscLeaseSource(LeaseSource):
             client.close()
         if state is None:
             warnings.append(f"server {self.name}: OMAPI knows no failover peer {peer!r}")
-            return None
-        name = dhcpd_failover.STATES.get(state, f"state {state}")
-        return name, name == dhcpd_failover.NORMAL
+        return state
 
     def _holds_something(self) -> bool:
         """Whether the journal's first bytes hold more than white space."""

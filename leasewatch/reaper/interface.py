@@ -26,6 +26,13 @@ class ReleaseBackend(ABC):
     def close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing
         """Drop any connection held."""
 
+    def pair_state(self, relationship: str) -> tuple[str, bool] | None:
+        """The server's own live state in ``relationship`` (its name, and whether it is
+        normal), asked right before a pair's release; None where the backend cannot tell
+        (the plan's word stands)."""
+        del relationship
+        return None
+
 
 class AuditJournal(Protocol):
     """Where the executor writes ahead (``leasewatch.state.State`` is one).

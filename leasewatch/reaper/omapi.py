@@ -61,6 +61,24 @@ _ACTIVE = 2
 _RELEASED = 4
 _OP_UPDATE = 3
 _OP_STATUS = 5
+# OMAPI failover-state ``local-state`` values (enum failover_state, includes/failover.h);
+# measured in the failover lab: 2 while the peers talk, 3 a second after the peer stops
+FAILOVER_STATES = {
+    0: "unknown-state",
+    1: "startup",
+    2: "normal",
+    3: "communications-interrupted",
+    4: "partner-down",
+    5: "potential-conflict",
+    6: "recover",
+    7: "paused",
+    8: "shutdown",
+    9: "recover-done",
+    10: "resolution-interrupted",
+    11: "conflict-done",
+    254: "recover-wait",
+}
+FAILOVER_NORMAL = 2
 # isc_result_t codes dhcpd answers with (lib/isc/include/isc/result.h).
 _ISC_R_NOTFOUND = 23
 
@@ -129,6 +147,14 @@ class OmapiReleaseBackend(ReleaseBackend):
             return Outcome.FAILED, f"{lease.ip} still active after setting ends to {ends_text}"
         detail = f"released, ends set to {ends_text}; dhcpd now says {after.state_name}"
         return Outcome.RELEASED, detail
+
+    def pair_state(self, relationship: str) -> tuple[str, bool] | None:
+        """The failover state with peer ``relationship`` by its name (``failover_state``)."""
+        state = self.failover_state(relationship)
+        if state is None:
+            return None
+        name = FAILOVER_STATES.get(state, f"state {state}")
+        return name, state == FAILOVER_NORMAL
 
     def failover_state(self, peer: str) -> int | None:
         """The server's own failover state with ``peer`` (OMAPI ``failover-state``,

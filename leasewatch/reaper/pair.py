@@ -50,6 +50,10 @@ class PairReleaseBackend(ReleaseBackend):
         errors = []
         for server, backend in self.members.items():
             try:
+                # the plan saw the pair normal; asked again right before the release
+                state = backend.pair_state(self.pair.relationship)
+                if state is not None and not state[1]:
+                    return Outcome.REFUSED, f"failover state {state[0]} on {server}"
                 outcome, detail = backend.release(dataclasses.replace(lease, server=server))
             except ReleaseError as exc:
                 errors.append(str(exc))

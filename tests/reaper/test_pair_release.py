@@ -145,3 +145,20 @@ def test_a_release_is_confirmed_only_when_both_journals_show_it_gone(tmp_path: P
     assert confirm(LEASE, Outcome.RELEASED, "on a: ok") == (
         Outcome.PARTIAL, "on a: ok; after 0s still active in b's journal",
     )  # fmt: skip
+
+
+class Interrupted(Answers):
+    """A member that would release, but whose own failover state is no longer normal."""
+
+    def pair_state(self, relationship: str) -> tuple[str, bool] | None:
+        return "communications-interrupted", False
+
+
+def test_once_asks_the_state_again_and_refuses_when_not_normal() -> None:
+    """The plan saw the pair normal; the member says otherwise now: refused, nothing sent."""
+    member = Interrupted(Outcome.RELEASED)
+    backend = PairReleaseBackend(pair(ReleaseOnPair.ONCE), {"a": member})
+    assert backend.release(LEASE) == (
+        Outcome.REFUSED, "failover state communications-interrupted on a",
+    )  # fmt: skip
+    assert member.asked == []
