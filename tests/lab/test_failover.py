@@ -142,5 +142,8 @@ def test_with_the_secondary_stopped_nothing_is_released_and_the_plan_says_why(
         ("communications-interrupted", False), ("normal", None),
     ]  # dhcp2: its journal's last word, not trusted  # fmt: skip
     assert state_of(primary, vms[0].ip) == "active"
+    why = lw("-c", str(path), "why", str(vms[0].ip)).out
+    assert f"{vms[0].ip} {vms[0].mac} vm-001 on dhcp1+dhcp2" in why, why
+    assert "reaper: keep: failover state communications-interrupted on dhcp1 " in why, why
     check = lw("-c", str(path), "check")
     assert check.status == 1 and "failover state communications-interrupted on dhcp1" in check.out
