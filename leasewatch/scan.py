@@ -27,7 +27,7 @@ from leasewatch.inventory import kinds as inventory_kinds
 from leasewatch.inventory.fleet import read_all
 from leasewatch.inventory.interface import InventorySource
 from leasewatch.leases import kinds as lease_kinds
-from leasewatch.leases.interface import LeaseSource
+from leasewatch.leases.interface import LeaseSource, UnreadMemberError
 from leasewatch.macpool import commands as macpool
 from leasewatch.model import (
     Action,
@@ -151,7 +151,8 @@ class Scanner:
                     return source.read()
                 except LeasesError as exc:
                     log.info("%s", exc)
-                    return ServerSnapshot(server=server.name, kind=server.kind, error=str(exc))
+                    pairing = exc.pairing if isinstance(exc, UnreadMemberError) else None
+                    return ServerSnapshot(server.name, server.kind, error=str(exc), pairing=pairing)
 
             return read
 

@@ -102,3 +102,40 @@ def test_one_member_unreadable_reports_the_pair_from_the_other(
     scan = json.loads(run("-c", str(config), "scan", "--format", "json").out)
     assert [p["why_code"] for p in scan["plan"]] == ["keep-no-backend"]  # offline files
     assert [p["hold_code"] for p in scan["pairs"]] == ["keep-pair-unread"]
+
+
+def failover_conf(role: str, me: str, peer: str) -> str:
+    """A failover member's dhcpd.conf: peer "fo", the pool naming it."""
+    return (
+        f'failover peer "fo" {{ {role}; address {me}; peer address {peer}; }}\n'
+        'subnet 198.18.1.0 netmask 255.255.255.0 { pool { failover peer "fo"; '
+        "range 198.18.1.10 198.18.1.30; } }\n"
+    )
+
+
+def test_a_detected_pair_with_an_unreadable_journal_warns(tmp_path: Path) -> None:
+    """dhcpd.conf says dhcp1 and dhcp2 are a failover pair; dhcp2's journal cannot be read:
+    the pair is counted from dhcp1 with a warning (check WARNING), not an error."""
+    (tmp_path / "one.conf").write_text(failover_conf("primary", "198.18.1.2", "198.18.1.3"))
+    (tmp_path / "two.conf").write_text(failover_conf("secondary", "198.18.1.3", "198.18.1.2"))
+    (tmp_path / "one.leases").write_text(journal({0: "52:54:00:00:00:99"}))
+    path = tmp_path / "leasewatch.toml"
+    path.write_text("".join(
+        f'[[servers]]\nname = "{name}"\nkind = "isc"\nleases = "{tmp_path / f"{f}.leases"}"\n'
+        f'dhcpd_conf = "{tmp_path / f"{f}.conf"}"\n'
+        for name, f in (("dhcp1", "one"), ("dhcp2", "two"))
+    ) + f'[state]\npath = "{tmp_path / "state.db"}"\n')  # fmt: skip
+    doc = json.loads(run("-c", str(path), "report", "--format", "json").out)
+    assert [(p["server"], p["size"], p["active"]) for p in doc["pools"]] == [
+        ("dhcp1+dhcp2", 21, 1),
+    ]  # fmt: skip
+    (pair,) = doc["pairs"]
+    assert (pair["mode"], pair["relationship"], pair["hold_code"]) == (
+        "failover", "fo", "keep-pair-unread",
+    )  # fmt: skip
+    assert [(m["server"], m["role"], m["readable"]) for m in pair["members"]] == [
+        ("dhcp1", "primary", True), ("dhcp2", "secondary", False),
+    ]  # fmt: skip
+    assert doc["errors"] == []
+    check = run("-c", str(path), "check")
+    assert check.status == 1 and check.out.startswith("DHCP WARNING"), check.out

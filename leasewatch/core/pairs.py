@@ -61,8 +61,8 @@ def pair_up(
     """Join each relationship's members into one server, in the order of their first member.
 
     ``partners`` are the declared ones (``partner`` in ``[[servers]]``, made symmetric by
-    the config loader); they join even a member that could not be read, which a reader's
-    detection cannot name.
+    the config loader). A member that could not be read joins its pair when declared, or
+    when its reader still said which pair it is in (dhcpd.conf read, its journal not).
     """
     groups: dict[str, list[ServerSnapshot]] = {}
     key_of: dict[str, str] = {}
@@ -70,7 +70,7 @@ def pair_up(
         partner = partners.get(snap.server)
         if partner is not None:
             key = "declared:" + "+".join(sorted((snap.server, partner)))
-        elif snap.pairing is not None and snap.error is None:
+        elif snap.pairing is not None:  # a reader may say so of a server it could not read
             key = f"{snap.kind}:{snap.pairing.relationship}"
         else:
             continue

@@ -60,7 +60,7 @@ from leasewatch.leases import (
     isc6_journal,
     isc_split,
 )
-from leasewatch.leases.interface import LeaseSource
+from leasewatch.leases.interface import LeaseSource, UnreadMemberError
 from leasewatch.leases.isc_blocks import Journal
 from leasewatch.leases.isc_journal import LeasesParser, Progress
 from leasewatch.leases.isc_table import JournalTable, Row
@@ -105,7 +105,16 @@ class IscLeaseSource(LeaseSource):
             self.journal = None
             return isc6.snapshot(self.name, either, self.leases_path)
         conf = either.v4
-        journal = self._replay()
+        try:
+            journal = self._replay()
+        except LeasesError as exc:
+            if not conf.used_peers:
+                raise
+            # a failover member whose journal cannot be read still says which pair it is
+            # in: the pair is reported from its partner, with this error as a warning
+            pairing = dhcpd_failover.member(conf.failover, conf.used_peers, {}, None)
+            assert pairing is not None  # used_peers name declared peers (dhcpd_conf)
+            raise UnreadMemberError(str(exc), pairing) from None
         if len(journal.newer) > len(journal.rows) // 4:  # fold in: amortized, as a dict grows
             journal.rows = {**journal.rows, **journal.newer}
             journal.newer = {}
