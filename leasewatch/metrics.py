@@ -158,7 +158,9 @@ class ScanMetrics(Collector):
             self._last_scan = self._clock()
             # Successful: it ran to the end and every server could be read. An unhealthy
             # inventory has its own gauge and does not make the scan unsuccessful.
-            if not any(s.error for s in result.analysis.servers):
+            analysis = result.analysis
+            members = (m for pair in analysis.pairs for m in pair.members)
+            if not any(s.error for s in analysis.servers) and all(m.readable for m in members):
                 self._last_success = self._clock()
         return found
 

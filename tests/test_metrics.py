@@ -329,6 +329,8 @@ def test_a_pair_shows_each_member_once_and_its_hold(
     normal = {"pair": "dhcp1+dhcp2", "server": "dhcp1", "role": "primary"}
     assert registry.get_sample_value("leasewatch_pair_member_normal", normal) == 1
     assert registry.get_sample_value("leasewatch_pair_hold", {"pair": "dhcp1+dhcp2"}) == 1
+    last = "leasewatch_last_successful_scan_timestamp_seconds"
+    assert registry.get_sample_value(last) == 0  # dhcp2 was not read
     (fault,) = [p for p in problems(ScanResult(Analysis(now=NOW, servers=(joined,),
                                                         pairs=(pair,))))]  # fmt: skip
     assert (fault.source, fault.message) == ("dhcp2", "dhcp2.leases: gone")
