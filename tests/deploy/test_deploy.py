@@ -27,7 +27,7 @@ def test_rules_are_valid_and_pass_their_unit_tests() -> None:
     notes = check.check_rules(promtool=promtool)
     assert notes[0].endswith("metric names all exported")
     assert notes[1:] == [
-        "promtool check rules: SUCCESS: 8 rules found",
+        "promtool check rules: SUCCESS: 9 rules found",
         "promtool test rules: SUCCESS",
     ]
 
