@@ -76,6 +76,7 @@ def test_scan_apply_frees_destroyed_vms_leases_and_new_vms_bind(kea_lab: KeaLab)
             "level": "critical",
             "kind": "address",
             "delegated_len": None,
+            "pair": None,
         }
     ]
     assert {o["mac"] for o in doc["orphans"]} == {vm.mac for vm in dead}
