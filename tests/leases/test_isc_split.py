@@ -17,7 +17,7 @@ from leasewatch.leases.isc_journal import LeasesParser
 from tests.leases.test_isc_differential import CONF, _block, _journal, _oracle, _ours
 
 FIELDS = ("offset", "anchor", "tail", "complete", "warnings", "marked", "damaged", "skipped",
-          "notes", "hosts")  # fmt: skip
+          "notes", "hosts", "failover")  # fmt: skip
 
 
 def one_process(path: Path) -> Journal:
@@ -164,3 +164,20 @@ def test_a_second_process_only_on_a_spare_core(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(os, "cpu_count", lambda: 1)
     monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
     assert not isc_split.spare_core()
+
+
+@pytest.mark.usefixtures("split_small")
+def test_failover_states_in_the_second_half_come_back(tmp_path: Path) -> None:
+    """The journal's last ``failover peer ... state`` block is the newest word, whichever
+    process read it."""
+    leases = tmp_path / "dhcpd.leases"
+    _journal(leases, 3, 3000, odd=0.0)
+    state = (
+        'failover peer "fo" state {{\n  my state {} at 3 2025/01/01 11:00:00;\n'
+        "  partner state normal at 3 2025/01/01 10:00:01;\n}}\n"
+    )
+    leases.write_text(state.format("normal") + leases.read_text() + state.format("recover"))
+    journal, took = two_processes(leases)
+    assert took
+    assert journal.failover == {"fo": ("recover", "normal")}
+    assert_same(journal, one_process(leases))
