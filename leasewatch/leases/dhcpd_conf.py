@@ -22,7 +22,7 @@ from leasewatch.leases import dhcpd_names, dhcpd_values
 from leasewatch.leases.dhcpd_failover import FailoverPeer, peer
 from leasewatch.leases.dhcpd_syntax import decode_string, describe, parse_ipv4
 from leasewatch.leases.regular import check_regular as check_regular  # noqa: PLC0414
-from leasewatch.leases.regular import read_regular
+from leasewatch.leases.regular import read_regular as read_regular  # noqa: PLC0414
 from leasewatch.model import FixedHost, Range, normalize_mac
 
 # One token per match; the pattern covers every character, so nothing is silently skipped.
