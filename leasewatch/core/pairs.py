@@ -187,6 +187,8 @@ def _joined(pair: Pair, members: Sequence[ServerSnapshot], now: datetime) -> Ser
         complete=all(m.complete for m in members),
         warnings=tuple(w for m in members for w in m.warnings),
         read_errors=tuple(e for m in members for e in m.read_errors),
+        # a member nothing can be released on (dhcpd -6) makes the pair so
+        report_only=next((m.report_only for m in members if m.report_only is not None), None),
         members=pair.servers,
     )
 

@@ -193,3 +193,13 @@ def test_joined_counts_are_the_strongest_word_and_never_exceed_the_range(
     assert sum(len(c) for c in columns) == len(set().union(*columns)) <= RANGE.size
     (pool,) = analyse([member("x", a), member("y", b)], [], now=NOW).pools
     assert pool.active + pool.abandoned + pool.free == pool.size
+
+
+def test_a_report_only_member_makes_the_pair_report_only() -> None:
+    """A member nothing can be released on (dhcpd -6: OMAPI is DHCPv4 only) keeps the whole
+    pair's orphans, with that member's reason."""
+    one = dataclasses.replace(member("dhcp1", [lease(IPS[0])]),
+                              report_only=Reason.KEEP_OMAPI_V4_ONLY)  # fmt: skip
+    a = analyse([one, member("dhcp2", [lease(IPS[0])])], [INVENTORY], now=NOW)
+    (release,) = plan(a, ReaperConfig(grace=timedelta(0)), NOW, ["dhcp1", "dhcp2"])
+    assert release.code is Reason.KEEP_OMAPI_V4_ONLY
