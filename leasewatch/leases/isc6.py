@@ -32,6 +32,7 @@ def _lease(found: isc6_journal.IaLease, server: str) -> Lease:
         ip=found.address,
         state=found.state,
         mac=mac,
+        starts=None if found.starts is None else datetime.fromtimestamp(found.starts, UTC),
         ends=None if found.ends is None else datetime.fromtimestamp(found.ends, UTC),
         server=server,
         kind=kind,

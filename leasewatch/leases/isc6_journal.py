@@ -65,7 +65,7 @@ _GAP = re.compile(rb"(?:[ \t\r\n\f\v]+|#[^\n]*)*")
 # blocks are matched one by one below, and anything else goes the token path
 _FAST = re.compile(
     rb'(ia-na|ia-ta|ia-pd) ("(?:[^"\\\n]|\\.)*"|[0-9a-fA-F]{1,2}(?::[0-9a-fA-F]{1,2})+) \{\n'
-    rb"  cltt [0-6] [0-9/]{10} [0-9:]{8};\n"
+    rb"  cltt ([0-6] [0-9/]{10} [0-9:]{8});\n"
     rb"((?:  (?:iaaddr|iaprefix) [^\n]*\n(?:    [^\n]*\n)*?  \}\n)*)"
     rb"\}\n"
 )
@@ -90,6 +90,9 @@ class IaLease:
     ends: int | None  # Unix seconds; None: never (or not written)
     iaid: int
     duid: bytes
+    # the IA's cltt (client's last transaction: when this term began, as a v4 lease's
+    # starts, which dhcpd also moves on each renewal); None if not written
+    starts: int | None = None
 
     @property
     def key(self) -> tuple[int, int]:
@@ -281,7 +284,11 @@ class _Reader:
             return False
         iaid, duid = self._iaid(raw), raw[4:]
         found: list[IaLease] = []
-        inner, at = block[3], 0
+        inner, at = block[4], 0
+        try:
+            starts = self.times[block[3]]
+        except KeyError:
+            return False
         for m in _FAST_ADDR.finditer(inner):
             prefix = m[1] == b"iaprefix"
             if m.start() != at or prefix != (kind == "pd") or prefix != (m[3] is not None):
@@ -296,7 +303,7 @@ class _Reader:
                 return False
             if state is None or not 0 < length <= 128:
                 return False
-            found.append(IaLease(kind, address, length, state, ends, iaid, duid))
+            found.append(IaLease(kind, address, length, state, ends, iaid, duid, starts))
         if at != len(inner):
             return False
         self.commit(block[1] + b" " + raw, found)
@@ -336,17 +343,32 @@ class _Reader:
             raise self.error(words[1], "an IA key of a 4-byte IAID and a DUID")
         iaid, duid = self._iaid(raw), raw[4:]
         found: list[IaLease] = []
+        starts: int | None = None
         for inner in self.body():
-            if inner[-1].text == b"{":
+            if inner[0].text.lower() == b"cltt" and inner[-1].text != b"{":
+                starts = self.time(inner)
+            elif inner[-1].text == b"{":
                 if inner[0].text.lower() in _LEASE_KEYS:
-                    lease = self.address(kind, inner, iaid, duid)
+                    lease = self.address(kind, inner, iaid, duid, starts)
                     if lease is not None:
                         found.append(lease)
                 else:
                     self.skip_block()
         self.commit(head.text.lower() + b" " + raw, found)
 
-    def address(self, kind: str, words: list[_Tok], iaid: int, duid: bytes) -> IaLease | None:
+    def time(self, words: list[_Tok]) -> int | None:
+        """The time of ``ends``/``cltt`` as dhcpd writes it, or an error naming the line."""
+        try:
+            return seconds(b" ".join(w.text for w in words[1:]))
+        except KeyError:
+            raise self.error(
+                words[1] if len(words) > 1 else words[0],
+                "a time like '3 2025/01/01 12:00:00', 'epoch N' or 'never'",
+            ) from None
+
+    def address(
+        self, kind: str, words: list[_Tok], iaid: int, duid: bytes, starts: int | None
+    ) -> IaLease | None:
         head = words[0]
         if len(words) != 3:
             raise self.error(words[-1], f"'{head.text.decode()} ADDRESS {{'")
@@ -378,19 +400,12 @@ class _Reader:
                         f"{text} not counted"
                     )
             elif key == b"ends":
-                when = b" ".join(w.text for w in inner[1:])
-                try:
-                    ends = seconds(when)
-                except KeyError:
-                    raise self.error(
-                        inner[1] if len(inner) > 1 else inner[0],
-                        "a time like '3 2025/01/01 12:00:00', 'epoch N' or 'never'",
-                    ) from None
+                ends = self.time(inner)
         if unreadable:
             return None
         if state is None:
             raise self.error(head, f"a binding state in the block of {text}")
-        return IaLease(kind, address, length, state, ends, iaid, duid)
+        return IaLease(kind, address, length, state, ends, iaid, duid, starts)
 
 
 def parse(path: Path) -> Journal6:

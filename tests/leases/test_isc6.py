@@ -96,6 +96,7 @@ def test_real_journal_leases_carry_duid_iaid_and_a_weak_mac() -> None:
     assert na.duid == "00:01:00:01:32:a0:05:10:0a:66:30:31:5d:e2"
     assert na.mac == "0a:66:30:31:5d:e2" and na.mac_source is MacSource.DUID
     assert na.iaid == 0x30315DE2  # dhclient's IAID: the last four bytes of the MAC
+    assert na.starts == datetime(2026, 11, 30, 9, 57, 37, tzinfo=UTC)  # the IA's cltt
     assert leases["2001:db8:1::104"].state is BindingState.RELEASED
     pd = leases["2001:db8:100:200::/56"]
     assert (pd.kind, pd.prefix_len, pd.state) == (PoolKind.PREFIX, 56, BindingState.ACTIVE)
