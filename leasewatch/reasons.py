@@ -49,6 +49,7 @@ class Reason(enum.StrEnum):
     KEEP_PAIR_NOT_NORMAL = "keep-pair-not-normal"
     KEEP_PAIR_UNREAD = "keep-pair-unread"
     KEEP_PAIR_STATE_UNKNOWN = "keep-pair-state-unknown"
+    KEEP_PAIR_PEER_MISSING = "keep-pair-peer-missing"
     # the reaper releases
     RELEASE_ORPHAN = "release-orphan"
     RELEASE_REQUESTED = "release-requested"
@@ -101,6 +102,10 @@ REASON_TEXT: dict[Reason, str] = {
     Reason.KEEP_PAIR_NOT_NORMAL: "{of} state {state} on {server}",
     Reason.KEEP_PAIR_UNREAD: "pair member {server} could not be read",
     Reason.KEEP_PAIR_STATE_UNKNOWN: "no pair member's {of} state is known live",
+    Reason.KEEP_PAIR_PEER_MISSING: (
+        "pair {pair}: {read} of its {expected} peers read (a release must reach every peer: "
+        "give each its [[servers]] entry)"
+    ),
     Reason.RELEASE_ORPHAN: "{finding}; missing for {missing}",
     Reason.RELEASE_REQUESTED: "leasewatch release",
     Reason.RELEASE_FORCED: "leasewatch release --force",

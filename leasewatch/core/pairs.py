@@ -127,14 +127,26 @@ def _pair(members: Sequence[ServerSnapshot], *, declared: bool, unread_kinds: se
         release=RELEASE_ON_PAIR.get(kind, ReleaseOnPair.EVERY),
         unconfigured=unconfigured,
     )
-    hold = _hold(pair, of, lone_unread=bool(unconfigured) and kind in unread_kinds)
+    # Where every peer keeps its own copy (Kea HA), a release that misses a peer comes back
+    # from it (ha-sync, a restart): a relationship with more peers than leasewatch read holds.
+    expected = max((len(d.peers) + 1 for d in detected), default=0)
+    every = pair.release is ReleaseOnPair.EVERY and not declared
+    missing = expected - len(members) if every else 0
+    hold = _hold(
+        pair,
+        of,
+        lone_unread=bool(unconfigured) and kind in unread_kinds,
+        peers=(expected - missing, expected) if missing > 0 else None,
+    )
     if hold is None:
         return pair
     code, facts = hold
     return dataclasses.replace(pair, hold=code, facts=facts)
 
 
-def _hold(pair: Pair, of: str, *, lone_unread: bool) -> tuple[Reason, Facts] | None:
+def _hold(
+    pair: Pair, of: str, *, lone_unread: bool, peers: tuple[int, int] | None = None
+) -> tuple[Reason, Facts] | None:
     """Why nothing of ``pair`` may be released now, or None."""
     for m in pair.members:
         if not m.readable:
@@ -144,6 +156,13 @@ def _hold(pair: Pair, of: str, *, lone_unread: bool) -> tuple[Reason, Facts] | N
         # could not be read: that may be the partner
         partner = ", ".join(pair.unconfigured)
         return Reason.KEEP_PAIR_UNREAD, (("pair", pair.name), ("server", f"its partner {partner}"))
+    if peers is not None:
+        read, expected = peers
+        return Reason.KEEP_PAIR_PEER_MISSING, (
+            ("pair", pair.name),
+            ("read", str(read)),
+            ("expected", str(expected)),
+        )
     for m in pair.members:
         if m.normal is False:
             facts = (("of", of), ("state", m.state or "unknown"), ("server", m.server))

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from leasewatch.config import ServerConfig
 from leasewatch.errors import LeasesError
+from leasewatch.leases import kea_ha
 from leasewatch.leases.interface import LeaseSource
 from leasewatch.leases.kea_api import RESULT_EMPTY, KeaClient, short_json
 from leasewatch.model import (
@@ -342,6 +343,12 @@ class KeaLeaseSource(LeaseSource):
                     f"kea server {self.name!r}: config-get: answer has no Dhcp4 or Dhcp6 map"
                 )
             ranges, fixed = ranges_from_config(self.name, dhcp4)
+            pairing = None
+            relationship = kea_ha.ha_config(self.name, dhcp4)
+            if relationship is not None:
+                # the live state first: leases read after it are at least as new
+                state = kea_ha.live_state(client)
+                pairing = kea_ha.member_of(self.name, relationship, state)
             leases = read_leases(client, self.config.page_size)
         finally:
             client.close()
@@ -351,6 +358,7 @@ class KeaLeaseSource(LeaseSource):
             ranges=tuple(ranges),
             leases=LeaseList(leases),
             fixed=tuple(fixed),
+            pairing=pairing,
         )
 
     def _read_memfile(self, path: Path) -> ServerSnapshot:
