@@ -90,8 +90,15 @@ def member_of(server: str, relationship: Mapping[str, Any], state: str | None) -
 
 
 def live_state(client: KeaClient) -> str | None:
-    """The server's own HA state from ``ha-heartbeat``; None when it does not say."""
-    answer = client.call("ha-heartbeat")
+    """The server's own HA state from ``ha-heartbeat``; None when it does not say.
+
+    A refusal is an unknown state, not a failed read: the pair then holds its releases
+    (``keep-pair-state-unknown``) while its pools are still reported.
+    """
+    try:
+        answer = client.call("ha-heartbeat")
+    except client.error:
+        return None
     args = answer.arguments
     if answer.result != RESULT_SUCCESS or not isinstance(args, Mapping):
         return None
