@@ -156,3 +156,34 @@ def test_the_request_carries_only_keys_kea_3_0_accepts() -> None:
         ).read()
     assert len(snapshot.leases) == 0
     assert {key for body in fake.requests for key in body} <= {"command", "arguments", "service"}
+
+
+def test_an_ha_peer_that_refuses_ha_heartbeat_has_an_unknown_state() -> None:
+    """The HA hook in config-get, ha-heartbeat not answered: the pairing is read, its state
+    unknown (the pair then holds), the leases still read."""
+    relationship = {
+        "this-server-name": "server1",
+        "mode": "hot-standby",
+        "peers": [
+            {"name": "server1", "url": "http://198.18.4.1:8001/", "role": "primary"},
+            {"name": "server2", "url": "http://198.18.4.2:8001/", "role": "standby"},
+        ],
+    }
+    dhcp4 = {
+        **DHCP4,
+        "hooks-libraries": [
+            {"library": "libdhcp_lease_cmds.so"},
+            {"library": "libdhcp_ha.so", "parameters": {"high-availability": [relationship]}},
+        ],
+    }
+    with serving(FakeKea("3.0-dhcp4", dhcp4, leases_3_0())) as fake:
+        snapshot = KeaLeaseSource(
+            ServerConfig(name="kea9", kind="kea", control_url=fake.url)
+        ).read()
+    assert snapshot.pairing is not None
+    assert (snapshot.pairing.role, snapshot.pairing.state, snapshot.pairing.normal) == (
+        "primary",
+        None,
+        None,
+    )
+    assert len(snapshot.leases) == 3
