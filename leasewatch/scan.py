@@ -379,7 +379,15 @@ class Scanner:
             if outlook_now is None:
                 outlook_now = outlook(self.config, state, analysis)
             exhaustion = exhaustion_times(outlook_now, now)
-        step = alerts.plan(analysis, memory, config, now, releases=records, exhaustion=exhaustion)
+        step = alerts.plan(
+            analysis,
+            memory,
+            config,
+            now,
+            releases=records,
+            exhaustion=exhaustion,
+            site=self.config.daemon.site or "",
+        )
         results = alerts.deliver_plan(step, config.webhooks)
         state.save_alert_memory(alerts.dump_memory(alerts.settle(step, results, now)))
         return tuple(str(e) for e in alerts.failures(results))

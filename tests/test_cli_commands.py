@@ -181,3 +181,14 @@ def test_release_with_no_readable_server_is_an_error(tmp_path: Path) -> None:
     assert result.status == 1
     assert "no server could be read" in result.err and "/nope" in result.err, result.err
     assert "no active lease matches" not in result.err
+
+
+def test_alert_test_names_the_site(tmp_path: Path, sink: Sink) -> None:
+    """With ``[daemon] site``, the test message names the site (generic: its ``site`` key)."""
+    config = isc_fixture_config(tmp_path, MACS, _webhooks() + '\n[daemon]\nsite = "fra1"\n')
+    result = run("-c", str(config), "alert-test", environ=_hook_env(sink))
+    assert result.status == 0, result.err
+    (post,) = sink.posts("/generic/s3cr3t-generic")
+    assert post.json["site"] == "fra1"
+    (post,) = sink.posts("/slack/s3cr3t-slack")
+    assert "fra1" in json.dumps(post.json)

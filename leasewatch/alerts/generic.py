@@ -5,6 +5,7 @@ Every key is always present (null when it does not apply)::
     {
       "kind": "level",              # level | recovered | reminder | orphans | released |
                                     # source_down | source_up | test | forecast
+      "site": "fra1",               # [daemon] site; null when not set
       "server": "dhcp1",            # DHCP server, or the source's name for source_* kinds
       "network": "lab",             # shared network or subnet; "" when none
       "level": "critical",          # ok | warn | critical
@@ -39,6 +40,7 @@ class Generic(Format):
         """The JSON body to POST to a generic webhook for ``alert``."""
         return {
             "kind": alert.kind.value,
+            "site": alert.site or None,
             "server": alert.server,
             "network": alert.network,
             "level": alert.level.value,

@@ -38,6 +38,7 @@ this module only needs the thresholds again to know when a level may come *down*
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -142,6 +143,7 @@ class Alert:
     text: str
     addresses: tuple[str, ...] = ()
     key: str = ""
+    site: str = ""  # [daemon] site: which leasewatch speaks, when many share a channel
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,10 +308,12 @@ def plan(
     *,
     releases: Sequence[AuditRecord] = (),
     exhaustion: Mapping[str, datetime] | None = None,
+    site: str = "",
 ) -> Plan:
     """``transitions`` for every configured webhook: each channel is told each change once.
 
     ``memory`` is by webhook name; webhooks no longer configured are dropped from the result.
+    ``site`` (``[daemon] site``) is set on every alert.
     """
     alerts: dict[str, tuple[Alert, ...]] = {}
     memories: dict[str, dict[str, Memory]] = {}
@@ -322,7 +326,7 @@ def plan(
             releases=releases,
             exhaustion=exhaustion,
         )
-        alerts[webhook.name] = step.alerts
+        alerts[webhook.name] = tuple(dataclasses.replace(a, site=site) for a in step.alerts)
         memories[webhook.name] = step.memory
     return Plan(alerts=alerts, memory=memories)
 
@@ -373,9 +377,10 @@ def load_memory(rows: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Me
     return out
 
 
-def sample_alert(now: datetime) -> Alert:
+def sample_alert(now: datetime, site: str = "") -> Alert:
     """The message ``leasewatch alert-test`` sends to every webhook."""
     return Alert(
+        site=site,
         kind=AlertKind.TEST,
         server="leasewatch",
         network="example",

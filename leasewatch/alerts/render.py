@@ -52,7 +52,8 @@ def title(alert: Alert) -> str:
         AlertKind.TEST: "Test message",
         AlertKind.FORECAST: f"{where(alert)} is forecast to run dry",
     }
-    return clean(f"{PRODUCT}: {titles[alert.kind]}")
+    speaker = f"{PRODUCT} {alert.site}" if alert.site else PRODUCT
+    return clean(f"{speaker}: {titles[alert.kind]}")
 
 
 def color(alert: Alert) -> str:
@@ -65,6 +66,8 @@ def color(alert: Alert) -> str:
 def facts(alert: Alert) -> list[tuple[str, str]]:
     """The figures of the alert as (name, value) pairs, in display order (``clean``)."""
     out: list[tuple[str, str]] = []
+    if alert.site:
+        out.append(("Site", alert.site))
     if alert.kind in (AlertKind.SOURCE_DOWN, AlertKind.SOURCE_UP):
         out.append(("Source", alert.server))
         out.append(("Status", "down" if alert.kind is AlertKind.SOURCE_DOWN else "back"))

@@ -257,7 +257,8 @@ def alert_test(config: Config, clock: Clock) -> results.AlertTest:
         return results.AlertTest(())
     from leasewatch import alerts
 
-    sent = alerts.deliver([alerts.sample_alert(clock())], config.alerts.webhooks)
+    sample = alerts.sample_alert(clock(), site=config.daemon.site or "")
+    sent = alerts.deliver([sample], config.alerts.webhooks)
     return results.AlertTest(tuple(sent))
 
 

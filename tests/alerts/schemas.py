@@ -450,6 +450,7 @@ GENERIC: Schema = {
                 "forecast",
             ]
         },
+        "site": {"type": ["string", "null"]},
         "server": {"type": "string"},
         "network": {"type": "string"},
         "level": _LEVEL,

@@ -103,6 +103,7 @@ EXPECTED: dict[str, dict[str, Any]] = {
     },
     "generic": {
         "kind": "level",
+        "site": None,
         "server": "dhcp1",
         "network": "lab",
         "level": "critical",

@@ -152,6 +152,7 @@ DOCUMENTED: dict[str, list[dict[str, Any]]] = {
     "generic": [
         {
             "kind": "level",
+            "site": "fra1",
             "server": "dhcp1",
             "network": "lab",
             "level": "critical",
@@ -290,11 +291,13 @@ def _extreme() -> Iterator[tuple[str, Alert]]:
     yield "backslashes", replace(orphans, server="\\" * 9000, network='"' * 9000, text="\\" * 9000)
     yield "empty", replace(NORMAL, server="", network="", text="")
     yield "empty network", replace(NORMAL, network="")
+    yield "long site", replace(NORMAL, site="s" * 9000)
 
 
 ALERTS: list[tuple[str, Alert]] = [
     ("normal", NORMAL),
     ("alert-test", sample_alert(T0)),
+    ("site", replace(NORMAL, site="fra1")),
     *_every_kind(),
     *_extreme(),
 ]
@@ -379,3 +382,19 @@ def test_many_pools_in_one_scan_reach_every_channel_valid(sink: Sink) -> None:
         posts = sink.posts(f"/{fmt}")
         assert len(posts) == len(networks)
         assert [p for post in posts for p in problems(fmt, post.json)] == []
+
+
+@pytest.mark.parametrize("fmt", list(WebhookFormat))
+def test_site_is_named_in_every_format(fmt: WebhookFormat) -> None:
+    """With ``[daemon] site`` set, every format's message names the site (a channel that
+    several sites share tells them apart); without it, no format mentions one."""
+    assert "fra1" in json.dumps(FORMATS[fmt].payload(replace(NORMAL, site="fra1")))
+    assert "fra1" not in json.dumps(FORMATS[fmt].payload(NORMAL))
+
+
+def test_plan_sets_the_site_on_every_alert() -> None:
+    """``plan(..., site=...)`` stamps the site on each alert of each webhook."""
+    hooks = (webhook("ops", "slack", "http://127.0.0.1:9/"), webhook("raw", "generic", "x"))
+    step = plan(analysis(usage(21)), {}, alerts_config(*hooks), T0, site="fra1")
+    sent = [a for alerts in step.alerts.values() for a in alerts]
+    assert sent and {a.site for a in sent} == {"fra1"}
