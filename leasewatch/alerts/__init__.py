@@ -24,10 +24,10 @@ from leasewatch.alerts.levels import (
     load_memory,
     plan,
     remember,
-    sample_alert,
     settle,
     transitions,
 )
+from leasewatch.alerts.render import sample_alert
 
 __all__ = [
     "FORMATS",

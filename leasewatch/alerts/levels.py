@@ -377,25 +377,6 @@ def load_memory(rows: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Me
     return out
 
 
-def sample_alert(now: datetime, site: str = "") -> Alert:
-    """The message ``leasewatch alert-test`` sends to every webhook."""
-    return Alert(
-        site=site,
-        kind=AlertKind.TEST,
-        server="leasewatch",
-        network="example",
-        level=Level.WARN,
-        previous=Level.OK,
-        utilization=18 / 21,
-        size=21,
-        active=18,
-        free=3,
-        orphans=0,
-        at=now,
-        text="leasewatch test message: if you read this, alerts reach this channel.",
-    )
-
-
 # --- helpers ----------------------------------------------------------------------------
 
 

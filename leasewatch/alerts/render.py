@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from leasewatch.alerts.levels import Alert, AlertKind, iso
@@ -26,6 +27,25 @@ BLUE = "#5bc0de"
 ADDRESSES_SHOWN = 10
 
 _NETWORK_KINDS = frozenset({AlertKind.LEVEL, AlertKind.RECOVERED, AlertKind.REMINDER})
+
+
+def sample_alert(now: datetime, site: str = "") -> Alert:
+    """The message ``leasewatch alert-test`` sends to every webhook."""
+    return Alert(
+        site=site,
+        kind=AlertKind.TEST,
+        server="leasewatch",
+        network="example",
+        level=Level.WARN,
+        previous=Level.OK,
+        utilization=18 / 21,
+        size=21,
+        active=18,
+        free=3,
+        orphans=0,
+        at=now,
+        text="leasewatch test message: if you read this, alerts reach this channel.",
+    )
 
 
 def where(alert: Alert) -> str:

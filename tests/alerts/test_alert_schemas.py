@@ -20,7 +20,8 @@ import pytest
 from leasewatch.alerts.deliver import Policy, deliver_plan
 from leasewatch.alerts.formats import FORMATS
 from leasewatch.alerts.interface import WebhookFormat
-from leasewatch.alerts.levels import Alert, AlertKind, plan, sample_alert
+from leasewatch.alerts.levels import Alert, AlertKind, plan
+from leasewatch.alerts.render import sample_alert
 from tests.alerts.alert_helpers import CRITICAL as NORMAL
 from tests.alerts.alert_helpers import T0, alerts_config, analysis, usage, webhook
 from tests.alerts.schemas import SCHEMAS, Validator, problems, utf16
