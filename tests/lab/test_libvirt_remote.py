@@ -49,13 +49,15 @@ def virt() -> Iterator[tuple[LibvirtdLab, TlsFiles]]:
 
 def _ssh(lab: LibvirtdLab) -> Path:
     """The ssh stand-in: notes its arguments, then runs the remote command (its last
-    argument) in libvirtd's mount namespace."""
+    argument) in libvirtd's mount namespace, under libvirtd's root directory (``-r``:
+    entering a mount namespace resets the root to the namespace's, which is not the
+    chroot's when the tests run in one)."""
     path = lab.workdir / "ssh"
     path.write_text(
         "#!/bin/sh\n"
         f'printf "%s\\n" "$@" > {lab.workdir}/ssh.args\n'
         "for last; do :; done\n"
-        f'exec nsenter -t "$(cat {lab.workdir}/libvirtd.pid)" -m -- sh -c "$last"\n'
+        f'exec nsenter -t "$(cat {lab.workdir}/libvirtd.pid)" -m -r -- sh -c "$last"\n'
     )
     path.chmod(0o755)
     return path
