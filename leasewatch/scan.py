@@ -21,7 +21,8 @@ from leasewatch.config import Config, ServerConfig
 from leasewatch.core.analysis import analyse
 from leasewatch.core.forecast import Forecasts, exhaustion_times, outlook_of
 from leasewatch.core.orphans import Judge, next_missing
-from leasewatch.errors import LeasesError
+from leasewatch.core.pairs import named_server, server_names
+from leasewatch.errors import LeasesError, UsageError
 from leasewatch.gather import TimedOut, gather
 from leasewatch.inventory import kinds as inventory_kinds
 from leasewatch.inventory.fleet import read_all
@@ -440,22 +441,37 @@ class Scanner:
         (``max_shrink`` included): a lease a healthy inventory still lists, or one an
         unhealthy inventory cannot confirm gone, is refused unless ``force``; protected,
         fixed-address and out-of-range leases never go. Every server is read (a pair's
-        members are known only then), and only the named one's leases (or its pair's) are
-        released; a server that cannot be read is a warning unless it was named, so an
-        unrelated server being down never stops the hook.
+        members are known only then), and only the named one's leases are released: a pair
+        is named by its name or by a member's, and released whole or not at all. A server
+        that cannot be read is a warning unless it was named (or is a member of the named
+        pair), so an unrelated server being down never stops the hook.
         """
         chosen = self.read_servers()
+        with gc_paused():
+            analysis = self._analyse(chosen, self.read_inventories(), state)
+        names = [s.name for s in self.config.servers]
+        if server is not None:
+            # pairs are known once read: a pair's name, or a member's meaning its pair
+            meant = named_server(server, names, analysis.pairs)
+            if meant is None:
+                listed = ", ".join(server_names(names, analysis.pairs))
+                joined = any(len(p.servers) > 1 for p in analysis.pairs)
+                pairs = "; a pair's member names its pair" if joined else ""
+                raise UsageError(f"--server {server!r}: no such server (servers: {listed}{pairs})")
+            server = meant
+        pair = next((p for p in analysis.pairs if p.name == server), None)
+        members = set(pair.servers) if pair is not None else {server}
         warnings = []
         for snap in chosen:
-            if snap.error and snap.server == server:
-                raise LeasesError(snap.error)
+            if snap.error and snap.server in members:
+                # a named pair is released whole or not at all: every member must be read
+                of = f"pair {server}: " if pair is not None and len(members) > 1 else ""
+                raise LeasesError(f"{of}{snap.error}")
             if snap.error:
                 warnings.append(snap.error)
         if chosen and all(snap.error for snap in chosen):
             # "no active lease matches" would be a guess: nothing was read to match against
             raise LeasesError(f"no server could be read: {chosen[0].error}")
-        with gc_paused():
-            analysis = self._analyse(chosen, self.read_inventories(), state)
         wanted = _address(ip)
         fixed = [h for s in chosen for h in s.fixed]
         judge = Judge(
@@ -469,8 +485,8 @@ class Scanner:
         judged = {(f.lease.server, f.lease.ip): f for f in (*analysis.orphans, *analysis.unknown)}
         findings = []
         for snap in analysis.servers:
-            if server is not None and server != snap.server and server not in snap.members:
-                continue  # a pair's member named: the pair's lease
+            if server is not None and server != snap.server:
+                continue
             for lease in snap.leases.find_active(analysis.now, ip=wanted, mac=mac):
                 named = lease
                 if lease.server != snap.server:

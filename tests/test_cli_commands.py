@@ -168,7 +168,7 @@ def test_release_unknown_server_is_a_usage_error(tmp_path: Path) -> None:
     result = run("-c", str(config), "release", "--ip", "198.18.0.5", "--server", "nope")
     assert result.status == 2
     assert result.err.strip().splitlines() == [
-        "leasewatch: error: --server 'nope': no such server (configured: dhcp1)"
+        "leasewatch: error: --server 'nope': no such server (servers: dhcp1)"
     ]
 
 

@@ -139,3 +139,41 @@ def test_a_detected_pair_with_an_unreadable_journal_warns(tmp_path: Path) -> Non
     assert doc["errors"] == []
     check = run("-c", str(path), "check")
     assert check.status == 1 and check.out.startswith("DHCP WARNING"), check.out
+
+
+@pytest.mark.parametrize("named", ["dhcp1+dhcp2", "dhcp1", "dhcp2"])
+def test_release_server_takes_the_pair_or_a_member_meaning_the_pair(
+    config: Path, named: str
+) -> None:
+    """``release --server`` by the pair's name or a member's: the pair's lease, one record
+    named by the pair (refused here: offline journals have no release backend)."""
+    result = run("-c", str(config), "release", "--ip", "198.18.1.10", "--server", named,
+                 "--dry-run", "--format", "json")  # fmt: skip
+    (record,) = json.loads(result.out)
+    assert (record["server"], record["ip"], record["outcome"]) == (
+        "dhcp1+dhcp2", "198.18.1.10", "refused",
+    ), result.err  # fmt: skip
+    assert record["detail"].startswith("no release backend"), record
+
+
+def test_release_unknown_server_lists_the_pair_as_the_report_does(config: Path) -> None:
+    """An unknown ``--server``: a usage error (exit 2) listing the pair once, by its name."""
+    result = run("-c", str(config), "release", "--ip", "198.18.1.10", "--server", "dhcp3")
+    assert result.status == 2
+    assert result.err.strip().splitlines() == [
+        "leasewatch: error: --server 'dhcp3': no such server (servers: dhcp1+dhcp2; a pair's"
+        " member names its pair)"
+    ]
+
+
+@pytest.mark.parametrize("named", ["dhcp1+dhcp2", "dhcp1"])
+def test_release_on_a_pair_with_a_member_unreadable_is_an_error(
+    config: Path, tmp_path: Path, named: str
+) -> None:
+    """A member of the named pair cannot be read: nothing is released, one error line
+    naming the pair and the member's problem (exit 1)."""
+    (tmp_path / "two.leases").unlink()
+    result = run("-c", str(config), "release", "--ip", "198.18.1.10", "--server", named)
+    assert result.status == 1
+    (line,) = result.err.strip().splitlines()
+    assert line.startswith("leasewatch: error: pair dhcp1+dhcp2: ") and "two.leases" in line

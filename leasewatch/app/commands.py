@@ -152,9 +152,6 @@ def release(
         wanted = normalize_mac(mac)
         if wanted is None:
             raise UsageError(f"--mac {mac!r} is not a MAC address")
-    names = [s.name for s in config.servers]
-    if server is not None and server not in names:
-        raise UsageError(f"--server {server!r}: no such server (configured: {', '.join(names)})")
     with opened_state(config, write=not dry_run) as state:
         done = sources.scanner(config, clock).release_one(
             state, mac=wanted, ip=ip, server=server, force=force, dry_run=dry_run

@@ -106,6 +106,25 @@ def pair_up(
     return Paired(tuple(out), tuple(pairs), tuple(warnings))
 
 
+def named_server(name: str, servers: Sequence[str], pairs: Sequence[Pair]) -> str | None:
+    """The server ``--server NAME`` means: a pair by its name or by any member's name (a
+    lease of a pair is freed on the whole pair or not at all, never on one member alone),
+    any other configured server by its own; None when ``name`` is none of these."""
+    for pair in pairs:
+        if name == pair.name or name in pair.servers:
+            return pair.name
+    return name if name in servers else None
+
+
+def server_names(servers: Sequence[str], pairs: Sequence[Pair]) -> list[str]:
+    """The servers as the report names them, in config order: a pair once, by its name."""
+    out: dict[str, None] = {}
+    for server in servers:
+        pair = next((p for p in pairs if server in p.servers), None)
+        out[pair.name if pair is not None else server] = None
+    return list(out)
+
+
 def _pair(members: Sequence[ServerSnapshot], *, declared: bool, unread_kinds: set[str]) -> Pair:
     detected = [m.pairing for m in members if m.pairing is not None]
     first = detected[0] if detected else None

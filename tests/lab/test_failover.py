@@ -147,3 +147,28 @@ def test_with_the_secondary_stopped_nothing_is_released_and_the_plan_says_why(
     assert "reaper: keep: failover state communications-interrupted on dhcp1 " in why, why
     check = lw("-c", str(path), "check")
     assert check.status == 1 and "failover state communications-interrupted on dhcp1" in check.out
+
+
+def test_release_server_takes_the_pair_or_a_member_and_frees_both_journals(
+    failover_lab: FailoverLab, tmp_path: Path
+) -> None:
+    """``release --server dhcp1+dhcp2`` and ``--server dhcp2`` (a member: its pair) each free
+    a gone VM's lease once, in both journals; an unknown name lists the pair as the report
+    names it."""
+    vms = failover_lab.boot(3)
+    failover_lab.wait_bound(vms)
+    for vm in vms[:2]:
+        failover_lab.destroy(vm)
+    path = str(config(failover_lab, tmp_path))
+    for vm, named in zip(vms[:2], ("dhcp1+dhcp2", "dhcp2"), strict=True):
+        result = lw("-c", path, "release", "--mac", vm.mac, "--server", named, "--format", "json")
+        (record,) = json.loads(result.out)
+        assert (record["server"], record["ip"], record["outcome"]) == (
+            "dhcp1+dhcp2", str(vm.ip), "released",
+        ), record  # fmt: skip
+        assert record["detail"].endswith("freed in the journals of dhcp1, dhcp2"), record
+        assert "active" not in [state_of(m, vm.ip) for m in failover_lab.members]
+    assert [state_of(m, vms[2].ip) for m in failover_lab.members] == ["active", "active"]
+    unknown = lw("-c", path, "release", "--mac", vms[2].mac, "--server", "dhcp3")
+    assert unknown.status == 2
+    assert "no such server (servers: dhcp1+dhcp2; a pair's member names its pair)" in unknown.err

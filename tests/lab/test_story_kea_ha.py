@@ -182,3 +182,26 @@ def test_a_lease_freed_on_both_peers_counts_once_against_max_per_run(ha_lab: Kea
         assert not set(released) & set(leases(lab, index))
     held = {str(vm.ip) for vm in vms[:3]} - set(released)
     assert all(ip in leases(lab, 0) and ip in leases(lab, 1) for ip in held)
+
+
+def test_release_server_takes_the_pair_or_a_member_and_deletes_on_both_peers(
+    ha_lab: KeaHaLab,
+) -> None:
+    """``release --server`` by the pair's name or by a member's deletes a gone VM's lease on
+    both peers (one record, named by the pair); the live VM's lease stays on both."""
+    lab = ha_lab
+    vms = lab.boot(3)
+    for vm in vms[:2]:
+        lab.destroy(vm)
+    config = str(write_config(lab))
+    now = datetime.now(UTC)
+    for vm, named in zip(vms[:2], (PAIR, "kea-server1"), strict=True):
+        result = run("-c", config, "release", "--mac", vm.mac, "--server", named, "--format",
+                     "json", now=now)  # fmt: skip
+        (record,) = json.loads(result.out)
+        assert (record["server"], record["ip"], record["outcome"]) == (
+            PAIR, str(vm.ip), "released",
+        ), record  # fmt: skip
+        assert lab.lease(0, str(vm.ip)) is None and lab.lease(1, str(vm.ip)) is None
+    live = str(vms[2].ip)
+    assert lab.lease(0, live) is not None and lab.lease(1, live) is not None
