@@ -30,11 +30,8 @@ from __future__ import annotations
 
 import re
 import secrets
-import shutil
 import socket
 import struct
-import subprocess
-import tempfile
 import threading
 import time
 from collections.abc import Iterable, Sequence
@@ -43,15 +40,16 @@ from pathlib import Path
 from types import TracebackType
 
 from lab.isc import Layout
+from lab.launch import Daemon, launch, log_line, tail, unix_socket, with_mounts
+from lab.libvirtd import run_libvirtd, system_mounts, virsh
 from lab.netns import (
     CLEANUP,
     LabError,
     Namespace,
     add_address,
     enter_namespace_thread,
+    lab_dir,
     new_tag,
-    sh,
-    stop_process,
 )
 from lab.toml import common_sections
 from lab.toml import toml_string as _toml
@@ -61,8 +59,8 @@ DNSMASQ = "/usr/sbin/dnsmasq"
 LEASESHELPER = "/usr/lib/libvirt/libvirt_leaseshelper"
 V6_SUBNET = "2001:db8:1::"
 LEASE_TIME = "3d"
-LIBVIRTD = "/usr/sbin/libvirtd"
 FLAVOURS = ("plain", "libvirt", "libvirtd")
+SERVING = "DHCP, IP range"  # dnsmasq's log line once it serves a range
 RESERVED_MAC = "52:54:00:00:00:07"  # a <host> reservation in the libvirtd flavour's network
 
 
@@ -112,9 +110,10 @@ class DnsmasqLab:
         self.ipv6 = ipv6
         self.server_ns: Namespace | None = None
         self.hv: Hypervisor | None = None
-        self._dnsmasq: subprocess.Popen[bytes] | None = None
+        self.dnsmasq: Daemon | None = None
         self._dir_token = 0
-        self._libvirtd: subprocess.Popen[bytes] | None = None
+        self.libvirtd: Daemon | None = None
+        self._bus: Daemon | None = None
         self.dbus = False
 
     @property
@@ -173,8 +172,8 @@ class DnsmasqLab:
 
     @property
     def pid(self) -> int:
-        assert self._dnsmasq is not None
-        return int((self.workdir / "dnsmasq.pid").read_text().strip() or self._dnsmasq.pid)
+        assert self.dnsmasq is not None
+        return int((self.workdir / "dnsmasq.pid").read_text().strip() or self.dnsmasq.pid)
 
     @classmethod
     def start(
@@ -191,8 +190,7 @@ class DnsmasqLab:
         if flavour not in FLAVOURS:
             raise LabError(f"unknown dnsmasq lab flavour {flavour!r}")
         tag = new_tag()
-        workdir = Path(tempfile.mkdtemp(prefix=f"lw-{tag}-"))
-        token = CLEANUP.push(f"directory {workdir}", lambda: shutil.rmtree(workdir, True))
+        workdir, token = lab_dir(tag)
         lab = cls(tag, workdir, Layout.seed(pool_size, base), flavour, ipv6)
         lab.dbus = dbus
         lab._dir_token = token
@@ -241,11 +239,12 @@ class DnsmasqLab:
         if self.ipv6:
             self.server_ns.ip("addr", "add", f"{V6_SUBNET}1/64", "dev", self.interface, "nodad")
         self.conf_path.write_text(self.conf_text(extra), encoding="utf-8")
+        pid_file = self.workdir / "dnsmasq.pid"
         argv = [
             DNSMASQ,
             "--keep-in-foreground",
             f"--conf-file={self.conf_path}",
-            f"--pid-file={self.workdir / 'dnsmasq.pid'}",
+            f"--pid-file={pid_file}",
             "--log-facility=-",  # stderr: our log file
             "--user=root",  # the lab's files are root's; the real one drops to its own user
             "--group=root",
@@ -254,8 +253,14 @@ class DnsmasqLab:
             argv = self._libvirt_wrap(argv)
         if self.dbus:
             argv = ["env", f"DBUS_SYSTEM_BUS_ADDRESS={self._start_bus()}", *argv]
-        self._dnsmasq = self.server_ns.popen(argv, log=self.log_path)
-        self._wait_ready()
+        self.dnsmasq = launch(
+            "dnsmasq",
+            argv,
+            ns=self.server_ns,
+            log=self.log_path,
+            ready=[log_line(SERVING, self.log_path)],
+            files=[pid_file],
+        )
 
     def _start_bus(self) -> str:
         """A dbus-daemon of the lab's own, system type, that lets anyone own and call names."""
@@ -270,14 +275,16 @@ class DnsmasqLab:
             '<allow send_destination="*"/><allow receive_type="*"/></policy>'
             "</busconfig>\n"
         )
-        self.server_ns.popen(
-            ["dbus-daemon", f"--config-file={conf}", "--nofork"], log=self.workdir / "bus.log"
+        socket_path = self.workdir / "bus"
+        self._bus = launch(
+            "dbus-daemon",
+            ["dbus-daemon", f"--config-file={conf}", "--nofork"],
+            ns=self.server_ns,
+            log=self.workdir / "bus.log",
+            ready=[unix_socket(socket_path)],
+            timeout=10,
+            files=[socket_path],
         )
-        deadline = time.monotonic() + 10
-        while not (self.workdir / "bus").exists():
-            if time.monotonic() > deadline:
-                raise LabError("dbus-daemon did not create its socket")
-            time.sleep(0.02)
         return self.dbus_address
 
     def _libvirt_wrap(self, argv: list[str]) -> list[str]:
@@ -286,58 +293,32 @@ class DnsmasqLab:
         (varlib / "libvirt" / "dnsmasq").mkdir(parents=True)
         run = self.workdir / "run"
         run.mkdir()
-        script = (
-            f"mount --bind {varlib} /var/lib && mount --bind {run} /run && "
-            f"VIR_BRIDGE_NAME={self.interface} exec " + " ".join(argv)
-        )
-        return ["unshare", "--mount", "--propagation", "private", "sh", "-c", script]
+        mounts = [(varlib, "/var/lib"), (run, "/run")]
+        return with_mounts(argv, mounts, VIR_BRIDGE_NAME=self.interface)
 
     # ------------------------------------------------------------------ libvirtd
 
     def _build_libvirtd(self) -> None:
         """libvirtd in a private mount namespace; its network's dnsmasq serves the VMs."""
         assert self.server_ns is not None
-        root = self.workdir
-        for sub in ("etc", "varlib", "varcache", "varlog", "run"):
-            (root / sub).mkdir()
-        for conf in Path("/etc/libvirt").glob("*.conf"):
-            shutil.copy(conf, root / "etc" / conf.name)
-        # The QEMU driver resolves its compiled-in user at start and fails the whole daemon
-        # without it: the lab's /etc/passwd has it (visible to libvirtd only).
-        (root / "etc" / "qemu.conf").write_text('user = "root"\ngroup = "root"\n')
-        passwd = (
-            Path("/etc/passwd").read_text()
-            + "libvirt-qemu:x:64055:64055::/nonexistent:/usr/sbin/nologin\n"
+        self.libvirtd = run_libvirtd(
+            self.server_ns,
+            self.workdir,
+            uri=self.uri,
+            mounts=system_mounts(self.workdir),
+            answers=("net-list", "--all"),
+            logs=[self.log_path],
         )
-        group = Path("/etc/group").read_text() + "libvirt-qemu:x:64055:\n"
-        (root / "passwd").write_text(passwd)
-        (root / "group").write_text(group)
-        (root / "libvirtd.conf").write_text(
-            'auth_unix_ro = "none"\nauth_unix_rw = "none"\n'
-            f'log_outputs = "3:file:{root / "libvirtd-debug.log"}"\n'
-        )
-        mounts = [
-            (root / "passwd", "/etc/passwd"),
-            (root / "group", "/etc/group"),
-            (root / "etc", "/etc/libvirt"),
-            (root / "varlib", "/var/lib"),
-            (root / "varcache", "/var/cache"),
-            (root / "varlog", "/var/log"),
-            (root / "run", "/run"),
-        ]
-        script = " && ".join(f"mount --bind {a} {b}" for a, b in mounts)
-        script += f" && exec {LIBVIRTD} -f {root / 'libvirtd.conf'} -p {root / 'libvirtd.pid'}"
-        argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c", script]
-        self._libvirtd = self.server_ns.popen(argv, log=root / "libvirtd.log")
-        self._wait_libvirtd()
         self.log_path.touch()
         self.log_path.chmod(0o666)  # libvirt's dnsmasq runs as nobody
-        network = root / "network.xml"
+        network = self.workdir / "network.xml"
         network.write_text(self.network_xml(), encoding="utf-8")
         self.virsh("net-define", str(network))
         self.virsh("net-start", self.network_name)
         self.server_ns.ip("link", "set", self.hypervisor.server_iface, "master", self.interface)
-        self._wait_ready()
+        # libvirtd starts dnsmasq itself: ready once dnsmasq says it serves (while libvirtd
+        # lives; a failure quotes both logs)
+        self.libvirtd.wait_ready([log_line(SERVING, self.log_path)], timeout=15.0)
 
     def network_xml(self) -> str:
         """The libvirt network: open forwarding (no firewall), DNS off, the seed's pool."""
@@ -366,36 +347,10 @@ class DnsmasqLab:
 
     def virsh(self, *args: str) -> str:
         """``virsh`` against this lab's libvirtd."""
-        return sh("virsh", "-q", "-c", self.uri, *args)
-
-    def _wait_libvirtd(self, timeout: float = 20.0) -> None:
-        assert self._libvirtd is not None
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._libvirtd.poll() is not None:
-                raise LabError(f"libvirtd exited {self._libvirtd.returncode}")
-            try:
-                self.virsh("net-list", "--all")
-                return
-            except LabError:
-                time.sleep(0.1)
-        raise LabError(f"libvirtd not answering after {timeout}s")
-
-    def _wait_ready(self, timeout: float = 15.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._dnsmasq is not None and self._dnsmasq.poll() is not None:
-                raise LabError(f"dnsmasq exited {self._dnsmasq.returncode}:\n{self.log_tail()}")
-            if "DHCP, IP range" in self.log_path.read_text(errors="replace"):
-                return
-            time.sleep(0.05)
-        raise LabError(f"dnsmasq not ready after {timeout}s:\n{self.log_tail()}")
+        return virsh(self.uri, *args)
 
     def log_tail(self, lines: int = 20) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except FileNotFoundError:
-            return "(no log)"
+        return tail(self.log_path, lines)
 
     # ------------------------------------------------------------------ VMs
 
@@ -514,10 +469,9 @@ class DnsmasqLab:
 
     def close(self) -> None:
         """Stop dnsmasq, the VMs; delete namespaces and the temp dir."""
-        if self._dnsmasq is not None:
-            stop_process(self._dnsmasq)
-        if self._libvirtd is not None:
-            stop_process(self._libvirtd)  # its dnsmasq dies with the namespace below
+        for daemon in (self.dnsmasq, self.libvirtd, self._bus):
+            if daemon is not None:
+                daemon.stop()  # libvirtd's own dnsmasq dies with the namespace below
         if self.hv is not None:
             self.hv.close()
         if self.server_ns is not None:

@@ -15,10 +15,7 @@ from __future__ import annotations
 
 import base64
 import secrets
-import shutil
 import struct
-import subprocess
-import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -27,17 +24,17 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from lab.isc import DHCPD, KEY_NAME, OMAPI_PORT, Layout
+from lab.isc import KEY_NAME, OMAPI_PORT, Layout, run_dhcpd
+from lab.launch import Daemon, tail
 from lab.netns import (
     CLEANUP,
     LabError,
     LoopbackForwarder,
     Namespace,
     add_address,
-    connect_in,
+    lab_dir,
     new_tag,
     random_mac,
-    stop_process,
 )
 from lab.toml import common_sections
 from lab.toml import toml_string as _toml
@@ -64,7 +61,7 @@ class Member:
     key: str = field(repr=False)
     ns: Namespace | None = None
     iface: str = ""
-    proc: subprocess.Popen[bytes] | None = None
+    daemon: Daemon | None = None
     forwarder: LoopbackForwarder | None = None
 
     @property
@@ -90,17 +87,14 @@ class Member:
 
     @property
     def running(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
+        return self.daemon is not None and self.daemon.running
 
     def omapi_config(self, timeout: float = 5.0) -> OmapiConfig:
         """leasewatch's OMAPI settings for this dhcpd (through the forwarder)."""
         return OmapiConfig("127.0.0.1", self.omapi_port, KEY_NAME, Secret(self.key), timeout)
 
     def log_tail(self, lines: int = 20) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except FileNotFoundError:
-            return "(no log)"
+        return tail(self.log_path, lines)
 
 
 def failover_conf(layout: Layout, member: Member, mclt: int = MCLT) -> str:
@@ -162,8 +156,7 @@ class FailoverLab:
         """Build the namespaces, start both dhcpd and their OMAPI forwarders, and wait until
         both say their failover state is normal."""
         tag = new_tag()
-        workdir = Path(tempfile.mkdtemp(prefix=f"lw-{tag}-"))
-        token = CLEANUP.push(f"directory {workdir}", lambda: shutil.rmtree(workdir, True))
+        workdir, token = lab_dir(tag)
         lab = cls(tag, workdir, Layout.seed(pool_size), mclt)
         lab._dir_token = token
         try:
@@ -202,32 +195,22 @@ class FailoverLab:
     def start_member(self, member: Member, timeout: float = 15.0) -> None:
         """Start (or restart) one dhcpd and its OMAPI forwarder; wait until it serves."""
         assert member.ns is not None
-        member.proc = member.ns.popen(
-            [DHCPD, "-4", "-d", "-cf", str(member.conf_path), "-lf", str(member.leases_path),
-             "-pf", str(member.dir / "dhcpd.pid"), member.iface],
+        member.daemon = run_dhcpd(
+            member.name,
+            member.ns,
+            member.iface,
+            conf=member.conf_path,
+            leases=member.leases_path,
             log=member.log_path,
-        )  # fmt: skip
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if member.proc.poll() is not None:
-                code = member.proc.returncode
-                raise LabError(f"{member.name} exited {code}:\n{member.log_tail()}")
-            if "Server starting service." in member.log_path.read_text(errors="replace"):
-                try:
-                    connect_in(member.ns, OMAPI_PORT, timeout=1).close()
-                    break
-                except OSError:
-                    pass
-            time.sleep(0.1)
-        else:
-            raise LabError(f"{member.name} not ready after {timeout}s:\n{member.log_tail()}")
+            timeout=timeout,
+        )
         if member.forwarder is None:
             member.forwarder = LoopbackForwarder(member.ns, OMAPI_PORT)
 
     def stop_member(self, member: Member) -> None:
         """Stop one dhcpd (SIGTERM, as systemd would); its forwarder stays, refusing."""
-        if member.proc is not None:
-            stop_process(member.proc)
+        if member.daemon is not None:
+            member.daemon.stop()
 
     def local_state(self, member: Member) -> int | None:
         """The member's own failover state over OMAPI (2 = normal), or None when it does not
@@ -327,8 +310,8 @@ class FailoverLab:
         for m in self.members:
             if m.forwarder is not None:
                 m.forwarder.close()
-            if m.proc is not None:
-                stop_process(m.proc)
+            if m.daemon is not None:
+                m.daemon.stop()
         if self.hv is not None:
             self.hv.close()
         for m in self.members:

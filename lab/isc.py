@@ -21,11 +21,8 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-import shutil
 import socket
 import subprocess
-import tempfile
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
@@ -33,15 +30,15 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from lab.launch import Daemon, launch, log_line, tail, tcp_port
 from lab.netns import (
     CLEANUP,
     LabError,
     LoopbackForwarder,
     Namespace,
     add_address,
-    connect_in,
+    lab_dir,
     new_tag,
-    stop_process,
 )
 from lab.toml import common_sections
 from lab.toml import toml_string as _toml
@@ -209,6 +206,36 @@ def dhcpd_conf(layout: Layout, key: str, hosts: Sequence[FixedHost] = ()) -> str
     )
 
 
+def run_dhcpd(
+    name: str,
+    ns: Namespace,
+    iface: str,
+    *,
+    conf: Path,
+    leases: Path,
+    log: Path,
+    family: str = "-4",
+    omapi: bool = True,
+    timeout: float = 15.0,
+) -> Daemon:
+    """dhcpd in the foreground (``-d``: its log on stderr, ``log``) on ``iface`` only, its
+    pid file beside ``conf``; ready once it logs that it serves and (``omapi``) its OMAPI
+    port accepts inside ``ns``."""
+    pid_file = conf.with_suffix(".pid")
+    ready = [log_line("Server starting service.", log)]
+    if omapi:
+        ready.append(tcp_port(OMAPI_PORT, ns))
+    return launch(
+        name,
+        [DHCPD, family, "-d", "-cf", str(conf), "-lf", str(leases), "-pf", str(pid_file), iface],
+        ns=ns,
+        log=log,
+        ready=ready,
+        timeout=timeout,
+        files=[pid_file],
+    )
+
+
 class IscLab:
     """dhcpd + OMAPI forwarder + hypervisor; ``close()`` (or ``with``) removes it all."""
 
@@ -224,7 +251,7 @@ class IscLab:
         self.server_ns: Namespace | None = None
         self.hv: Hypervisor | None = None
         self.forwarder: LoopbackForwarder | None = None
-        self._dhcpd: subprocess.Popen[bytes] | None = None
+        self.dhcpd: Daemon | None = None
         self._dir_token = 0
 
     @property
@@ -262,8 +289,7 @@ class IscLab:
     ) -> IscLab:
         """Build the namespaces, start dhcpd and the OMAPI forwarder; wait until ready."""
         tag = new_tag()
-        workdir = Path(tempfile.mkdtemp(prefix=f"lw-{tag}-"))
-        token = CLEANUP.push(f"directory {workdir}", lambda: shutil.rmtree(workdir, True))
+        workdir, token = lab_dir(tag)
         key = base64.b64encode(secrets.token_bytes(32)).decode("ascii")
         lab = cls(tag, workdir, Layout.seed(pool_size, base), key)
         lab._dir_token = token
@@ -278,8 +304,7 @@ class IscLab:
     def start6(cls, layout6: Layout6 | None = None) -> IscLab:
         """The same lab with ``dhcpd -6`` serving ``layout6`` (no OMAPI); VMs: ``boot6``."""
         tag = new_tag()
-        workdir = Path(tempfile.mkdtemp(prefix=f"lw-{tag}-"))
-        token = CLEANUP.push(f"directory {workdir}", lambda: shutil.rmtree(workdir, True))
+        workdir, token = lab_dir(tag)
         lab = cls(tag, workdir, Layout.seed(), "", layout6 or Layout6())
         lab._dir_token = token
         try:
@@ -298,22 +323,7 @@ class IscLab:
         self.server_ns.ip("addr", "add", cidr, "dev", self.hv.server_iface, "nodad")
         self.conf_path.write_text(dhcpd6_conf(self.layout6), encoding="utf-8")
         self.leases_path.touch()
-        self._dhcpd = self.server_ns.popen(
-            [
-                DHCPD,
-                "-6",
-                "-d",
-                "-cf",
-                str(self.conf_path),
-                "-lf",
-                str(self.leases_path),
-                "-pf",
-                str(self.workdir / "dhcpd6.pid"),
-                self.hv.server_iface,
-            ],
-            log=self.log_path,
-        )
-        self._wait_ready(omapi=False)
+        self._run("-6")
 
     def _build(self, hosts: Sequence[FixedHost]) -> None:
         self.server_ns = Namespace.create(f"lw-{self.tag}-srv")
@@ -326,47 +336,24 @@ class IscLab:
         self.conf_path.write_text(dhcpd_conf(self.layout, self.key, hosts), encoding="utf-8")
         self.conf_path.chmod(0o600)  # it holds the OMAPI key
         self.leases_path.touch()
-        self._dhcpd = self.server_ns.popen(
-            [
-                DHCPD,
-                "-4",
-                "-d",  # foreground, log to stderr (our log file)
-                "-cf",
-                str(self.conf_path),
-                "-lf",
-                str(self.leases_path),
-                "-pf",
-                str(self.workdir / "dhcpd.pid"),
-                self.hv.server_iface,
-            ],
-            log=self.log_path,
-        )
-        self._wait_ready()
+        self._run("-4")
         self.forwarder = LoopbackForwarder(self.server_ns, OMAPI_PORT)
 
-    def _wait_ready(self, timeout: float = 15.0, *, omapi: bool = True) -> None:
-        """Until dhcpd says it serves and its OMAPI port accepts (inside the namespace)."""
-        assert self._dhcpd is not None and self.server_ns is not None
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._dhcpd.poll() is not None:
-                raise LabError(f"dhcpd exited {self._dhcpd.returncode}:\n{self.log_tail()}")
-            if "Server starting service." in self.log_path.read_text(errors="replace"):
-                if not omapi:
-                    return
-                try:
-                    connect_in(self.server_ns, OMAPI_PORT, timeout=1).close()
-                    return
-                except OSError:
-                    pass
-            time.sleep(0.1)
-        raise LabError(f"dhcpd not ready after {timeout}s:\n{self.log_tail()}")
+    def _run(self, family: str) -> None:
+        assert self.server_ns is not None and self.hv is not None
+        self.dhcpd = run_dhcpd(
+            "dhcpd",
+            self.server_ns,
+            self.hv.server_iface,
+            conf=self.conf_path,
+            leases=self.leases_path,
+            log=self.log_path,
+            family=family,
+            omapi=family == "-4",  # dhcpd's OMAPI knows only DHCPv4 leases
+        )
 
     def log_tail(self, lines: int = 20) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except FileNotFoundError:
-            return "(no log)"
+        return tail(self.log_path, lines)
 
     # ------------------------------------------------------------------ VMs
 
@@ -449,8 +436,8 @@ class IscLab:
         """Stop dhcpd, the forwarder, the VMs; delete namespaces and the temp dir."""
         if self.forwarder is not None:
             self.forwarder.close()
-        if self._dhcpd is not None:
-            stop_process(self._dhcpd)
+        if self.dhcpd is not None:
+            self.dhcpd.stop()
         if self.hv is not None:
             self.hv.close()
         if self.server_ns is not None:

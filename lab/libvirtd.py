@@ -11,25 +11,104 @@ one test driver: its domains and their lifecycle events.
 The test driver drops its state when its last client leaves, so the lab keeps one
 connection open (``hold``); ``kill()`` and ``restart()`` stop and start the daemon (the
 driver then starts over from its default state: define the domains again).
+
+``run_libvirtd`` is the one libvirtd launcher of the lab: this lab's test-driver daemon and
+the dnsmasq lab's ``flavour="libvirtd"`` (its real network driver, ``system_mounts``) both
+start theirs with it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import shutil
-import signal
-import subprocess
-import tempfile
-import time
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from lab.netns import CLEANUP, LabError, Namespace, new_tag, sh, stop_process
+from lab.launch import Daemon, launch, probe, with_mounts
+from lab.netns import CLEANUP, Namespace, lab_dir, new_tag, sh
 from lab.tls import TlsFiles
 
 LIBVIRTD = "/usr/sbin/libvirtd"
 TLS_PORT = 16514  # libvirt's own, inside the lab's namespace
+
+
+def virsh(uri: str, *args: str) -> str:
+    """``virsh`` against the libvirtd at ``uri``."""
+    return sh("virsh", "-q", "-c", uri, *args)
+
+
+def run_libvirtd(
+    ns: Namespace,
+    root: Path,
+    *,
+    uri: str,
+    conf: str = "",
+    mounts: Sequence[tuple[Path, str]] = (),
+    drivers: Path | None = None,
+    listen: bool = False,
+    answers: Sequence[str] = ("list", "--all"),
+    logs: Sequence[Path] = (),
+    timeout: float = 20.0,
+) -> Daemon:
+    """libvirtd with its config, pid file and debug log in ``root``, in ``ns`` and a private
+    mount namespace whose /run is ``root/run`` (afresh: its sockets land in
+    ``root/run/libvirt``) and where ``mounts`` are bound too; ready once ``virsh <answers>``
+    on ``uri`` does.
+
+    ``conf`` is added to the config (no authentication on the UNIX sockets, a debug log);
+    ``drivers``: ``LIBVIRT_DRIVER_DIR`` (an empty one: only the built-in test driver);
+    ``listen``: ``--listen`` (TCP/TLS, as ``conf`` says).
+    """
+    run = root / "run"
+    shutil.rmtree(run, ignore_errors=True)
+    run.mkdir()
+    config = root / "libvirtd.conf"
+    config.write_text(
+        'auth_unix_ro = "none"\nauth_unix_rw = "none"\n'
+        f'log_outputs = "3:file:{root / "libvirtd-debug.log"}"\n' + conf
+    )
+    pid_file = root / "libvirtd.pid"
+    argv = [LIBVIRTD, *(["--listen"] if listen else []), "-f", str(config), "-p", str(pid_file)]
+    env = {"LIBVIRT_DRIVER_DIR": str(drivers)} if drivers is not None else {}
+    return launch(
+        "libvirtd",
+        with_mounts(argv, [*mounts, (run, "/run")], **env),
+        ns=ns,
+        log=root / "libvirtd.log",
+        ready=[probe(f"virsh {' '.join(answers)}", lambda: virsh(uri, *answers))],
+        timeout=timeout,
+        files=[pid_file],
+        logs=logs,
+    )
+
+
+def system_mounts(root: Path) -> list[tuple[Path, str]]:
+    """What a libvirtd with its real drivers (network, QEMU) needs of its own: the lab's
+    /etc/libvirt, /var/lib, /var/cache and /var/log, and an /etc/passwd and /etc/group with
+    the ``libvirt-qemu`` user (made under ``root``; bind them with ``run_libvirtd``)."""
+    for sub in ("etc", "varlib", "varcache", "varlog"):
+        (root / sub).mkdir()
+    for conf in Path("/etc/libvirt").glob("*.conf"):
+        shutil.copy(conf, root / "etc" / conf.name)
+    # The QEMU driver resolves its compiled-in user at start and fails the whole daemon
+    # without it: the lab's /etc/passwd has it (visible to libvirtd only).
+    (root / "etc" / "qemu.conf").write_text('user = "root"\ngroup = "root"\n')
+    passwd = (
+        Path("/etc/passwd").read_text()
+        + "libvirt-qemu:x:64055:64055::/nonexistent:/usr/sbin/nologin\n"
+    )
+    (root / "passwd").write_text(passwd)
+    (root / "group").write_text(Path("/etc/group").read_text() + "libvirt-qemu:x:64055:\n")
+    return [
+        (root / "passwd", "/etc/passwd"),
+        (root / "group", "/etc/group"),
+        (root / "etc", "/etc/libvirt"),
+        (root / "varlib", "/var/lib"),
+        (root / "varcache", "/var/cache"),
+        (root / "varlog", "/var/log"),
+    ]
 
 
 def domain_xml(name: str, mac: str) -> str:
@@ -49,7 +128,7 @@ class LibvirtdLab:
         self.tag = tag
         self.workdir = workdir
         self.ns: Namespace | None = None
-        self._libvirtd: subprocess.Popen[bytes] | None = None
+        self.libvirtd: Daemon | None = None
         self._holder: Any = None
         self._dir_token = 0
         self.tls: TlsFiles | None = None
@@ -69,24 +148,13 @@ class LibvirtdLab:
         that CA's server certificate, and requires a client certificate of the same CA."""
         tag = new_tag()
         # short: a UNIX socket path must fit in 107 bytes
-        workdir = Path(tempfile.mkdtemp(prefix=f"lwv-{tag}-"))
+        workdir, token = lab_dir(tag, "lwv")
         lab = cls(tag, workdir)
         lab.tls = tls
-        lab._dir_token = CLEANUP.push(f"directory {workdir}", lambda: shutil.rmtree(workdir, True))
+        lab._dir_token = token
         try:
             lab.ns = Namespace.create(f"lw-{tag}-virt")
             (workdir / "drivers").mkdir()
-            conf = (
-                'auth_unix_ro = "none"\nauth_unix_rw = "none"\n'
-                f'log_outputs = "3:file:{workdir / "libvirtd-debug.log"}"\n'
-            )
-            if tls is not None:
-                conf += (
-                    'listen_tls = 1\nlisten_tcp = 0\nlisten_addr = "127.0.0.1"\n'
-                    f'tls_port = "{TLS_PORT}"\nca_file = "{tls.ca}"\n'
-                    f'cert_file = "{tls.server_cert}"\nkey_file = "{tls.server_key}"\n'
-                )
-            (workdir / "libvirtd.conf").write_text(conf)
             lab._run()
         except BaseException:
             lab.close()
@@ -95,32 +163,23 @@ class LibvirtdLab:
 
     def _run(self) -> None:
         assert self.ns is not None
-        root = self.workdir
-        shutil.rmtree(root / "run", ignore_errors=True)
-        (root / "run").mkdir()
-        script = (
-            f"mount --bind {root / 'run'} /run && "
-            f"LIBVIRT_DRIVER_DIR={root / 'drivers'} "
-            f"exec {LIBVIRTD} {'--listen ' if self.tls else ''}"
-            f"-f {root / 'libvirtd.conf'} -p {root / 'libvirtd.pid'}"
+        conf = ""
+        if self.tls is not None:
+            tls = self.tls
+            conf = (
+                'listen_tls = 1\nlisten_tcp = 0\nlisten_addr = "127.0.0.1"\n'
+                f'tls_port = "{TLS_PORT}"\nca_file = "{tls.ca}"\n'
+                f'cert_file = "{tls.server_cert}"\nkey_file = "{tls.server_key}"\n'
+            )
+        self.libvirtd = run_libvirtd(
+            self.ns,
+            self.workdir,
+            uri=self.uri,
+            conf=conf,
+            drivers=self.workdir / "drivers",
+            listen=self.tls is not None,
         )
-        argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c", script]
-        self._libvirtd = self.ns.popen(argv, log=self.log_path)
-        self._wait()
         self.hold()
-
-    def _wait(self, timeout: float = 20.0) -> None:
-        assert self._libvirtd is not None
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._libvirtd.poll() is not None:
-                raise LabError(f"libvirtd exited {self._libvirtd.returncode}")
-            try:
-                self.virsh("list", "--all")
-                return
-            except LabError:
-                time.sleep(0.1)
-        raise LabError(f"libvirtd not answering after {timeout}s")
 
     def hold(self) -> None:
         """Keep one connection open: the test driver keeps its domains while one stays."""
@@ -130,7 +189,7 @@ class LibvirtdLab:
 
     def virsh(self, *args: str) -> str:
         """``virsh`` against this lab's libvirtd."""
-        return sh("virsh", "-q", "-c", self.uri, *args)
+        return virsh(self.uri, *args)
 
     def define(self, name: str, mac: str, *, start: bool = True) -> None:
         """Define a domain with one NIC of ``mac`` (and start it: a running VM)."""
@@ -142,8 +201,8 @@ class LibvirtdLab:
 
     def kill(self) -> None:
         """Stop libvirtd (SIGKILL: no goodbye to its clients); the holder goes with it."""
-        if self._libvirtd is not None:
-            stop_process(self._libvirtd, signal.SIGKILL)
+        if self.libvirtd is not None:
+            self.libvirtd.kill()
         self._drop_holder()
 
     def restart(self) -> None:
@@ -160,8 +219,8 @@ class LibvirtdLab:
     def close(self) -> None:
         """Stop libvirtd, delete the namespace and the temp dir."""
         self._drop_holder()
-        if self._libvirtd is not None:
-            stop_process(self._libvirtd)
+        if self.libvirtd is not None:
+            self.libvirtd.stop()
         if self.ns is not None:
             self.ns.delete()
         CLEANUP.run(self._dir_token)

@@ -32,12 +32,14 @@ import itertools
 import os
 import secrets
 import selectors
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import IO
@@ -148,6 +150,13 @@ def _list_netns() -> list[Path]:
         return []
 
 
+def lab_dir(tag: str, prefix: str = "lw") -> tuple[Path, int]:
+    """A temp dir ``/tmp/<prefix>-<tag>-*`` for one lab, and its ``CLEANUP`` token (run the
+    token to remove it)."""
+    path = Path(tempfile.mkdtemp(prefix=f"{prefix}-{tag}-"))
+    return path, CLEANUP.push(f"directory {path}", lambda: shutil.rmtree(path, True))
+
+
 def random_mac() -> str:
     """A random unicast, locally administered MAC (as a hypervisor gives a cloned VM)."""
     octets = bytearray(secrets.token_bytes(6))
@@ -201,27 +210,14 @@ class Namespace:
         """``ip -n <ns> ...``."""
         return sh("ip", "-n", self.name, *args)
 
-    def popen(self, argv: Sequence[str], log: Path | None = None) -> subprocess.Popen[bytes]:
+    def popen(
+        self, argv: Sequence[str], log: Path | None = None, env: Mapping[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
         """Start a long-running program inside the namespace (stdout+stderr to ``log``).
 
         ``ip netns exec`` execs the program, so ``proc.pid`` is the program's own pid.
         """
-        out: IO[bytes] | int = subprocess.DEVNULL
-        if log is not None:
-            out = log.open("ab")
-        try:
-            proc = subprocess.Popen(
-                self.exec_argv(argv),
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                # Own process group: a Ctrl-C in the terminal reaches only us, and our
-                # handler decides the order of teardown.
-                start_new_session=True,
-            )
-        finally:
-            if not isinstance(out, int):
-                out.close()
+        proc = spawn(self.exec_argv(argv), log, env)
         self._procs.append(proc)
         return proc
 
@@ -252,17 +248,42 @@ class Namespace:
         return f"Namespace({self.name!r})"
 
 
-def stop_process(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
-    """Send ``sig`` and reap the process (SIGKILL after 5 s)."""
+def spawn(
+    argv: Sequence[str], log: Path | None = None, env: Mapping[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """Start a long-running program, stdout+stderr appended to ``log`` (or dropped)."""
+    out: IO[bytes] | int = subprocess.DEVNULL
+    if log is not None:
+        out = log.open("ab")
+    try:
+        return subprocess.Popen(
+            list(argv),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=None if env is None else dict(env),
+            # Own process group: a Ctrl-C in the terminal reaches only us, and our
+            # handler decides the order of teardown.
+            start_new_session=True,
+        )
+    finally:
+        if not isinstance(out, int):
+            out.close()
+
+
+def stop_process(
+    proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: float = 5.0
+) -> None:
+    """Send ``sig`` and reap the process (SIGKILL after ``timeout`` seconds)."""
     if proc.poll() is not None:
         return
     with contextlib.suppress(ProcessLookupError):
         proc.send_signal(sig)
     try:
-        proc.wait(timeout=5)
+        proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         proc.kill()
-        proc.wait(timeout=5)
+        proc.wait(timeout=timeout)
 
 
 # --------------------------------------------------------------------------- links

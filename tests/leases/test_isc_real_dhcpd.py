@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import secrets
-import signal
-import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,7 +10,9 @@ from pathlib import Path
 import isc_dhcp_leases
 import pytest
 
-from lab.netns import Namespace, new_tag, stop_process
+from lab.isc import run_dhcpd
+from lab.launch import Daemon
+from lab.netns import Namespace, add_address, macvlan, new_tag, random_mac, veth
 from leasewatch.config import ServerConfig
 from leasewatch.leases.isc import IscLeaseSource
 from leasewatch.model import BindingState, ServerSnapshot, normalize_mac
@@ -33,15 +30,10 @@ subnet 198.18.40.0 netmask 255.255.255.0 {
 """
 
 
-def sh(*argv: str) -> str:
-    return subprocess.run(argv, check=True, capture_output=True, text=True, timeout=30).stdout
-
-
 @dataclass
 class Lab:
     tmp: Path
-    server_ns: str
-    client_ns: str
+    client_ns: Namespace
     clients: list[str]  # interfaces in client_ns, each with its own MAC
 
     @property
@@ -50,65 +42,50 @@ class Lab:
 
     def dhclient(self, iface: str, *extra: str) -> None:
         """One DHCP exchange from ``iface`` (never configures it: -sf /bin/true)."""
-        sh(
-            "ip", "netns", "exec", self.client_ns, "timeout", "25", "dhclient", "-4", "-1",
-            "-sf", "/bin/true", "-lf", str(self.tmp / f"{iface}.leases"),
-            "-pf", str(self.tmp / f"{iface}.pid"), *extra, iface,
+        self.client_ns.run(
+            "timeout", "25", "dhclient", "-4", "-1", "-sf", "/bin/true",
+            "-lf", str(self.tmp / f"{iface}.leases"), "-pf", str(self.tmp / f"{iface}.pid"),
+            *extra, iface,
         )  # fmt: skip
 
     def mac(self, iface: str) -> str:
-        text = sh("ip", "-n", self.client_ns, "-o", "link", "show", iface)
+        text = self.client_ns.ip("-o", "link", "show", iface)
         return text.split("link/ether ")[1].split()[0]
 
 
 @pytest.fixture
 def lab(tmp_path: Path) -> Iterator[Lab]:
     """A dhcpd on a veth in one namespace; two clients (veth + macvlan) in another."""
-    tag = f"{os.getpid() % 4096:03x}{secrets.token_hex(2)}"
-    server_ns, client_ns = f"lwis{tag}", f"lwic{tag}"
-    dhcpd: subprocess.Popen[bytes] | None = None
-    created: list[str] = []
+    tag = new_tag()
+    created: list[Namespace] = []
     try:
-        for ns in (server_ns, client_ns):
-            sh("ip", "netns", "add", ns)
-            created.append(ns)
-            sh("ip", "-n", ns, "link", "set", "lo", "up")
-        sh("ip", "-n", server_ns, "link", "add", f"lws{tag}", "type", "veth", "peer", "name",
-           f"lwc{tag}", "netns", client_ns)  # fmt: skip
-        sh("ip", "-n", server_ns, "addr", "add", "198.18.40.1/24", "dev", f"lws{tag}")
-        sh("ip", "-n", server_ns, "link", "set", f"lws{tag}", "up")
-        sh("ip", "-n", client_ns, "link", "set", f"lwc{tag}", "up")
-        sh("ip", "-n", client_ns, "link", "add", f"lwm{tag}", "link", f"lwc{tag}", "type",
-           "macvlan", "mode", "bridge")  # fmt: skip
-        sh("ip", "-n", client_ns, "link", "set", f"lwm{tag}", "up")
+        server = Namespace.create(f"lw-{tag}-is")
+        created.append(server)
+        client = Namespace.create(f"lw-{tag}-ic")
+        created.append(client)
+        veth(server, f"lw{tag}s", client, f"lw{tag}c")
+        add_address(server, f"lw{tag}s", "198.18.40.1/24")
+        macvlan(client, f"lw{tag}m", f"lw{tag}c", random_mac())
         (tmp_path / "dhcpd.conf").write_text(CONF)
         (tmp_path / "dhcpd.leases").write_text("")
-        dhcpd = subprocess.Popen(
-            ["ip", "netns", "exec", server_ns, "dhcpd", "-4", "-f", "-q",
-             "-cf", str(tmp_path / "dhcpd.conf"), "-lf", str(tmp_path / "dhcpd.leases"),
-             "-pf", str(tmp_path / "dhcpd.pid"), f"lws{tag}"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        time.sleep(0.5)
-        assert dhcpd.poll() is None, "dhcpd exited at start-up"
-        yield Lab(tmp_path, server_ns, client_ns, [f"lwc{tag}", f"lwm{tag}"])
+        with _dhcpd(server, f"lw{tag}s", tmp_path):
+            yield Lab(tmp_path, client, [f"lw{tag}c", f"lw{tag}m"])
     finally:
-        if dhcpd is not None:
-            dhcpd.terminate()
-            try:
-                dhcpd.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                dhcpd.kill()
-                dhcpd.wait()
         for ns in reversed(created):
-            # kill whatever is left inside (a dhclient that hung), then the namespace
-            pids = subprocess.run(
-                ["ip", "netns", "pids", ns], check=False, capture_output=True, text=True
-            )
-            for pid in pids.stdout.split():  # only processes this test started in its namespace
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(int(pid), signal.SIGKILL)
-            subprocess.run(["ip", "netns", "delete", ns], check=False)
+            ns.delete()  # kills whatever is left inside (a dhclient that hung)
+
+
+def _dhcpd(ns: Namespace, iface: str, tmp: Path) -> Daemon:
+    """The real dhcpd (no OMAPI) on ``iface``, ready once it serves."""
+    return run_dhcpd(
+        "dhcpd",
+        ns,
+        iface,
+        conf=tmp / "dhcpd.conf",
+        leases=tmp / "dhcpd.leases",
+        log=tmp / "dhcpd.log",
+        omapi=False,
+    )
 
 
 @pytest.mark.lab
@@ -174,12 +151,13 @@ def test_real_dhcpd_reads_odd_blocks_as_leasewatch_does(tmp_path: Path) -> None:
     """dhcpd reads a journal with a block with no ``ends``, one with a bad MAC and one with
     no ``binding state``, and rewrites it at start-up: leasewatch reads the journal as
     dhcpd does (the same states and MACs before and after dhcpd's rewrite)."""
-    ns = Namespace.create(f"lw-{new_tag()}-odd")
+    tag = new_tag()
+    ns = Namespace.create(f"lw-{tag}-odd")
     try:
-        ns.ip("link", "add", "lwo0", "type", "veth", "peer", "name", "lwo1")
-        ns.ip("addr", "add", "198.18.41.1/24", "dev", "lwo0")
-        ns.ip("link", "set", "lwo0", "up")
-        ns.ip("link", "set", "lwo1", "up")
+        ns.ip("link", "add", f"lw{tag}o", "type", "veth", "peer", "name", f"lw{tag}p")
+        ns.ip("link", "set", f"lw{tag}p", "up")
+        ns.ip("link", "set", f"lw{tag}o", "up")
+        add_address(ns, f"lw{tag}o", "198.18.41.1/24")
         conf = tmp_path / "dhcpd.conf"
         conf.write_text(CONF.replace("198.18.40.", "198.18.41."))
         leases = tmp_path / "dhcpd.leases"
@@ -187,17 +165,7 @@ def test_real_dhcpd_reads_odd_blocks_as_leasewatch_does(tmp_path: Path) -> None:
         config = ServerConfig("real", "isc", leases=leases, dhcpd_conf=conf)
         before = IscLeaseSource(config).read()
         log = tmp_path / "dhcpd.log"
-        dhcpd = ns.popen(
-            ["dhcpd", "-4", "-f", "-d", "-cf", str(conf), "-lf", str(leases),
-             "-pf", str(tmp_path / "dhcpd.pid"), "lwo0"],
-            log=log,
-        )  # fmt: skip
-        for _ in range(150):
-            if "Server starting service." in log.read_text(errors="replace"):
-                break
-            assert dhcpd.poll() is None, log.read_text(errors="replace")
-            time.sleep(0.1)
-        stop_process(dhcpd)
+        _dhcpd(ns, f"lw{tag}o", tmp_path).stop()
     finally:
         ns.delete()
     written = leases.read_text()
