@@ -290,9 +290,12 @@ def running_agent(
     tls: TlsFiles | None = None,
     cert_required: bool = True,
     start_timeout: float = 15.0,
+    sockets: Mapping[str, Path] | None = None,
 ) -> Iterator[KeaAgent]:
     """Start kea-ctrl-agent on 127.0.0.1:<free port>, with basic auth when a user is given,
     and HTTPS when ``tls`` is (asking for a client certificate if ``cert_required``).
+    It forwards to ``server`` as dhcp4, or to ``sockets`` (service -> control socket: a
+    kea-dhcp6's as ``dhcp6``, or both daemons'); its files go to ``server.root``.
 
     Basic authentication exists in the agent since Kea 1.9.0 ("authentication" with
     "type": "basic" and a list of clients), TLS since 1.9.6 ("trust-anchor", "cert-file",
@@ -304,7 +307,8 @@ def running_agent(
         "http-host": "127.0.0.1",
         "http-port": port,
         "control-sockets": {
-            "dhcp4": {"socket-type": "unix", "socket-name": str(server.socket_path)}
+            service: {"socket-type": "unix", "socket-name": str(path)}
+            for service, path in (sockets or {"dhcp4": server.socket_path}).items()
         },
         "loggers": [
             {

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from lab.isc import Layout6
-from lab.kea import LEASE_CMDS, KeaLabError, KeaServer, Wrap
+from lab.kea import LEASE_CMDS, KeaAgent, KeaLabError, KeaServer, Wrap, running_agent
 from lab.netns import CLEANUP, LabError, Namespace, new_tag, stop_process
 from lab.toml import common_sections
 from lab.toml import toml_string as _toml
@@ -180,6 +180,7 @@ class Kea6Lab:
         self.server_ns: Namespace | None = None
         self.hv: Hypervisor | None = None
         self.server: KeaServer | None = None
+        self.agent: KeaAgent | None = None
         self._stack = contextlib.ExitStack()
         self._dir_token = 0
 
@@ -190,8 +191,13 @@ class Kea6Lab:
         *,
         valid_lifetime: int = 259200,
         mac_sources: Sequence[str] = ("ipv6-link-local",),
+        agent: bool = False,
+        username: str | None = None,
+        password: str | None = None,
     ) -> Kea6Lab:
-        """Build the namespaces and start Kea; wait until it answers."""
+        """Build the namespaces and start Kea; wait until it answers. With ``agent``, a
+        kea-ctrl-agent on 127.0.0.1:<free port> forwards to kea-dhcp6 as the dhcp6 service
+        (with basic auth when a user is given), and ``leasewatch_toml`` names its URL."""
         tag = new_tag()
         workdir = Path(tempfile.mkdtemp(prefix=f"lw-{tag}-"))
         token = CLEANUP.push(f"directory {workdir}", lambda: shutil.rmtree(workdir, True))
@@ -199,6 +205,15 @@ class Kea6Lab:
         lab._dir_token = token
         try:
             lab._build(valid_lifetime, mac_sources)
+            if agent:
+                lab.agent = lab._stack.enter_context(
+                    running_agent(
+                        lab.kea,
+                        username=username,
+                        password=password,
+                        sockets={"dhcp6": lab.kea.socket_path},
+                    )
+                )
         except BaseException:
             lab.close()
             raise
@@ -265,14 +280,19 @@ class Kea6Lab:
         return leases
 
     def leasewatch_toml(self, state: Path, reaper: str = 'grace = "0s"') -> str:
-        """A leasewatch config: this Kea by its control socket, the hypervisor's VMs."""
-        server = [
-            "[[servers]]",
-            'name = "kea6"',
-            'kind = "kea"',
-            f"control_socket = {_toml(str(self.kea.socket_path))}",
-            "timeout = 5",
-        ]
+        """A leasewatch config: this Kea by its control socket (or the agent's URL, its
+        password in a file, no ``service``: leasewatch finds dhcp6), the hypervisor's VMs."""
+        server = ["[[servers]]", 'name = "kea6"', 'kind = "kea"', "timeout = 5"]
+        if self.agent is None:
+            server.append(f"control_socket = {_toml(str(self.kea.socket_path))}")
+        else:
+            server.append(f"control_url = {_toml(self.agent.url)}")
+            if self.agent.username is not None:
+                password_file = self.workdir / "kea-agent.password"
+                password_file.write_text((self.agent.password or "") + "\n", encoding="utf-8")
+                password_file.chmod(0o600)
+                server.append(f"username = {_toml(self.agent.username)}")
+                server.append(f"password_file = {_toml(str(password_file))}")
         return "\n".join(
             [*server, "", *common_sections(self.hypervisor.inventory_argv(), reaper, state)]
         )

@@ -1,4 +1,5 @@
-"""The Kea keys of [[servers]]: control_url (control_agent its alias), basic auth, TLS."""
+"""The Kea keys of [[servers]]: control_url (control_agent its alias), service, basic auth,
+TLS."""
 
 from __future__ import annotations
 
@@ -63,9 +64,26 @@ SOCKET = 'control_socket = "/run/kea/kea4.sock"\n'
         (HTTPS + 'password = "x"\n', "password: expected with a username"),
         (SOCKET + 'username = "u"\npassword = "x"\n', "username: expected only with control_url"),
         (SOCKET + 'leases = "/k.csv"\n', "give exactly one of control_socket, control_url, leases"),
+        (HTTP + 'service = "dhcp5"\n', "service: expected one of dhcp4, dhcp6, got 'dhcp5'"),
+        (SOCKET + 'service = "dhcp6"\n', "service: expected only with control_url"),
     ],
 )
 def test_kea_key_combinations_that_cannot_work(tmp_path: Path, extra: str, expected: str) -> None:
     """TLS without https, half a client certificate, auth without HTTP: one line each."""
     messages = errors_of(tmp_path, KEA + extra)
     assert len(messages) == 1 and expected in messages[0], messages
+
+
+def test_service_names_the_daemon_behind_the_url(tmp_path: Path) -> None:
+    """service = "dhcp6" is read; without it the service is left to detection (None)."""
+    config = load(write(tmp_path, KEA + HTTP + 'service = "dhcp6"\n'), {})
+    assert config.servers[0].service == "dhcp6"
+    assert load(write(tmp_path, KEA + HTTP), {}).servers[0].service is None
+
+
+def test_every_kea_service_has_its_config_map() -> None:
+    """The config's services and the client's service -> config-get map list the same names."""
+    from leasewatch.config import KEA_SERVICES
+    from leasewatch.leases.kea_api import SERVICES
+
+    assert set(SERVICES) == set(KEA_SERVICES)

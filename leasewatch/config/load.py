@@ -23,6 +23,7 @@ from leasewatch.config.reader import Loader, Section, is_http_url, read_toml
 from leasewatch.config.schema import (
     INVENTORY_KEYS,
     INVENTORY_KINDS,
+    KEA_SERVICES,
     SERVER_KINDS,
     WEBHOOK_FORMATS,
     AlertsConfig,
@@ -222,6 +223,10 @@ def _kea_server(s: Section, name: str | None, timeout: float) -> ServerConfig | 
     page_size = s.get("page_size", int, 1000, "a whole number of leases per page")
     if page_size < 1:
         s.error("page_size", f"expected a positive number, got {page_size}")
+    service = s.string("service")
+    if service is not None and service not in KEA_SERVICES:
+        s.error("service", f"expected one of {', '.join(KEA_SERVICES)}, got {service!r}")
+        service = None
     if s.has("control_url") and s.has("control_agent"):
         s.error("control_agent", "give only one of control_url, control_agent (its old name)")
         return None
@@ -239,6 +244,8 @@ def _kea_server(s: Section, name: str | None, timeout: float) -> ServerConfig | 
         s.error("password", "expected with a username (HTTP basic auth)")
     if username is not None and url is None:
         s.error("username", "expected only with control_url (HTTP basic auth)")
+    if service is not None and url is None:
+        s.error("service", "expected only with control_url (a control socket is one daemon's)")
     if name is None:
         return None
     return ServerConfig(
@@ -254,6 +261,7 @@ def _kea_server(s: Section, name: str | None, timeout: float) -> ServerConfig | 
         tls_key=tls["tls_key"],
         timeout=timeout,
         page_size=page_size,
+        service=service,
     )
 
 

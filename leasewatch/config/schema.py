@@ -73,6 +73,9 @@ class ServerConfig:
     tls_key: Path | None = None
     timeout: float = 10.0
     page_size: int = 1000
+    # Kea over control_url: "dhcp4" or "dhcp6", the daemon kea-ctrl-agent forwards to; None:
+    # found out from the URL's config-get (leasewatch.leases.kea_api.KeaClient.daemon_config)
+    service: str | None = None
     # the [[servers]] entry holding copies of the same pools (a pair leasewatch cannot
     # detect, such as two offline files): made symmetric by the loader
     partner: str | None = None
@@ -185,6 +188,8 @@ class Config:
 
 
 SERVER_KINDS = ("isc", "kea", "dnsmasq")
+# a Kea server's `service` (leasewatch.leases.kea_api.SERVICES maps each to its config map)
+KEA_SERVICES = ("dhcp4", "dhcp6")
 INVENTORY_KINDS = ("command", "file", "libvirt", "xenapi", "proxmox")
 WEBHOOK_FORMATS = ("slack", "mattermost", "teams", "discord", "generic")
 SECRET_KEYS = frozenset({"key", "password", "token_value", "url"})

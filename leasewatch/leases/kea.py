@@ -333,22 +333,11 @@ class KeaLeaseSource(LeaseSource):
             return self._read_memfile(self.config.leases)
         client = KeaClient.from_config(self.config)
         try:
-            answer = client.call("config-get")
-            config = answer.arguments if isinstance(answer.arguments, Mapping) else {}
-            if isinstance(config.get("Dhcp6"), Mapping):  # kea-dhcp6's socket
-                return kea6.snapshot(client, config["Dhcp6"], self.config.page_size)
-            dhcp4 = config.get("Dhcp4")
-            if not isinstance(dhcp4, Mapping):
-                raise LeasesError(
-                    f"kea server {self.name!r}: config-get: answer has no Dhcp4 or Dhcp6 map"
-                )
-            ranges, fixed = ranges_from_config(self.name, dhcp4)
-            pairing = None
-            relationship = kea_ha.ha_config(self.name, dhcp4)
-            if relationship is not None:
-                # the live state first: leases read after it are at least as new
-                state = kea_ha.live_state(client)
-                pairing = kea_ha.member_of(self.name, relationship, state)
+            service, daemon = client.daemon_config()
+            if service == "dhcp6":
+                return kea6.snapshot(client, daemon, self.config.page_size)
+            ranges, fixed = ranges_from_config(self.name, daemon)
+            pairing = kea_ha.pairing(client, daemon)
             leases = read_leases(client, self.config.page_size)
         finally:
             client.close()

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from leasewatch.errors import LeasesError
+from leasewatch.leases import kea_ha
 from leasewatch.leases.duid import duid_bytes, mac_of_duid
 from leasewatch.leases.kea_api import RESULT_EMPTY, KeaClient, short_json
 from leasewatch.model import (
@@ -274,6 +275,7 @@ def read_leases6(client: KeaClient, page_size: int, *, duid_may_fill: bool = Tru
 def snapshot(client: KeaClient, dhcp6: Mapping[str, Any], page_size: int) -> ServerSnapshot:
     """A kea-dhcp6 server read through its API, once ``config-get`` answered ``Dhcp6``."""
     ranges, fixed = ranges_from_dhcp6(client.server, dhcp6)
+    pairing = kea_ha.pairing(client, dhcp6)
     leases = read_leases6(client, page_size, duid_may_fill=duid_may_fill_mac(dhcp6))
     return ServerSnapshot(
         server=client.server,
@@ -281,6 +283,7 @@ def snapshot(client: KeaClient, dhcp6: Mapping[str, Any], page_size: int) -> Ser
         ranges=tuple(ranges),
         leases=LeaseList(leases),
         fixed=tuple(fixed),
+        pairing=pairing,
     )
 
 
@@ -402,7 +405,8 @@ def memfile_snapshot(server: str, files: Iterable[Path]) -> ServerSnapshot:
     leases, warnings = read_memfile6(files, server)
     warnings.append(
         f"{files[-1]}: offline Kea lease file: no pools or reservations (they live in the "
-        "server's config; use control_socket for utilization and releases); report only"
+        "server's config; use control_socket or control_url for utilization and releases); "
+        "report only"
     )
     return ServerSnapshot(
         server=server,

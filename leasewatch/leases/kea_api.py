@@ -1,12 +1,14 @@
 """The Kea control API client: one command at a time to a Kea server.
 
 ``KeaClient`` speaks Kea's JSON command protocol over both transports Kea offers: the UNIX
-control socket of kea-dhcp4, and HTTP(S) (``control_url``). Over HTTP it reaches either
-kea-ctrl-agent (every Kea up to 3.1.7) or, from Kea 2.7.2 on, kea-dhcp4's own HTTP control
-socket. Both take the same request: the agent wants ``"service": ["dhcp4"]``; the daemon
-accepts that key (3.0 ignores it, later releases check that it names dhcp4) and, "for
+control socket of kea-dhcp4 or kea-dhcp6, and HTTP(S) (``control_url``). Over HTTP it
+reaches either kea-ctrl-agent (every Kea up to 3.1.7) or, from Kea 2.7.2 on, a daemon's own
+HTTP control socket. Both take the same request: the agent wants ``"service": ["dhcp4"]``
+(or ``["dhcp6"]``) to forward a command, and runs one without a service itself; the daemon
+accepts that key (3.0 ignores it, later releases check that it names the daemon) and, "for
 backward compatibility with the Control Agent", wraps its answer in a one-element list as
-the agent does. An authentication or authorization failure differs: HTTP 401 or 403 with a
+the agent does. Which service a server is, ``daemon_config`` finds out (or the config's
+``service`` says). An authentication or authorization failure differs: HTTP 401 or 403 with a
 bare map ``{"result": 401 or 403, "text": ...}`` (Kea's HttpResponseJson generic body; ARM
 3.0, "HTTP Command Response Format"). tests/leases/test_kea_contract.py pins each answer and
 names the release it comes from. See the Kea ARM, "Management API":
@@ -51,6 +53,10 @@ _HOOK_FOR_PREFIX = {
 
 _MAX_ANSWER = 256 * 1024 * 1024  # refuse to buffer an answer larger than this
 
+# The DHCP daemons a Kea server may be: the service name an HTTP request carries, and the
+# map its config-get answers with.
+SERVICES = {"dhcp4": "Dhcp4", "dhcp6": "Dhcp6"}
+
 
 @dataclass(frozen=True, slots=True)
 class KeaAnswer:
@@ -62,8 +68,10 @@ class KeaAnswer:
 
 
 class KeaClient:
-    """Sends one command at a time to kea-dhcp4, over its UNIX socket or HTTP(S).
+    """Sends one command at a time to kea-dhcp4 or kea-dhcp6, over its UNIX socket or HTTP(S).
 
+    ``service`` ("dhcp4", "dhcp6", or None until ``daemon_config`` has chosen it) is what an
+    HTTP request names; over the UNIX socket it is never sent (the socket is the daemon's).
     Errors are raised as ``error`` (``LeasesError`` for reading, ``ReleaseError`` for the
     reaper), one line naming the server and the command; the password never appears.
     """
@@ -80,6 +88,7 @@ class KeaClient:
         tls_cert: Path | None = None,
         tls_key: Path | None = None,
         timeout: float = 10.0,
+        service: str | None = None,
         error: type[Error] = LeasesError,
     ) -> None:
         if (control_socket is None) == (control_url is None):
@@ -93,6 +102,7 @@ class KeaClient:
         self.tls_cert = tls_cert
         self.tls_key = tls_key
         self.timeout = timeout
+        self.service = service
         self.error = error
         self._session: requests.Session | None = None  # created by the first HTTP command
 
@@ -108,6 +118,7 @@ class KeaClient:
             tls_cert=config.tls_cert,
             tls_key=config.tls_key,
             timeout=config.timeout,
+            service=config.service,
             error=error,
         )
 
@@ -133,6 +144,54 @@ class KeaClient:
         else:
             raw = self._call_http(command, request)
         return self._check(command, raw)
+
+    def daemon_config(self) -> tuple[str, Mapping[str, Any]]:
+        """``config-get`` of the DHCP daemon behind this client: its service and its
+        ``Dhcp4``/``Dhcp6`` map; every later command goes to that service.
+
+        With no ``service`` given, the URL is asked without one: kea-ctrl-agent then answers
+        its own config, whose ``control-sockets`` name the daemons it forwards to (measured
+        on Kea 2.2; ``CtrlAgentCommandMgr`` runs a command without a service itself). One of
+        dhcp4/dhcp6 is the one; both is ambiguous, an error asking for ``service``: the two
+        are two servers, each its own ``[[servers]]`` entry. A daemon's own socket (UNIX, or
+        HTTP from Kea 2.7.2 on) answers its map at once. Decided on the answer's maps, never
+        on Kea's wording: the agent answers result 1 both for a service it has no socket for
+        and for one whose daemon is down.
+        """
+        config = _arguments(self.call("config-get"))
+        agent = config.get("Control-agent")
+        if isinstance(agent, Mapping) and self.service is None:
+            self.service = self._forwarded(agent)
+            config = _arguments(self.call("config-get"))
+        for service, key in SERVICES.items():
+            if not isinstance(config.get(key), Mapping):
+                continue
+            if self.service not in (None, service):
+                raise self._fail(
+                    "config-get",
+                    f"service = {self.service!r}, but {self.where} is kea-{service} "
+                    f"(it answered a {key} config)",
+                )
+            self.service = service
+            return service, config[key]
+        raise self._fail("config-get", f"{self.where} answered no Dhcp4 or Dhcp6 map")
+
+    def _forwarded(self, agent: Mapping[str, Any]) -> str:
+        """The one DHCP service kea-ctrl-agent has a control socket for."""
+        sockets = agent.get("control-sockets")
+        names = sorted(set(SERVICES) & set(sockets if isinstance(sockets, Mapping) else ()))
+        if len(names) == 1:
+            return names[0]
+        if names:
+            raise self._fail(
+                "config-get",
+                f"{self.where} is a kea-ctrl-agent in front of both kea-dhcp4 and kea-dhcp6: "
+                'set service = "dhcp4" or "dhcp6" (one [[servers]] entry for each)',
+            )
+        raise self._fail(
+            "config-get",
+            f"{self.where} is a kea-ctrl-agent with no dhcp4 or dhcp6 control socket",
+        )
 
     def _fail(self, command: str, what: str) -> Error:
         return self.error(f"kea server {self.server!r}: {command}: {what}")
@@ -232,7 +291,7 @@ class KeaClient:
                 command, f"{self.where} sent an incomplete or invalid answer ({len(buffer)} bytes)"
             ) from None
 
-    # -- HTTP(S): kea-ctrl-agent, or kea-dhcp4's own HTTP control socket (2.7.2+) -------
+    # -- HTTP(S): kea-ctrl-agent, or a daemon's own HTTP control socket (2.7.2+) -------
 
     def _call_http(self, command: str, request: Mapping[str, Any]) -> Any:
         import requests  # here, not at the top: every command imports this module (issue 17)
@@ -246,7 +305,8 @@ class KeaClient:
         cert = None
         if self.tls_cert is not None and self.tls_key is not None:
             cert = (str(self.tls_cert), str(self.tls_key))
-        body = {**request, "service": ["dhcp4"]}
+        # no service: kea-ctrl-agent runs the command itself (daemon_config's first question)
+        body = {**request, "service": [self.service]} if self.service else dict(request)
         auth = None
         if self.username is not None:
             auth = (self.username, self.password.reveal() if self.password else "")
@@ -313,6 +373,10 @@ def _tls_reason(exc: BaseException) -> str:
             return str(inner.reason or type(inner).__name__).lower()
         inner = inner.__cause__ or inner.__context__
     return "handshake failed"
+
+
+def _arguments(answer: KeaAnswer) -> Mapping[str, Any]:
+    return answer.arguments if isinstance(answer.arguments, Mapping) else {}
 
 
 def short_json(value: Any) -> str:

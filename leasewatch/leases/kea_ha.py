@@ -1,6 +1,7 @@
 """Kea high availability: the relationship a server is in, from its own ``config-get``.
 
-The HA hook (``libdhcp_ha.so``) is configured in ``Dhcp4.hooks-libraries[].parameters``:
+The HA hook (``libdhcp_ha.so``) is configured in ``Dhcp4.hooks-libraries[].parameters`` (or
+``Dhcp6``'s: the same hook serves kea-dhcp6, its peers answering for dhcp6):
 ``high-availability`` is a list of relationships (one in Kea 2.x; 3.0 allows several, the
 "hub and spoke" setup), each with ``this-server-name``, ``mode`` and ``peers`` (``name``,
 ``url``, ``role``). Every member of a relationship lists the same peers, so the sorted peers
@@ -40,13 +41,13 @@ MODES = {
 NORMAL_STATES = frozenset({"hot-standby", "load-balancing", "passive-backup", "backup"})
 
 
-def ha_config(server: str, dhcp4: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    """The HA hook's relationship map out of ``config-get``'s Dhcp4, or None without one.
+def ha_config(server: str, daemon: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The HA hook's relationship map out of ``config-get``'s Dhcp4 or Dhcp6, or None.
 
     Several relationships (Kea 3.0 hub and spoke) are refused: which pools each one shares
     is not in the HA config, so leasewatch could not count them once.
     """
-    for hook in _maps(dhcp4.get("hooks-libraries")):
+    for hook in _maps(daemon.get("hooks-libraries")):
         if PurePosixPath(str(hook.get("library", ""))).name != HA_LIBRARY:
             continue
         params = hook.get("parameters")
@@ -60,6 +61,17 @@ def ha_config(server: str, dhcp4: Mapping[str, Any]) -> Mapping[str, Any] | None
             )
         return relationships[0] if relationships else None
     return None
+
+
+def pairing(client: KeaClient, daemon: Mapping[str, Any]) -> PairMember | None:
+    """The server's place in its HA relationship (None: in none), read from its ``Dhcp4`` or
+    ``Dhcp6`` map and, over HTTP, ``ha-heartbeat`` from the same service (a v6
+    relationship's state is kea-dhcp6's). Called before the leases are read: leases read
+    after the live state are at least as new."""
+    relationship = ha_config(client.server, daemon)
+    if relationship is None:
+        return None
+    return member_of(client.server, relationship, live_state(client))
 
 
 def member_of(server: str, relationship: Mapping[str, Any], state: str | None) -> PairMember:

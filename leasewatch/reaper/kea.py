@@ -19,7 +19,7 @@ from leasewatch.reaper.interface import ReleaseBackend
 
 
 class KeaReleaseBackend(ReleaseBackend):
-    """Deletes orphaned leases from one Kea server (control socket or control agent)."""
+    """Deletes orphaned leases from one Kea server (control socket or control_url)."""
 
     def __init__(self, config: ServerConfig) -> None:
         if config.control_socket is None and config.control_url is None:
@@ -38,6 +38,14 @@ class KeaReleaseBackend(ReleaseBackend):
         return self._client
 
     def release(self, lease: Lease) -> tuple[Outcome, str]:
+        # Over HTTP the lease's family names the daemon (kea-ctrl-agent forwards to it).
+        service = "dhcp6" if lease.ip.version == 6 else "dhcp4"
+        if self.config.service not in (None, service):
+            return Outcome.REFUSED, (
+                f"{lease.label} is an IPv{lease.ip.version} lease, the server's service is "
+                f"{self.config.service}"
+            )
+        self.client.service = service
         if lease.ip.version == 6:
             from leasewatch.reaper.kea6 import release6  # DHCPv6: lease6-get, lease6-del
 
