@@ -357,6 +357,19 @@ def running_agent(
         CLEANUP.discard(token)
 
 
+def agent_toml(agent: KeaAgent, workdir: Path) -> list[str]:
+    """A [[servers]] entry's lines reaching ``agent``: its URL, and its user with the
+    password in a file under ``workdir`` (0600), as a real install keeps it."""
+    lines = [f"control_url = {_toml(agent.url)}"]
+    if agent.username is not None:
+        password_file = workdir / "kea-agent.password"
+        password_file.write_text((agent.password or "") + "\n", encoding="utf-8")
+        password_file.chmod(0o600)
+        lines.append(f"username = {_toml(agent.username)}")
+        lines.append(f"password_file = {_toml(str(password_file))}")
+    return lines
+
+
 def _wait_for_agent(agent: KeaAgent, root: Path, timeout: float) -> None:
     body = json.dumps({"command": "version-get"}).encode()
     headers = {"Content-Type": "application/json"}
@@ -585,13 +598,7 @@ class KeaLab:
         if self.agent is None:
             server.append(f"control_socket = {_toml(str(self.socket_path))}")
         else:
-            server.append(f"control_url = {_toml(self.agent.url)}")
-            if self.agent.username is not None:
-                password_file = self.workdir / "kea-agent.password"
-                password_file.write_text((self.agent.password or "") + "\n", encoding="utf-8")
-                password_file.chmod(0o600)
-                server.append(f"username = {_toml(self.agent.username)}")
-                server.append(f"password_file = {_toml(str(password_file))}")
+            server += agent_toml(self.agent, self.workdir)
         return "\n".join(
             [
                 *server,

@@ -33,7 +33,15 @@ from pathlib import Path
 from typing import Any
 
 from lab.isc import Layout6
-from lab.kea import LEASE_CMDS, KeaAgent, KeaLabError, KeaServer, Wrap, running_agent
+from lab.kea import (
+    LEASE_CMDS,
+    KeaAgent,
+    KeaLabError,
+    KeaServer,
+    Wrap,
+    agent_toml,
+    running_agent,
+)
 from lab.netns import CLEANUP, LabError, Namespace, new_tag, stop_process
 from lab.toml import common_sections
 from lab.toml import toml_string as _toml
@@ -286,13 +294,7 @@ class Kea6Lab:
         if self.agent is None:
             server.append(f"control_socket = {_toml(str(self.kea.socket_path))}")
         else:
-            server.append(f"control_url = {_toml(self.agent.url)}")
-            if self.agent.username is not None:
-                password_file = self.workdir / "kea-agent.password"
-                password_file.write_text((self.agent.password or "") + "\n", encoding="utf-8")
-                password_file.chmod(0o600)
-                server.append(f"username = {_toml(self.agent.username)}")
-                server.append(f"password_file = {_toml(str(password_file))}")
+            server += agent_toml(self.agent, self.workdir)
         return "\n".join(
             [*server, "", *common_sections(self.hypervisor.inventory_argv(), reaper, state)]
         )

@@ -16,7 +16,7 @@ from leasewatch.leases.kea import KeaLeaseSource
 from leasewatch.model import BindingState, Lease, Outcome, PoolKind
 from leasewatch.reaper.kea import KeaReleaseBackend
 from tests.leases.kea_http_fake import FakeKea, serving
-from tests.leases.test_kea_contract import DHCP4, leases_3_0
+from tests.leases.test_kea_contract import DHCP4, leases_3_0, with_ha
 
 CLTT = 1_790_000_000
 DHCP6: dict[str, Any] = {
@@ -177,21 +177,7 @@ def test_a_v6_lease_at_a_dhcp4_service_is_refused() -> None:
 
 def test_a_v6_ha_relationship_asks_dhcp6_for_its_state() -> None:
     """The HA hook in Dhcp6: the pairing is read, ha-heartbeat goes to dhcp6."""
-    relationship = {
-        "this-server-name": "server1",
-        "mode": "hot-standby",
-        "peers": [
-            {"name": "server1", "url": "http://[2001:db8:1::1]:8001/", "role": "primary"},
-            {"name": "server2", "url": "http://[2001:db8:1::2]:8001/", "role": "standby"},
-        ],
-    }
-    dhcp6 = {
-        **DHCP6,
-        "hooks-libraries": [
-            {"library": "libdhcp_lease_cmds.so"},
-            {"library": "libdhcp_ha.so", "parameters": {"high-availability": [relationship]}},
-        ],
-    }
+    dhcp6 = with_ha(DHCP6, "http://[2001:db8:1::1]:8001/", "http://[2001:db8:1::2]:8001/")
     served_fake = FakeKea("3.0-dhcp6", DHCP4, [], dhcp6=dhcp6, leases6=leases6())
     with serving(served_fake) as served:
         snapshot = read(served)

@@ -165,24 +165,25 @@ def test_the_request_carries_only_keys_kea_3_0_accepts() -> None:
     assert {key for body in fake.requests for key in body} <= {"command", "arguments", "service"}
 
 
-def test_an_ha_peer_that_refuses_ha_heartbeat_has_an_unknown_state() -> None:
-    """The HA hook in config-get, ha-heartbeat not answered: the pairing is read, its state
-    unknown (the pair then holds), the leases still read."""
+def with_ha(daemon: dict[str, Any], url1: str, url2: str) -> dict[str, Any]:
+    """``daemon`` (a Dhcp4 or Dhcp6 map) with lease_cmds and the HA hook: server1 (primary,
+    this server) and server2 (standby) in hot-standby."""
     relationship = {
         "this-server-name": "server1",
         "mode": "hot-standby",
         "peers": [
-            {"name": "server1", "url": "http://198.18.4.1:8001/", "role": "primary"},
-            {"name": "server2", "url": "http://198.18.4.2:8001/", "role": "standby"},
+            {"name": "server1", "url": url1, "role": "primary"},
+            {"name": "server2", "url": url2, "role": "standby"},
         ],
     }
-    dhcp4 = {
-        **DHCP4,
-        "hooks-libraries": [
-            {"library": "libdhcp_lease_cmds.so"},
-            {"library": "libdhcp_ha.so", "parameters": {"high-availability": [relationship]}},
-        ],
-    }
+    ha = {"library": "libdhcp_ha.so", "parameters": {"high-availability": [relationship]}}
+    return {**daemon, "hooks-libraries": [{"library": "libdhcp_lease_cmds.so"}, ha]}
+
+
+def test_an_ha_peer_that_refuses_ha_heartbeat_has_an_unknown_state() -> None:
+    """The HA hook in config-get, ha-heartbeat not answered: the pairing is read, its state
+    unknown (the pair then holds), the leases still read."""
+    dhcp4 = with_ha(DHCP4, "http://198.18.4.1:8001/", "http://198.18.4.2:8001/")
     with serving(FakeKea("3.0-dhcp4", dhcp4, leases_3_0())) as fake:
         snapshot = KeaLeaseSource(
             ServerConfig(name="kea9", kind="kea", control_url=fake.url)
