@@ -37,23 +37,19 @@ import time
 from collections.abc import Iterable, Sequence
 from ipaddress import IPv4Address, IPv6Address
 from pathlib import Path
-from types import TracebackType
 
+from lab.base import ServerLab
 from lab.isc import Layout
 from lab.launch import Daemon, launch, log_line, tail, unix_socket, with_mounts
 from lab.libvirtd import run_libvirtd, system_mounts, virsh
 from lab.netns import (
-    CLEANUP,
     LabError,
-    Namespace,
     add_address,
     enter_namespace_thread,
-    lab_dir,
-    new_tag,
 )
 from lab.toml import common_sections
 from lab.toml import toml_string as _toml
-from lab.vm import Hypervisor, Vm
+from lab.vm import Vm
 
 DNSMASQ = "/usr/sbin/dnsmasq"
 LEASESHELPER = "/usr/lib/libvirt/libvirt_leaseshelper"
@@ -97,24 +93,20 @@ def _dhcp_request(mac: str, ip: IPv4Address, hostname: str) -> bytes:
     return header + options
 
 
-class DnsmasqLab:
+class DnsmasqLab(ServerLab):
     """dnsmasq + hypervisor; ``close()`` (or ``with``) removes it all."""
 
     NO_ADDRESS_LOG = "no address available"
 
-    def __init__(self, tag: str, workdir: Path, layout: Layout, flavour: str, ipv6: bool) -> None:
-        self.tag = tag
-        self.workdir = workdir
+    def __init__(self, layout: Layout, flavour: str, *, ipv6: bool, dbus: bool) -> None:
+        super().__init__()
         self.layout = layout
         self.flavour = flavour
         self.ipv6 = ipv6
-        self.server_ns: Namespace | None = None
-        self.hv: Hypervisor | None = None
+        self.dbus = dbus
         self.dnsmasq: Daemon | None = None
-        self._dir_token = 0
         self.libvirtd: Daemon | None = None
         self._bus: Daemon | None = None
-        self.dbus = False
 
     @property
     def conf_path(self) -> Path:
@@ -161,16 +153,6 @@ class DnsmasqLab:
         return self.hypervisor.server_iface
 
     @property
-    def netns(self) -> str:
-        assert self.server_ns is not None
-        return self.server_ns.name
-
-    @property
-    def hypervisor(self) -> Hypervisor:
-        assert self.hv is not None
-        return self.hv
-
-    @property
     def pid(self) -> int:
         assert self.dnsmasq is not None
         return int((self.workdir / "dnsmasq.pid").read_text().strip() or self.dnsmasq.pid)
@@ -189,17 +171,8 @@ class DnsmasqLab:
         """Build the namespaces, start dnsmasq; wait until it serves."""
         if flavour not in FLAVOURS:
             raise LabError(f"unknown dnsmasq lab flavour {flavour!r}")
-        tag = new_tag()
-        workdir, token = lab_dir(tag)
-        lab = cls(tag, workdir, Layout.seed(pool_size, base), flavour, ipv6)
-        lab.dbus = dbus
-        lab._dir_token = token
-        try:
-            lab._build(extra)
-        except BaseException:
-            lab.close()
-            raise
-        return lab
+        lab = cls(Layout.seed(pool_size, base), flavour, ipv6=ipv6, dbus=dbus)
+        return lab._built(lambda: lab._build(extra))
 
     def conf_text(self, extra: Sequence[str] = ()) -> str:
         """The dnsmasq.conf of this lab: DHCP only, on the veth end only."""
@@ -226,18 +199,14 @@ class DnsmasqLab:
         return "\n".join([*lines, *extra, ""])
 
     def _build(self, extra: Sequence[str]) -> None:
-        self.server_ns = Namespace.create(f"lw-{self.tag}-srv")
-        self.hv = Hypervisor.create(self.server_ns, self.tag, self.workdir)
+        hv = self._network()
         if self.flavour == "libvirtd":
             self._build_libvirtd()
             return
-        add_address(
-            self.server_ns,
-            self.hv.server_iface,
-            f"{self.layout.server_ip}/{self.layout.subnet.prefixlen}",
-        )
+        prefix = self.layout.subnet.prefixlen
+        add_address(hv.server_ns, hv.server_iface, f"{self.layout.server_ip}/{prefix}")
         if self.ipv6:
-            self.server_ns.ip("addr", "add", f"{V6_SUBNET}1/64", "dev", self.interface, "nodad")
+            hv.server_ns.ip("addr", "add", f"{V6_SUBNET}1/64", "dev", self.interface, "nodad")
         self.conf_path.write_text(self.conf_text(extra), encoding="utf-8")
         pid_file = self.workdir / "dnsmasq.pid"
         argv = [
@@ -354,15 +323,6 @@ class DnsmasqLab:
 
     # ------------------------------------------------------------------ VMs
 
-    def boot(self, n: int = 1, timeout: float = 20.0) -> list[Vm]:
-        return self.hypervisor.boot(n, timeout)
-
-    def destroy(self, vm: Vm) -> None:
-        self.hypervisor.destroy(vm)
-
-    def inventory_argv(self) -> list[str]:
-        return self.hypervisor.inventory_argv()
-
     def start_v6_client(self, timeout: float = 20.0) -> IPv6Address:
         """A DHCPv6 client VM (``dhclient -6``, ``Hypervisor.boot6``); returns its address once
         dnsmasq recorded it."""
@@ -467,24 +427,8 @@ class DnsmasqLab:
 
     # ------------------------------------------------------------------ teardown
 
-    def close(self) -> None:
-        """Stop dnsmasq, the VMs; delete namespaces and the temp dir."""
+    def _stop_servers(self) -> None:
+        """Stop dnsmasq, libvirtd, the bus (then the VMs and namespaces go: ``ServerLab``)."""
         for daemon in (self.dnsmasq, self.libvirtd, self._bus):
             if daemon is not None:
-                daemon.stop()  # libvirtd's own dnsmasq dies with the namespace below
-        if self.hv is not None:
-            self.hv.close()
-        if self.server_ns is not None:
-            self.server_ns.delete()
-        CLEANUP.run(self._dir_token)
-
-    def __enter__(self) -> DnsmasqLab:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
+                daemon.stop()  # libvirtd's own dnsmasq dies with the namespace

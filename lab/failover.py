@@ -21,24 +21,21 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from ipaddress import IPv4Address
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
+from lab.base import ServerLab
 from lab.isc import KEY_NAME, OMAPI_PORT, Layout, run_dhcpd
 from lab.launch import Daemon, tail
 from lab.netns import (
-    CLEANUP,
     LabError,
     LoopbackForwarder,
     Namespace,
     add_address,
-    lab_dir,
-    new_tag,
     random_mac,
 )
 from lab.toml import common_sections
 from lab.toml import toml_string as _toml
-from lab.vm import Hypervisor, Vm
+from lab.vm import Vm
 from leasewatch.config import OmapiConfig, Secret
 
 PEER = "lw"
@@ -127,59 +124,41 @@ def failover_conf(layout: Layout, member: Member, mclt: int = MCLT) -> str:
     )
 
 
-class FailoverLab:
+class FailoverLab(ServerLab):
     """dhcp1 (primary) + dhcp2 (secondary) + the hypervisor; ``close()`` removes it all."""
 
-    def __init__(self, tag: str, workdir: Path, layout: Layout, mclt: int) -> None:
-        self.tag = tag
-        self.workdir = workdir
+    def __init__(self, layout: Layout, mclt: int) -> None:
+        super().__init__()
+        workdir = self.workdir
         self.layout = layout
         self.mclt = mclt
         ip1 = layout.server_ip
         ip2 = ip1 + 1
         self.primary = Member("dhcp1", "primary", ip1, ip2, workdir / "dhcp1", _key())
         self.secondary = Member("dhcp2", "secondary", ip2, ip1, workdir / "dhcp2", _key())
-        self.hv: Hypervisor | None = None
-        self._dir_token = 0
 
     @property
     def members(self) -> tuple[Member, Member]:
         return self.primary, self.secondary
 
-    @property
-    def hypervisor(self) -> Hypervisor:
-        assert self.hv is not None
-        return self.hv
-
     @classmethod
     def start(cls, pool_size: int = 21, mclt: int = MCLT) -> FailoverLab:
         """Build the namespaces, start both dhcpd and their OMAPI forwarders, and wait until
         both say their failover state is normal."""
-        tag = new_tag()
-        workdir, token = lab_dir(tag)
-        lab = cls(tag, workdir, Layout.seed(pool_size), mclt)
-        lab._dir_token = token
-        try:
-            lab._build()
-            lab.wait_normal(timeout=4 * mclt + 60)
-        except BaseException:
-            lab.close()
-            raise
-        return lab
+        lab = cls(Layout.seed(pool_size), mclt)
+        return lab._built(lab._build)
 
     def _build(self) -> None:
         prefix = self.layout.subnet.prefixlen
         one, two = self.members
-        one.ns = Namespace.create(f"lw-{self.tag}-srv")
-        self.hv = Hypervisor.create(one.ns, self.tag, self.workdir)
-        one.iface = self.hv.server_iface
+        hv = self._network()
+        one.ns, one.iface = hv.server_ns, hv.server_iface
         two.ns = Namespace.create(f"lw-{self.tag}-srv2")
         two.iface = f"lw{self.tag}p"
         # a macvlan of the VMs' uplink, moved into dhcp2's namespace: on the VMs' segment
-        hv = self.hv.ns
-        hv.ip("link", "add", two.iface, "link", self.hv.uplink, "address", random_mac(),
-              "type", "macvlan", "mode", "bridge")  # fmt: skip
-        hv.ip("link", "set", two.iface, "netns", two.ns.name)
+        hv.ns.ip("link", "add", two.iface, "link", hv.uplink, "address", random_mac(),
+                 "type", "macvlan", "mode", "bridge")  # fmt: skip
+        hv.ns.ip("link", "set", two.iface, "netns", two.ns.name)
         two.ns.ip("link", "set", two.iface, "up")
         for member in self.members:
             assert member.ns is not None
@@ -191,6 +170,7 @@ class FailoverLab:
             member.key_file.chmod(0o600)
             member.leases_path.touch()
             self.start_member(member)
+        self.wait_normal(timeout=4 * self.mclt + 60)
 
     def start_member(self, member: Member, timeout: float = 15.0) -> None:
         """Start (or restart) one dhcpd and its OMAPI forwarder; wait until it serves."""
@@ -250,9 +230,6 @@ class FailoverLab:
     def boot(self, n: int = 1, timeout: float = 30.0) -> list[Vm]:
         return self.hypervisor.boot(n, timeout)
 
-    def destroy(self, vm: Vm) -> None:
-        self.hypervisor.destroy(vm)
-
     def wait_bound(self, vms: list[Vm], timeout: float = 60.0) -> None:
         """Until both journals show each VM's lease active for more than an hour (past the
         MCLT-long first lease: an orphan made now does not expire by itself in a test)."""
@@ -305,30 +282,20 @@ class FailoverLab:
 
     # ------------------------------------------------------------------ teardown
 
-    def close(self) -> None:
-        """Stop both dhcpd, the forwarders, the VMs; delete namespaces and the temp dir."""
+    def _stop_servers(self) -> None:
+        """Stop both dhcpd and the forwarders (then the VMs and namespaces go)."""
         for m in self.members:
             if m.forwarder is not None:
                 m.forwarder.close()
             if m.daemon is not None:
                 m.daemon.stop()
-        if self.hv is not None:
-            self.hv.close()
-        for m in self.members:
-            if m.ns is not None:
-                m.ns.delete()
-        CLEANUP.run(self._dir_token)
 
-    def __enter__(self) -> FailoverLab:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
+    def _teardown(self) -> None:
+        try:
+            super()._teardown()  # the hypervisor and dhcp1's namespace
+        finally:
+            if self.secondary.ns is not None:
+                self.secondary.ns.delete()
 
 
 def _key() -> str:

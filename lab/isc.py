@@ -27,22 +27,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
+from lab.base import ServerLab
 from lab.launch import Daemon, launch, log_line, tail, tcp_port
 from lab.netns import (
-    CLEANUP,
     LabError,
     LoopbackForwarder,
     Namespace,
     add_address,
-    lab_dir,
-    new_tag,
 )
 from lab.toml import common_sections
 from lab.toml import toml_string as _toml
-from lab.vm import Hypervisor, Vm
+from lab.vm import Vm
 from leasewatch.config import OmapiConfig, Secret
 
 DHCPD = "/usr/sbin/dhcpd"
@@ -236,23 +233,17 @@ def run_dhcpd(
     )
 
 
-class IscLab:
+class IscLab(ServerLab):
     """dhcpd + OMAPI forwarder + hypervisor; ``close()`` (or ``with``) removes it all."""
 
-    def __init__(
-        self, tag: str, workdir: Path, layout: Layout, key: str, layout6: Layout6 | None = None
-    ) -> None:
-        self.tag = tag
-        self.workdir = workdir
+    def __init__(self, layout: Layout, key: str, layout6: Layout6 | None = None) -> None:
+        super().__init__()
         self.layout = layout
         self.layout6 = layout6  # set: a dhcpd -6 lab
         self.key = key
         self.key_name = KEY_NAME
-        self.server_ns: Namespace | None = None
-        self.hv: Hypervisor | None = None
         self.forwarder: LoopbackForwarder | None = None
         self.dhcpd: Daemon | None = None
-        self._dir_token = 0
 
     @property
     def conf_path(self) -> Path:
@@ -275,11 +266,6 @@ class IscLab:
         assert self.forwarder is not None
         return self.forwarder.port
 
-    @property
-    def hypervisor(self) -> Hypervisor:
-        assert self.hv is not None
-        return self.hv
-
     @classmethod
     def start(
         cls,
@@ -288,56 +274,35 @@ class IscLab:
         base: str = "198.18.1.192",
     ) -> IscLab:
         """Build the namespaces, start dhcpd and the OMAPI forwarder; wait until ready."""
-        tag = new_tag()
-        workdir, token = lab_dir(tag)
         key = base64.b64encode(secrets.token_bytes(32)).decode("ascii")
-        lab = cls(tag, workdir, Layout.seed(pool_size, base), key)
-        lab._dir_token = token
-        try:
-            lab._build(hosts)
-        except BaseException:
-            lab.close()
-            raise
-        return lab
+        lab = cls(Layout.seed(pool_size, base), key)
+        return lab._built(lambda: lab._build(hosts))
 
     @classmethod
     def start6(cls, layout6: Layout6 | None = None) -> IscLab:
         """The same lab with ``dhcpd -6`` serving ``layout6`` (no OMAPI); VMs: ``boot6``."""
-        tag = new_tag()
-        workdir, token = lab_dir(tag)
-        lab = cls(tag, workdir, Layout.seed(), "", layout6 or Layout6())
-        lab._dir_token = token
-        try:
-            lab._build6()
-        except BaseException:
-            lab.close()
-            raise
-        return lab
+        lab = cls(Layout.seed(), "", layout6 or Layout6())
+        return lab._built(lab._build6)
 
     def _build6(self) -> None:
         assert self.layout6 is not None
-        self.server_ns = Namespace.create(f"lw-{self.tag}-srv")
-        self.hv = Hypervisor.create(self.server_ns, self.tag, self.workdir)
+        hv = self._network()
         cidr = f"{self.layout6.server_ip}/{self.layout6.subnet.prefixlen}"
         # nodad: dhcpd -6 binds to the address at once, before a DAD would have finished
-        self.server_ns.ip("addr", "add", cidr, "dev", self.hv.server_iface, "nodad")
+        hv.server_ns.ip("addr", "add", cidr, "dev", hv.server_iface, "nodad")
         self.conf_path.write_text(dhcpd6_conf(self.layout6), encoding="utf-8")
         self.leases_path.touch()
         self._run("-6")
 
     def _build(self, hosts: Sequence[FixedHost]) -> None:
-        self.server_ns = Namespace.create(f"lw-{self.tag}-srv")
-        self.hv = Hypervisor.create(self.server_ns, self.tag, self.workdir)
-        add_address(
-            self.server_ns,
-            self.hv.server_iface,
-            f"{self.layout.server_ip}/{self.layout.subnet.prefixlen}",
-        )
+        hv = self._network()
+        prefix = self.layout.subnet.prefixlen
+        add_address(hv.server_ns, hv.server_iface, f"{self.layout.server_ip}/{prefix}")
         self.conf_path.write_text(dhcpd_conf(self.layout, self.key, hosts), encoding="utf-8")
         self.conf_path.chmod(0o600)  # it holds the OMAPI key
         self.leases_path.touch()
         self._run("-4")
-        self.forwarder = LoopbackForwarder(self.server_ns, OMAPI_PORT)
+        self.forwarder = LoopbackForwarder(hv.server_ns, OMAPI_PORT)
 
     def _run(self, family: str) -> None:
         assert self.server_ns is not None and self.hv is not None
@@ -357,19 +322,10 @@ class IscLab:
 
     # ------------------------------------------------------------------ VMs
 
-    def boot(self, n: int = 1, timeout: float = 20.0) -> list[Vm]:
-        return self.hypervisor.boot(n, timeout)
-
     def boot6(self, n: int = 1, dhcp6: str = "na", timeout: float = 20.0) -> list[Vm]:
         """``n`` VMs running ``dhclient -6`` for an address ("na"), a temporary address
         ("ta") or a prefix ("pd")."""
         return self.hypervisor.boot6(n, dhcp6, timeout)
-
-    def destroy(self, vm: Vm) -> None:
-        self.hypervisor.destroy(vm)
-
-    def inventory_argv(self) -> list[str]:
-        return self.hypervisor.inventory_argv()
 
     def omapi_config(self, timeout: float = 5.0) -> OmapiConfig:
         """leasewatch's OMAPI settings for this lab's dhcpd (through the forwarder)."""
@@ -394,34 +350,22 @@ class IscLab:
         A dhcpd -6 lab has no OMAPI: its server has none.
         """
         argv = list(inventory) if inventory is not None else self.inventory_argv()
-        if self.layout6 is not None:
-            return "\n".join(
-                [
-                    "[[servers]]",
-                    f"name = {_toml(server_name)}",
-                    'kind = "isc"',
-                    f"leases = {_toml(str(self.leases_path))}",
-                    f"dhcpd_conf = {_toml(str(self.conf_path))}",
-                    "",
-                    *common_sections(argv, reaper, state),
-                ]
-            )
-        key_file = self.workdir / "omapi.key"
-        key_file.write_text(self.key + "\n", encoding="utf-8")
-        key_file.chmod(0o600)
-        return "\n".join(
-            [
-                "[[servers]]",
-                f"name = {_toml(server_name)}",
-                'kind = "isc"',
-                f"leases = {_toml(str(self.leases_path))}",
-                f"dhcpd_conf = {_toml(str(self.conf_path))}",
+        server = [
+            "[[servers]]",
+            f"name = {_toml(server_name)}",
+            'kind = "isc"',
+            f"leases = {_toml(str(self.leases_path))}",
+            f"dhcpd_conf = {_toml(str(self.conf_path))}",
+        ]
+        if self.layout6 is None:
+            key_file = self.workdir / "omapi.key"
+            key_file.write_text(self.key + "\n", encoding="utf-8")
+            key_file.chmod(0o600)
+            server.append(
                 f"omapi = {{ host = {_toml(self.omapi_host)}, port = {self.omapi_port}, "
-                f"key_name = {_toml(self.key_name)}, key_file = {_toml(str(key_file))} }}",
-                "",
-                *common_sections(argv, reaper, state),
-            ]
-        )
+                f"key_name = {_toml(self.key_name)}, key_file = {_toml(str(key_file))} }}"
+            )
+        return "\n".join([*server, "", *common_sections(argv, reaper, state)])
 
     def omapi_reachable(self) -> bool:
         try:
@@ -432,25 +376,9 @@ class IscLab:
 
     # ------------------------------------------------------------------ teardown
 
-    def close(self) -> None:
-        """Stop dhcpd, the forwarder, the VMs; delete namespaces and the temp dir."""
+    def _stop_servers(self) -> None:
+        """Stop the forwarder and dhcpd (then the VMs and namespaces go: ``ServerLab``)."""
         if self.forwarder is not None:
             self.forwarder.close()
         if self.dhcpd is not None:
             self.dhcpd.stop()
-        if self.hv is not None:
-            self.hv.close()
-        if self.server_ns is not None:
-            self.server_ns.delete()
-        CLEANUP.run(self._dir_token)
-
-    def __enter__(self) -> IscLab:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

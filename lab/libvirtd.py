@@ -23,11 +23,11 @@ import contextlib
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
+from lab.base import LabBase
 from lab.launch import Daemon, launch, probe, with_mounts
-from lab.netns import CLEANUP, Namespace, lab_dir, new_tag, sh
+from lab.netns import Namespace, sh
 from lab.tls import TlsFiles
 
 LIBVIRTD = "/usr/sbin/libvirtd"
@@ -121,17 +121,15 @@ def domain_xml(name: str, mac: str) -> str:
     )
 
 
-class LibvirtdLab:
+class LibvirtdLab(LabBase):
     """libvirtd with the test driver only; ``close()`` (or ``with``) removes it all."""
 
-    def __init__(self, tag: str, workdir: Path) -> None:
-        self.tag = tag
-        self.workdir = workdir
+    def __init__(self, tls: TlsFiles | None) -> None:
+        super().__init__("lwv")  # short: a UNIX socket path must fit in 107 bytes
+        self.tls = tls
         self.ns: Namespace | None = None
         self.libvirtd: Daemon | None = None
         self._holder: Any = None
-        self._dir_token = 0
-        self.tls: TlsFiles | None = None
 
     @property
     def uri(self) -> str:
@@ -146,20 +144,13 @@ class LibvirtdLab:
         """Start libvirtd and hold one connection; wait until it answers. With ``tls`` it
         also listens for ``+tls`` clients on 127.0.0.1:TLS_PORT in its namespace, with
         that CA's server certificate, and requires a client certificate of the same CA."""
-        tag = new_tag()
-        # short: a UNIX socket path must fit in 107 bytes
-        workdir, token = lab_dir(tag, "lwv")
-        lab = cls(tag, workdir)
-        lab.tls = tls
-        lab._dir_token = token
-        try:
-            lab.ns = Namespace.create(f"lw-{tag}-virt")
-            (workdir / "drivers").mkdir()
-            lab._run()
-        except BaseException:
-            lab.close()
-            raise
-        return lab
+        lab = cls(tls)
+        return lab._built(lab._build)
+
+    def _build(self) -> None:
+        self.ns = Namespace.create(f"lw-{self.tag}-virt")
+        (self.workdir / "drivers").mkdir()
+        self._run()
 
     def _run(self) -> None:
         assert self.ns is not None
@@ -216,22 +207,10 @@ class LibvirtdLab:
             with contextlib.suppress(Exception):
                 holder.close()
 
-    def close(self) -> None:
-        """Stop libvirtd, delete the namespace and the temp dir."""
+    def _teardown(self) -> None:
+        """Stop libvirtd, delete the namespace."""
         self._drop_holder()
         if self.libvirtd is not None:
             self.libvirtd.stop()
         if self.ns is not None:
             self.ns.delete()
-        CLEANUP.run(self._dir_token)
-
-    def __enter__(self) -> LibvirtdLab:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
