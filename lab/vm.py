@@ -26,7 +26,6 @@ API (shared with the Kea lab):
 from __future__ import annotations
 
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -35,13 +34,13 @@ from ipaddress import IPv4Address, IPv6Address, IPv6Network
 from pathlib import Path
 
 from lab import inventory
+from lab.launch import Daemon, launch
 from lab.netns import (
     LabError,
     Namespace,
     delete_link,
     macvlan,
     random_mac,
-    stop_process,
     veth,
 )
 
@@ -61,12 +60,16 @@ class Vm:
     iface: str
     mac: str
     dir: Path
-    proc: subprocess.Popen[bytes] = field(repr=False)
+    dhclient: Daemon = field(repr=False)
     ip: IPv4Address | None = None
     destroyed: bool = False
     dhcp6: str | None = None  # None: a DHCPv4 VM; else "na", "ta" or "pd"
     ip6: IPv6Address | None = None
     prefix: IPv6Network | None = None
+
+    @property
+    def proc(self) -> subprocess.Popen[bytes]:
+        return self.dhclient.proc
 
     @property
     def bound(self) -> bool:
@@ -193,8 +196,9 @@ class Hypervisor:
             str(vmdir / "dhclient.pid"),
             iface,
         ]
-        proc = self.ns.popen(argv, log=vmdir / "dhclient.log")
-        vm = Vm(name=name, iface=iface, mac=mac, dir=vmdir, proc=proc, dhcp6=dhcp6)
+        # no readiness to wait for: ``wait`` waits for the lease, of many VMs at once
+        dhclient = launch(f"dhclient of {name}", argv, ns=self.ns, log=vmdir / "dhclient.log")
+        vm = Vm(name=name, iface=iface, mac=mac, dir=vmdir, dhclient=dhclient, dhcp6=dhcp6)
         self.vms.append(vm)
         _write_atomic(vmdir / "mac", mac + "\n")
         return vm
@@ -209,8 +213,11 @@ class Hypervisor:
                     vm.ip = vm.read_ip()
                 else:
                     vm.read_v6()
-                if not vm.bound and vm.proc.poll() is not None:
-                    raise LabError(f"dhclient of {vm.name} exited {vm.proc.returncode}")
+                if not vm.bound and not vm.dhclient.running:
+                    code = vm.proc.returncode
+                    raise LabError(
+                        f"dhclient of {vm.name} exited {code}:\n{vm.dhclient.log_tail()}"
+                    )
             pending = [vm for vm in pending if not vm.bound]
             if not pending or time.monotonic() >= deadline:
                 break
@@ -230,14 +237,14 @@ class Hypervisor:
         RELEASE for what it held (the server marks it ``released``); the VM stays listed."""
         if vm.dhcp6 is None:
             raise LabError(f"{vm.name} is not a DHCPv6 VM")
-        stop_process(vm.proc)
+        vm.dhclient.stop()
         argv = ["/sbin/dhclient", "-6", *DHCP6_FLAGS[vm.dhcp6], "-r", "-sf", "/bin/true"]
         argv += ["-cf", str(vm.dir / "dhclient.conf"), "-lf", str(vm.lease_file)]
         self.ns.run(*argv, "-pf", str(vm.dir / "release.pid"), vm.iface, timeout=20)
 
     def destroy(self, vm: Vm) -> None:
         """Pull the plug: SIGKILL dhclient (no DHCPRELEASE), delete the link."""
-        stop_process(vm.proc, signal.SIGKILL)
+        vm.dhclient.kill()
         delete_link(self.ns, vm.iface)
         (vm.dir / "mac").unlink(missing_ok=True)
         vm.destroyed = True

@@ -27,21 +27,15 @@ pytestmark = pytest.mark.lab
 @pytest.fixture
 def plain_lab() -> Iterator[DnsmasqLab]:
     """dnsmasq with its own lease file, a 4-address pool and a DHCPv6 range."""
-    lab = DnsmasqLab.start(pool_size=4, ipv6=True)
-    try:
+    with DnsmasqLab.start(pool_size=4, ipv6=True) as lab:
         yield lab
-    finally:
-        lab.close()
 
 
 @pytest.fixture
 def libvirt_lab() -> Iterator[DnsmasqLab]:
     """dnsmasq run as libvirt runs it: --leasefile-ro and libvirt's leases helper."""
-    lab = DnsmasqLab.start(pool_size=4, flavour="libvirt", ipv6=True)
-    try:
+    with DnsmasqLab.start(pool_size=4, flavour="libvirt", ipv6=True) as lab:
         yield lab
-    finally:
-        lab.close()
 
 
 def config_of(lab: DnsmasqLab, **changes: object) -> ServerConfig:

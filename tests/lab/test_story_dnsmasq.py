@@ -36,11 +36,8 @@ def test_story_reaps_exactly_the_destroyed_vms_and_new_vms_boot(kind: str) -> No
 @pytest.fixture
 def small_lab() -> Iterator[DnsmasqLab]:
     """dnsmasq with a 2-address pool."""
-    lab = DnsmasqLab.start(pool_size=2)
-    try:
+    with DnsmasqLab.start(pool_size=2) as lab:
         yield lab
-    finally:
-        lab.close()
 
 
 def _leases(lab: DnsmasqLab) -> list[str]:
