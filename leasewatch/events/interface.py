@@ -89,6 +89,11 @@ class EventStream(ABC):
         if self._thread is not None:
             self._thread.join(timeout)
 
+    @property
+    def running(self) -> bool:
+        """The stream's thread is still alive (after ``stop()``: it outlived the wait)."""
+        return self._thread is not None and self._thread.is_alive()
+
     def interrupt(self) -> None:
         """Wake ``watch()`` up when stopping (a subclass that blocks elsewhere overrides)."""
         self.wake.set()

@@ -14,12 +14,13 @@ its lease alive). Everything else (a VM's memory figures, a new VM) is ignored.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from typing import Any
 
 from leasewatch.events.interface import EventStream, inventory_errors
 from leasewatch.inventory._common import import_sdk
-from leasewatch.inventory.xenapi import XenAPISource, details, logout
+from leasewatch.inventory.xenapi import Lines, XenAPISource, details, logout
 
 CLASSES = ["vm", "vif"]
 POLL = 30.0  # seconds each event.from may wait for news (the SDK sample's value)
@@ -30,18 +31,36 @@ class XenAPIStream(EventStream):
     """``event.from`` on one XenServer / XCP-ng pool."""
 
     poll = POLL
+    _lines: Lines | None = None  # the connection of the current watch(), for interrupt()
+    # shared by every XenAPI stream (held for a moment): a second interrupt() must not cut
+    # the new connection the one before it made watch() open to log out
+    _cutting = threading.Lock()
 
     def watch(self) -> None:
         with inventory_errors(self.inventory):
             xenapi = import_sdk("XenAPI", "xen", self.stream)
             source = XenAPISource(self.config)
             # a call waits up to `poll` for news: the socket must outlast it
-            session, where = source.open_session(xenapi, self.poll + self.config.timeout)
+            self._lines = lines = Lines(self.poll + self.config.timeout)
+            session, where = source.open_session(xenapi, lines)
             try:
                 with source.translated(xenapi, where):
                     self._follow(xenapi, session)
             finally:
+                with self._cutting:
+                    self._lines = None
+                # after a cut, a new connection to log out (sessions pile up on the pool),
+                # waiting no longer than any other call
+                lines.resume(self.config.timeout)
                 logout(session)
+
+    def interrupt(self) -> None:
+        """Stopping: cut the connection an ``event.from`` may be blocked on for up to
+        ``poll`` seconds; ``watch()`` then ends at once (its loop sees ``stopping``)."""
+        super().interrupt()
+        with self._cutting:
+            if self._lines is not None:
+                self._lines.cut()
 
     def _follow(self, xenapi: Any, session: Any) -> None:
         event_from = getattr(session.xenapi.event, "from")  # "from" is a Python keyword

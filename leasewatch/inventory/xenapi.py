@@ -15,8 +15,11 @@ gets wrong:
 from __future__ import annotations
 
 import contextlib
+import errno
 import http.client
+import socket
 import ssl
+import threading
 import xml.parsers.expat
 import xmlrpc.client
 from collections.abc import Iterator, Mapping
@@ -41,29 +44,87 @@ class _RedirectError(Exception):
         self.address = address
 
 
-class _TimeoutTransport(xmlrpc.client.Transport):
-    """Plain-HTTP XML-RPC transport whose sockets time out (the stdlib one never does)."""
+class Lines:
+    """The sockets of one source's XML-RPC calls, so that another thread can cut them.
+
+    ``event.from`` blocks on the pool master for up to its (server-side) timeout; closing
+    the socket under it from the stopping thread ends it at once, whatever that timeout.
+    Every connection is checked in right after it connects: a cut that lands between
+    ``make_connection`` and ``connect`` refuses the new socket instead of missing it.
+    """
 
     def __init__(self, timeout: float) -> None:
+        self.timeout = timeout  # seconds each socket waits; read when a connection opens
+        self._lock = threading.Lock()
+        self._open: set[socket.socket] = set()
+        self._cut = False
+
+    def opened(self, sock: socket.socket) -> None:
+        with self._lock:
+            if not self._cut:
+                self._open.add(sock)
+                return
+        sock.close()
+        raise ConnectionAbortedError(errno.ECONNABORTED, "connection cut: stopping")
+
+    def cut(self) -> None:
+        """End every call in progress now and refuse new connections until ``resume``."""
+        with self._lock:
+            self._cut = True
+            cutting, self._open = self._open, set()
+        for sock in cutting:
+            with contextlib.suppress(OSError):
+                # socket.socket's own shutdown, also for an SSLSocket: a TLS close_notify
+                # from this thread would race the read blocked in the other one
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+    def resume(self, timeout: float) -> None:
+        """Allow connections again (to log out), each waiting ``timeout`` seconds."""
+        with self._lock:
+            self._cut = False
+            self.timeout = timeout
+
+
+class _Connection(http.client.HTTPConnection):
+    def __init__(self, host: str, lines: Lines) -> None:
+        super().__init__(host, timeout=lines.timeout)
+        self._lines = lines
+
+    def connect(self) -> None:
+        super().connect()
+        self._lines.opened(self.sock)
+
+
+class _TlsConnection(http.client.HTTPSConnection):
+    def __init__(self, host: str, lines: Lines, context: ssl.SSLContext) -> None:
+        super().__init__(host, timeout=lines.timeout, context=context)
+        self._lines = lines
+
+    def connect(self) -> None:
+        super().connect()
+        self._lines.opened(self.sock)
+
+
+class _Transport(xmlrpc.client.Transport):
+    """XML-RPC over HTTP or HTTPS (with our TLS context) whose sockets time out (the
+    stdlib's never do) and can be cut from another thread (``Lines``)."""
+
+    def __init__(self, lines: Lines, context: ssl.SSLContext | None) -> None:
         super().__init__()
-        self._timeout = timeout
+        self._lines = lines
+        self._context = context
 
     def make_connection(self, host: Any) -> http.client.HTTPConnection:
-        conn = super().make_connection(host)
-        conn.timeout = self._timeout  # read at connect(); make_connection does not connect
-        return conn
-
-
-class _TimeoutSafeTransport(xmlrpc.client.SafeTransport):
-    """HTTPS XML-RPC transport with a socket timeout and our TLS context."""
-
-    def __init__(self, timeout: float, context: ssl.SSLContext) -> None:
-        super().__init__(context=context)
-        self._timeout = timeout
-
-    def make_connection(self, host: Any) -> http.client.HTTPSConnection:
-        conn = super().make_connection(host)
-        conn.timeout = self._timeout
+        # as the stdlib's: one kept-alive connection per transport (xmlrpc/client.py)
+        if self._connection[1] is not None and host == self._connection[0]:
+            return self._connection[1]
+        chost, self._extra_headers, _x509 = self.get_host_info(host)
+        conn: http.client.HTTPConnection
+        if self._context is None:
+            conn = _Connection(chost, self._lines)
+        else:
+            conn = _TlsConnection(chost, self._lines, self._context)
+        self._connection = host, conn
         return conn
 
 
@@ -87,7 +148,7 @@ class XenAPISource(InventorySource):
 
     def macs(self) -> frozenset[str]:
         xenapi = import_sdk("XenAPI", "xen", self.name)
-        session, where = self.open_session(xenapi, self.timeout)
+        session, where = self.open_session(xenapi)
         try:
             with self.translated(xenapi, where):
                 vms = session.xenapi.VM.get_all_records()
@@ -96,25 +157,27 @@ class XenAPISource(InventorySource):
         finally:
             logout(session)
 
-    def open_session(self, xenapi: ModuleType, timeout: float) -> tuple[Any, str]:
+    def open_session(self, xenapi: ModuleType, lines: Lines | None = None) -> tuple[Any, str]:
         """A session logged in on the pool master (a member's HOST_IS_SLAVE followed once)
-        whose calls time out after ``timeout`` seconds, and where it is (host:port)."""
+        whose calls go through ``lines`` (by default: ``timeout`` seconds each, never cut),
+        and where it is (host:port)."""
+        lines = lines or Lines(self.timeout)
         try:
-            return self._login(xenapi, self.url, timeout)
+            return self._login(xenapi, self.url, lines)
         except _RedirectError as redirect:
             master = _master_url(self.url, redirect.address)
             try:
-                return self._login(xenapi, master, timeout)
+                return self._login(xenapi, master, lines)
             except _RedirectError as again:
                 raise fail(
                     self.name,
                     f"{_where(master)} is a pool member too (master at {again.address})",
                 ) from None
 
-    def _login(self, xenapi: ModuleType, url: str, timeout: float) -> tuple[Any, str]:
+    def _login(self, xenapi: ModuleType, url: str, lines: Lines) -> tuple[Any, str]:
         where = _where(url)
         with self.translated(xenapi, where):
-            session = xenapi.Session(url, transport=self._transport(url, timeout))
+            session = xenapi.Session(url, transport=self._transport(url, lines))
             try:
                 session.login_with_password(
                     self.username, self.password.reveal(), "1.0", _ORIGINATOR
@@ -174,14 +237,14 @@ class XenAPISource(InventorySource):
             # XenAPI._parse_result raises TypeError or Fault on an answer without "Status"
             raise fail(self.name, f"{where}: malformed answer ({type(exc).__name__})") from None
 
-    def _transport(self, url: str, timeout: float) -> xmlrpc.client.Transport:
+    def _transport(self, url: str, lines: Lines) -> xmlrpc.client.Transport:
         if urlsplit(url).scheme == "http":
-            return _TimeoutTransport(timeout)
+            return _Transport(lines, None)
         context = ssl.create_default_context()
         if not self.verify_ssl:
             context.check_hostname = False
             context.verify_mode = ssl.CERT_NONE
-        return _TimeoutSafeTransport(timeout, context)
+        return _Transport(lines, context)
 
     def _live_macs(self, where: str, vms: Any, vifs: Any) -> frozenset[str]:
         if not isinstance(vms, Mapping) or not isinstance(vifs, Mapping):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from leasewatch.events.interface import Backoff
 from leasewatch.events.xenapi import XenAPIStream
-from tests.events.streams import Heard, refused
+from tests.events.streams import WAIT, Heard, refused
 from tests.inventory.inventory_lab import WRONG_SECRET, FakeXapi, standard_pool, xen_config
 
 
@@ -76,3 +76,21 @@ def test_a_pool_member_sends_the_stream_to_its_master(xapi: FakeXapi) -> None:
     assert heard.states == [(True, "connected")]
     assert member.calls == ["session.login_with_password"]
     assert "event.from" in xapi.calls
+
+
+def test_stop_ends_a_stream_blocked_in_a_long_poll_at_once(xapi: FakeXapi) -> None:
+    """A stop while ``event.from`` waits (here up to an hour) cuts its connection: the
+    thread has ended when ``stop()`` returns, and the session was still logged out."""
+    heard = Heard()
+    stream = XenAPIStream(xen_config(xapi.url), heard, backoff=Backoff(first=0.01, most=0.05))
+    stream.poll = 3600.0  # the pool would answer only after an hour without news
+    try:
+        stream.start()
+        heard.wait_for(changes=1, states=1)
+        xapi.wait_for_poll()
+    finally:
+        stream.stop(timeout=WAIT)  # a bound for a hung thread, far below the poll
+    assert not stream.running
+    assert heard.states == [(True, "connected")]  # a stop, not a lost connection
+    assert xapi.calls[-1] == "session.logout"
+    assert not xapi.sessions

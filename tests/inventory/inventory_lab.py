@@ -200,6 +200,7 @@ class FakeXapi:
         self.sessions: set[str] = set()
         self.events: list[dict[str, Any]] = []
         self.lost = False
+        self.polling = 0  # event.from calls waiting for news now
         self._news = threading.Condition()
         self._closed = False
         fake = self
@@ -285,7 +286,12 @@ class FakeXapi:
             def news() -> list[dict[str, Any]]:
                 return [e for e in self.events[after:] if e["class"] in classes]
 
-            self._news.wait_for(lambda: bool(news()) or self._closed or self.lost, timeout)
+            self.polling += 1
+            self._news.notify_all()
+            try:
+                self._news.wait_for(lambda: bool(news()) or self._closed or self.lost, timeout)
+            finally:
+                self.polling -= 1
             return self._lost() or _success(self._batch(news(), len(self.events)))
 
     def _lost(self) -> dict[str, Any] | None:
@@ -336,6 +342,11 @@ class FakeXapi:
             self.pool.vms[ref]["name_description"] += "."
             self._queue("mod", "vm", ref, dict(self.pool.vms[ref]))
             self._news.notify_all()
+
+    def wait_for_poll(self, bound: float = 10.0) -> None:
+        """Return once an ``event.from`` is waiting for news (``bound``: a hung test's limit)."""
+        with self._news:
+            assert self._news.wait_for(lambda: self.polling > 0, bound), "no event.from waits"
 
     def lose_events(self) -> None:
         """The next ``event.from`` fails with EVENTS_LOST (the token fell too far behind)."""
