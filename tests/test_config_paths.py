@@ -129,3 +129,32 @@ def test_unreadable_for_the_user_who_runs_it(base: Path) -> None:
     assert "Traceback" not in err
     lines = err.strip().splitlines()
     assert len(lines) == 2, lines
+
+
+def test_tls_ca_files_are_checked_for_inventories_and_webhooks(base: Path) -> None:
+    """A ``tls_ca`` that is missing, for an inventory or a webhook: one line each, exit 3."""
+    config = base / "leasewatch.toml"
+    config.write_text(
+        config_text(base)
+        + f"""
+[[inventory]]
+name = "pve"
+kind = "proxmox"
+host = "pve1.example"
+user = "leasewatch@pve"
+token_name = "inventory"
+token_value = "x"
+tls_ca = "{base}/pve-ca.pem"
+
+[[alerts.webhooks]]
+format = "generic"
+url = "https://hooks.example/x"
+tls_ca = "{base}/hooks-ca.pem"
+"""
+    )
+    result = run("-c", str(config), "check-config")
+    assert result.status == 3, result.err
+    lines = result.err.strip().splitlines()
+    assert f"inventory[2].tls_ca: {base}/pve-ca.pem: no such file" in lines[0]
+    assert f"alerts.webhooks[0].tls_ca: {base}/hooks-ca.pem: no such file" in lines[1]
+    assert len(lines) == 2

@@ -242,3 +242,18 @@ def test_server_keys_out_of_range(tmp_path: Path, table: str, key: str) -> None:
     text = SERVER.replace('kind = "isc"\n', "") if "kind" in key else SERVER
     messages = errors_of(tmp_path, f"{text}{key}\n")
     assert messages and all(": servers[0]." in m for m in messages), messages
+
+
+@pytest.mark.parametrize("kind", ["xenapi", "proxmox"])
+def test_tls_ca_and_verify_ssl_false_together_are_refused(tmp_path: Path, kind: str) -> None:
+    """``tls_ca`` asks to verify against a CA, ``verify_ssl = false`` not to verify: one
+    error naming tls_ca; either alone loads."""
+    entry = {
+        "xenapi": 'url = "https://xen1.example"\nusername = "root"\npassword = "pw"\n',
+        "proxmox": 'host = "pve1"\nuser = "u@pve"\ntoken_name = "t"\ntoken_value = "v"\n',
+    }[kind]
+    base = f'{SERVER}\n[[inventory]]\nname = "x"\nkind = "{kind}"\n{entry}'
+    both = errors_of(tmp_path, base + 'tls_ca = "/etc/ssl/ca.pem"\nverify_ssl = false\n')
+    assert len(both) == 1 and "inventory[0].tls_ca: give tls_ca" in both[0]
+    loaded = load(write(tmp_path, base + 'tls_ca = "/etc/ssl/ca.pem"\n'), {})
+    assert loaded.inventory[0].tls_ca == Path("/etc/ssl/ca.pem")

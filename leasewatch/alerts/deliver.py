@@ -35,7 +35,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from leasewatch import __version__, lazy
+from leasewatch import __version__, lazy, tls
 from leasewatch.alerts.formats import payload
 from leasewatch.alerts.levels import Alert, Plan
 from leasewatch.config import WebhookConfig
@@ -180,6 +180,11 @@ def _post(
     policy: Policy,
 ) -> _Attempts:
     url = webhook.url.reveal()
+    try:
+        # with each request: REQUESTS_CA_BUNDLE would replace a session's (leasewatch.tls)
+        verify = tls.requests_verify(webhook.tls_ca)
+    except tls.CaFileError as exc:
+        return _Attempts(False, 0, None, str(exc))
     status: int | None = None
     reason = "not tried: no time left in this run"
     attempts = policy.attempts
@@ -191,12 +196,14 @@ def _post(
         wait: float | None = None
         retryable = False
         try:
-            response = session.post(url, json=body, timeout=timeout, allow_redirects=False)
+            response = session.post(
+                url, json=body, timeout=timeout, allow_redirects=False, verify=verify
+            )
         except requests.Timeout:
             # ConnectTimeout is also a ConnectionError: test Timeout first, never retry it
             return _Attempts(False, attempt, None, f"no answer within {timeout:g}s")
         except requests.RequestException as exc:
-            reason = _describe(exc)
+            reason = _describe(exc, webhook)
             retryable = isinstance(exc, requests.ConnectionError) and not isinstance(
                 exc, requests.exceptions.SSLError
             )
@@ -260,10 +267,11 @@ def _quote(response: requests.Response, url: str) -> str:
     return f": {text[:BODY_QUOTED]}"
 
 
-def _describe(exc: requests.RequestException) -> str:
-    """Why a request failed, from the exception's type and errno only (never its text)."""
+def _describe(exc: requests.RequestException, webhook: WebhookConfig) -> str:
+    """Why a request failed, from the exception's type and errno, or ssl's own words for
+    a TLS failure (never the exception's text: it holds the URL)."""
     if isinstance(exc, requests.exceptions.SSLError):
-        return "TLS error (certificate or protocol)"
+        return tls.reason(exc, webhook.tls_ca) or "TLS error (certificate or protocol)"
     if isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema):
         return "invalid URL (check the webhook's url setting)"
     if isinstance(exc, requests.exceptions.InvalidSchema):

@@ -375,6 +375,10 @@ def _inventory(s: Section) -> InventoryConfig | None:
         values["include_inactive"] = s.get("include_inactive", bool, True, "true or false")
     if "verify_ssl" in allowed:
         values["verify_ssl"] = s.get("verify_ssl", bool, True, "true or false")
+    if "tls_ca" in allowed:
+        values["tls_ca"] = s.path("tls_ca")
+        if values["tls_ca"] is not None and not values["verify_ssl"]:
+            s.error("tls_ca", "give tls_ca (verify against it) or verify_ssl = false, not both")
     if "events" in allowed:
         values["events"] = s.get("events", bool, True, "true or false")
     if "url" in allowed:
@@ -482,9 +486,10 @@ def _webhook(s: Section) -> WebhookConfig | None:
         s.error("url", "expected an http:// or https:// URL (not shown: it is a secret)")
         url = None
     timeout = _timeout(s, 10.0)
+    tls_ca = s.path("tls_ca")
     if fmt is None or url is None:
         return None
-    return WebhookConfig(name=name or fmt, format=fmt, url=url, timeout=timeout)
+    return WebhookConfig(name=name or fmt, format=fmt, url=url, timeout=timeout, tls_ca=tls_ca)
 
 
 def _daemon(s: Section) -> DaemonConfig:

@@ -114,6 +114,9 @@ def problems(config: Config, text: str | None = None) -> list[str]:
         if server.control_socket is not None:
             socket = server.control_socket
             check(where, "control_socket", socket, _socket_problem(socket))
+        for key in ("tls_ca", "tls_cert", "tls_key"):
+            if (path := getattr(server, key)) is not None:
+                check(where, key, path, _file_problem(path))
     for index, inventory in enumerate(config.inventory):
         where = f"inventory[{index}]"
         if inventory.kind == "file" and inventory.path is not None:
@@ -121,5 +124,11 @@ def problems(config: Config, text: str | None = None) -> list[str]:
         if inventory.kind == "command" and inventory.command:
             argv0 = inventory.command[0]
             check(where, "command", argv0, _command_problem(argv0))
+        if inventory.tls_ca is not None:
+            check(where, "tls_ca", inventory.tls_ca, _file_problem(inventory.tls_ca))
+    for index, webhook in enumerate(config.alerts.webhooks):
+        if webhook.tls_ca is not None:
+            where = f"alerts.webhooks[{index}]"
+            check(where, "tls_ca", webhook.tls_ca, _file_problem(webhook.tls_ca))
     check("state", "path", config.state.path, _state_problem(config.state.path))
     return loader.errors

@@ -108,6 +108,7 @@ class InventoryConfig:
     token_name: str | None = None
     token_value: Secret | None = None
     verify_ssl: bool = True
+    tls_ca: Path | None = None  # verify the host against this CA (else the system's)
     # the source's event stream (leasewatch.events); kinds without one have no such key
     events: bool = True
 
@@ -129,6 +130,7 @@ class WebhookConfig:
     format: str  # slack | mattermost | teams | discord | generic
     url: Secret
     timeout: float = 10.0
+    tls_ca: Path | None = None  # verify the receiver against this CA (else the system's)
 
 
 @dataclass(frozen=True)
@@ -199,8 +201,11 @@ INVENTORY_KEYS: dict[str, tuple[set[str], set[str]]] = {
     "command": ({"command"}, set()),
     "file": ({"path"}, set()),
     "libvirt": (set(), {"uri", "uris", "include_inactive", "events"}),  # uri or uris: load.py
-    "xenapi": ({"url", "username", "password"}, {"verify_ssl", "events"}),
-    "proxmox": ({"host", "user", "token_name", "token_value"}, {"port", "verify_ssl", "events"}),
+    "xenapi": ({"url", "username", "password"}, {"verify_ssl", "tls_ca", "events"}),
+    "proxmox": (
+        {"host", "user", "token_name", "token_value"},
+        {"port", "verify_ssl", "tls_ca", "events"},
+    ),
 }
 
 

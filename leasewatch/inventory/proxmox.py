@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from types import ModuleType
 from typing import Any
 
+from leasewatch import tls
 from leasewatch.config import InventoryConfig, Secret
 from leasewatch.errors import InventoryError
 from leasewatch.inventory._common import fail, import_sdk, one_line, shown
@@ -65,6 +66,7 @@ class ProxmoxSource(InventorySource):
         self.token_name = config.token_name
         self.token_value: Secret = config.token_value
         self.verify_ssl = config.verify_ssl
+        self.tls_ca = config.tls_ca
         self.timeout = config.timeout
 
     @property
@@ -78,14 +80,18 @@ class ProxmoxSource(InventorySource):
             return self._read(self.connect(proxmoxer))
 
     def connect(self, proxmoxer: ModuleType) -> Any:
-        """The API client (proxmoxer asks nothing of the host until the first call)."""
+        """The API client (proxmoxer asks nothing of the host until the first call).
+
+        proxmoxer hands ``verify_ssl`` to requests with each request (its
+        ``ProxmoxHttpSession.request``), where ``REQUESTS_CA_BUNDLE`` cannot replace it: a
+        CA file's path, or False (``leasewatch.tls``)."""
         return proxmoxer.ProxmoxAPI(
             self.host,
             port=self.port,
             user=self.user,
             token_name=self.token_name,
             token_value=self.token_value.reveal(),
-            verify_ssl=self.verify_ssl,
+            verify_ssl=tls.requests_verify(self.tls_ca, self.verify_ssl),
             timeout=self.timeout,
         )
 
@@ -98,12 +104,15 @@ class ProxmoxSource(InventorySource):
                 yield
         except InventoryError:
             raise
+        except tls.CaFileError as exc:
+            raise fail(self.name, str(exc)) from None
         except proxmoxer.ResourceException as exc:
             raise fail(self.name, self._http_reason(exc)) from None
         except proxmoxer.AuthenticationError:
             raise fail(self.name, f"{self.where}: authentication failed") from None
         except requests.exceptions.SSLError as exc:
-            raise fail(self.name, f"{self.where}: {_tls_reason(exc)}") from None
+            why = tls.reason(exc, self.tls_ca, can_skip=True) or "TLS failure"
+            raise fail(self.name, f"{self.where}: {why}") from None
         except requests.exceptions.Timeout:
             raise fail(self.name, f"{self.where}: timed out after {self.timeout:g}s") from None
         except requests.exceptions.ConnectionError as exc:
@@ -191,13 +200,6 @@ def _mac_of(kind: str, line: str) -> str | None:
     if pairs and normalize_mac(pairs[0][1]) is not None:
         return pairs[0][1]
     return None
-
-
-def _tls_reason(exc: BaseException) -> str:
-    text = _root_reason(exc)
-    if "CERTIFICATE_VERIFY_FAILED" in str(exc) or "certificate verify failed" in text:
-        return f"TLS certificate not trusted ({text}); set verify_ssl = false or install the CA"
-    return f"TLS failure: {text}"
 
 
 def _root_reason(exc: BaseException) -> str:

@@ -27,6 +27,7 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from leasewatch import tls
 from leasewatch.config import InventoryConfig, Secret
 from leasewatch.errors import InventoryError
 from leasewatch.inventory._common import fail, import_sdk, one_line, shown
@@ -144,6 +145,7 @@ class XenAPISource(InventorySource):
         self.username = config.username
         self.password: Secret = config.password
         self.verify_ssl = config.verify_ssl
+        self.tls_ca = config.tls_ca
         self.timeout = config.timeout
 
     def macs(self) -> frozenset[str]:
@@ -201,18 +203,17 @@ class XenAPISource(InventorySource):
             yield
         except (InventoryError, _RedirectError):
             raise
+        except tls.CaFileError as exc:
+            raise fail(self.name, str(exc)) from None
         except xenapi.Failure as exc:
             code = details(exc)[:1] or ["?"]
             # only the error code: parameters may echo what we sent
             raise fail(self.name, f"{where}: XAPI error {shown(str(code[0]))}") from None
         except TimeoutError:  # socket.timeout is an alias of it
             raise fail(self.name, f"{where}: timed out after {self.timeout:g}s") from None
-        except ssl.SSLCertVerificationError as exc:
-            reason = exc.verify_message or "certificate verify failed"
-            raise fail(self.name, f"{where}: TLS certificate not trusted: {reason}") from None
         except ssl.SSLError as exc:
             raise fail(
-                self.name, f"{where}: TLS failure: {one_line(exc.reason or str(exc))}"
+                self.name, f"{where}: {tls.reason(exc, self.tls_ca, can_skip=True)}"
             ) from None
         except OSError as exc:
             reason = exc.strerror or one_line(str(exc))
@@ -240,11 +241,7 @@ class XenAPISource(InventorySource):
     def _transport(self, url: str, lines: Lines) -> xmlrpc.client.Transport:
         if urlsplit(url).scheme == "http":
             return _Transport(lines, None)
-        context = ssl.create_default_context()
-        if not self.verify_ssl:
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-        return _Transport(lines, context)
+        return _Transport(lines, tls.load_ca(self.tls_ca, self.verify_ssl))
 
     def _live_macs(self, where: str, vms: Any, vifs: Any) -> frozenset[str]:
         if not isinstance(vms, Mapping) or not isinstance(vifs, Mapping):

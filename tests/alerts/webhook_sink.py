@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import json
+import ssl
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 
@@ -32,11 +34,12 @@ class Sink:
     received: list[Received] = field(default_factory=list)
     scripts: dict[str, list[tuple[int, dict[str, str], bytes]]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    scheme: str = "http"
 
     @property
     def base(self) -> str:
         host, port = self.server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return f"{self.scheme}://{host!s}:{port}"
 
     def url(self, path: str) -> str:
         return self.base + path
@@ -80,10 +83,16 @@ class Handler(BaseHTTPRequestHandler):
 
 
 @contextlib.contextmanager
-def running_sink() -> Iterator[Sink]:
-    """A webhook receiver on a free loopback port, shut down on exit."""
+def running_sink(tls: tuple[Path, Path] | None = None) -> Iterator[Sink]:
+    """A webhook receiver on a free loopback port, shut down on exit; with ``tls`` (a
+    certificate and its key) it speaks HTTPS."""
     server = _Server(("127.0.0.1", 0), Handler)
     sink = Sink(server)
+    if tls is not None:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(*tls)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        sink.scheme = "https"
     server.sink = sink
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
     thread.start()

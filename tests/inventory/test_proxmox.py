@@ -100,8 +100,8 @@ def test_verify_ssl_against_self_signed_is_a_clear_tls_error(pve: FakePve) -> No
     snap = build(pve_config(pve.port, verify_ssl=True)).fetch()
     assert not snap.healthy
     assert snap.reason is not None
-    assert snap.reason.startswith(f"127.0.0.1:{pve.port}: TLS certificate not")
-    assert "verify_ssl = false" in snap.reason
+    assert snap.reason.startswith(f"127.0.0.1:{pve.port}: certificate not trusted: ")
+    assert "set tls_ca to the CA that signed it, or verify_ssl = false" in snap.reason
     assert pve.requests == []
 
 
