@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import secrets
 import socket
 import subprocess
@@ -158,6 +159,7 @@ def dhcpd_pools(conf: Path, leases: Path, version: int = 6) -> list[dict[str, An
     """``dhcpd-pools --ip-version=N -f j``'s ranges: ``range`` ("first - last"), ``used``..."""
     out = subprocess.run(
         ["dhcpd-pools", f"--ip-version={version}", "-c", str(conf), "-l", str(leases), "-f", "j"],
+        cwd=conf.parent,  # a relative include is opened against the working directory
         capture_output=True,
         text=True,
         timeout=60,
@@ -165,6 +167,28 @@ def dhcpd_pools(conf: Path, leases: Path, version: int = 6) -> list[dict[str, An
     ).stdout
     subnets: list[dict[str, Any]] = json.loads(out)["subnets"]
     return subnets
+
+
+# where dhcpd -t says its first error is: "<file> line <n>: <what>"
+_DHCPD_ERROR = re.compile(r"^(\S+) line (\d+): ", re.MULTILINE)
+
+
+def dhcpd_check(
+    conf: Path, leases: Path, family: str = "-4"
+) -> tuple[bool, tuple[str, int] | None]:
+    """``dhcpd -t``'s verdict on ``conf`` (``leases``: a lease file, made empty if missing),
+    and the file name and line of its first error when it names one."""
+    leases.touch()
+    proc = subprocess.run(
+        [DHCPD, "-t", family, "-cf", str(conf), "-lf", str(leases)],
+        cwd=conf.parent,  # dhcpd opens a relative include against its working directory
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    m = _DHCPD_ERROR.search(proc.stderr)
+    return proc.returncode == 0, (Path(m[1]).name, int(m[2])) if m else None
 
 
 @dataclass(frozen=True)

@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 from ipaddress import IPv6Address
 from pathlib import Path
 
 import pytest
 
-from lab.isc import Layout6, dhcpd6_conf, dhcpd_pools
+from lab.isc import Layout6, dhcpd6_conf, dhcpd_check, dhcpd_pools
 from leasewatch.errors import LeasesError
 from leasewatch.leases import dhcpd6_conf as ours6
 from leasewatch.leases.dhcpd_conf import tokenize
@@ -36,7 +35,6 @@ _TEMPORARY = (
     "(it takes the word 'temporary' for the end address)"
 )
 KNOWN_POOLS = {"ok6-range-forms.conf": _TEMPORARY, "lab-dhcpd6.conf": _TEMPORARY}
-_DHCPD_LINE = re.compile(r"^(\S+) line (\d+): ", re.MULTILINE)
 _OUR_LINE = re.compile(r"(\S+?):(\d+): ")
 
 
@@ -53,22 +51,6 @@ def _real_world(tmp_path: Path) -> list[Path]:
     lab = tmp_path / "lab-dhcpd6.conf"
     lab.write_text(dhcpd6_conf(Layout6()))
     return [copy, enabled, lab]
-
-
-def _dhcpd(conf: Path, tmp_path: Path) -> tuple[bool, tuple[str, int] | None]:
-    """``dhcpd -6 -t``'s verdict, and the file and line of its first error if it names one."""
-    leases = tmp_path / "dhcpd6.leases"
-    leases.touch()
-    proc = subprocess.run(
-        ["/usr/sbin/dhcpd", "-t", "-6", "-cf", str(conf), "-lf", str(leases)],
-        cwd=conf.parent,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    m = _DHCPD_LINE.search(proc.stderr)
-    return proc.returncode == 0, (Path(m[1]).name, int(m[2])) if m else None
 
 
 def _ours(conf: Path) -> tuple[ours6.Dhcpd6Conf | None, tuple[str, int] | None]:
@@ -133,7 +115,7 @@ def test_prefix_pools_count_exactly() -> None:
 
 
 def _check(conf: Path, tmp_path: Path) -> bool:
-    accepted, where = _dhcpd(conf, tmp_path)
+    accepted, where = dhcpd_check(conf, tmp_path / "dhcpd6.leases", "-6")
     ours, our_where = _ours(conf)
     assert (ours is not None) == accepted, f"dhcpd -6 -t {'accepts' if accepted else 'rejects'}"
     if ours is None:

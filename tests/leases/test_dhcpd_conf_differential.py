@@ -21,16 +21,14 @@ dhcpd-pools' ranges.
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
-import subprocess
 from ipaddress import IPv4Address
 from pathlib import Path
 
 import pytest
 
-from lab.isc import Layout
+from lab.isc import Layout, dhcpd_check, dhcpd_pools
 from lab.isc import dhcpd_conf as lab_dhcpd_conf
 from leasewatch.errors import LeasesError
 from leasewatch.leases import dhcpd_conf
@@ -57,7 +55,6 @@ KNOWN_POOLS = {
     "ok-leading-zero-octets.conf": _ZEROS,
     "dhcpd.conf": _ZEROS + " (leasewatch's fixture)",
 }
-_DHCPD_LINE = re.compile(r"^(\S+) line (\d+): ", re.MULTILINE)
 _OUR_LINE = re.compile(r"(\S+?):(\d+): ")
 
 
@@ -77,22 +74,6 @@ def _real_world(tmp_path: Path) -> list[Path]:
     lab = tmp_path / "lab-dhcpd.conf"
     lab.write_text(lab_dhcpd_conf(Layout.seed(), key="c2VjcmV0IGtleSBmb3IgdGVzdHM="))
     return [*out, lab]
-
-
-def _dhcpd(conf: Path, tmp_path: Path) -> tuple[bool, tuple[str, int] | None]:
-    """``dhcpd -t``'s verdict, and the file and line of its first error if it names one."""
-    leases = tmp_path / "dhcpd.leases"
-    leases.touch()
-    proc = subprocess.run(
-        ["/usr/sbin/dhcpd", "-t", "-4", "-cf", str(conf), "-lf", str(leases)],
-        cwd=conf.parent,  # dhcpd opens a relative include against its working directory
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    m = _DHCPD_LINE.search(proc.stderr)
-    return proc.returncode == 0, (Path(m[1]).name, int(m[2])) if m else None
 
 
 def _ours(conf: Path) -> tuple[dhcpd_conf.DhcpdConf | None, tuple[str, int] | None]:
@@ -115,16 +96,8 @@ def _lines_before(conf: Path, name: str, line: int) -> set[int]:
 def _pools(conf: Path, tmp_path: Path) -> list[tuple[IPv4Address, IPv4Address]]:
     empty = tmp_path / "empty.leases"
     empty.touch()
-    proc = subprocess.run(
-        ["dhcpd-pools", "-c", str(conf), "-l", str(empty), "-f", "j"],
-        cwd=conf.parent,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
     pools = []
-    for subnet in json.loads(proc.stdout)["subnets"]:
+    for subnet in dhcpd_pools(conf, empty, version=4):
         low, high = (IPv4Address(x.strip()) for x in subnet["range"].split("-"))
         pools.append((low, high))
     return sorted(pools)
@@ -159,7 +132,7 @@ def test_real_world_files_as_dhcpd_reads_them(tmp_path: Path) -> None:
 
 
 def _check(conf: Path, tmp_path: Path) -> bool:
-    accepted, where = _dhcpd(conf, tmp_path)
+    accepted, where = dhcpd_check(conf, tmp_path / "dhcpd.leases", "-4")
     ours, our_where = _ours(conf)
     if conf.name in KNOWN_DHCPD:
         assert (ours is not None) != accepted, f"{conf.name} agrees now: drop it from KNOWN"
