@@ -12,14 +12,10 @@ from pathlib import Path
 import pytest
 
 from lab.isc import IscLab
-from leasewatch import config as config_module
 from leasewatch.cli import Env, main
-from leasewatch.config import ServerConfig
-from leasewatch.model import InventorySnapshot, Lease, Outcome, Reason
-from leasewatch.reaper import kinds as reaper_kinds
-from leasewatch.reaper.interface import ReleaseBackend
-from leasewatch.scan import Scanner
+from leasewatch.model import InventorySnapshot, Reason
 from leasewatch.state import UNFINISHED, State
+from tests.reaper.crash import release_and_die
 
 pytestmark = pytest.mark.lab
 
@@ -86,24 +82,6 @@ def test_release_goes_through_max_shrink(small_isc_lab: IscLab) -> None:
     assert codes == [("refused", "keep-unconfirmed"), ("released", "release-forced")]
 
 
-class Killed(BaseException):
-    """The process dying right after the server answered."""
-
-
-class DiesAfterRelease(ReleaseBackend):
-    """The real OMAPI backend, and a death between its answer and the audit's completion."""
-
-    def __init__(self, inner: ReleaseBackend) -> None:
-        self.inner = inner
-
-    def release(self, lease: Lease) -> tuple[Outcome, str]:
-        self.inner.release(lease)
-        raise Killed
-
-    def close(self) -> None:
-        self.inner.close()
-
-
 def test_a_crash_after_the_omapi_release_leaves_an_unfinished_attempt(
     small_isc_lab: IscLab,
 ) -> None:
@@ -114,20 +92,7 @@ def test_a_crash_after_the_omapi_release_leaves_an_unfinished_attempt(
     lab.destroy(gone)
     path = lab.workdir / "leasewatch.toml"
     path.write_text(lab.leasewatch_toml(lab.workdir / "state.db"))
-    config = config_module.load(path)
-
-    def dying(server: ServerConfig) -> ReleaseBackend | None:
-        real = reaper_kinds.build(server)
-        return None if real is None else DiesAfterRelease(real)
-
-    state = State.open(config.state.path)
-    try:
-        with pytest.raises(Killed):
-            Scanner(config, backend=dying).release_one(
-                state, mac=gone.mac, ip=None, server=None, force=False, dry_run=False
-            )
-    finally:
-        state.close()
+    release_and_die(path, gone.mac)
     status, out, _err = cli(path, "audit", "--format", "json")
     assert status == 0
     (record,) = json.loads(out)

@@ -13,14 +13,9 @@ from pathlib import Path
 import pytest
 
 from lab.kea import KeaServer, running_kea
-from leasewatch import config as config_module
-from leasewatch.config import ServerConfig
-from leasewatch.model import Lease, Outcome
-from leasewatch.reaper import kinds as reaper_kinds
-from leasewatch.reaper.interface import ReleaseBackend
-from leasewatch.scan import Scanner
-from leasewatch.state import UNFINISHED, State
+from leasewatch.state import UNFINISHED
 from tests.cli_helpers import run
+from tests.reaper.crash import release_and_die
 
 pytestmark = pytest.mark.lab  # a real kea-dhcp4 in every test
 
@@ -70,43 +65,12 @@ def test_release_on_kea_audits_reason_codes(kea_lab: tuple[Path, KeaServer]) -> 
     ]
 
 
-class Killed(BaseException):
-    """The process dying right after Kea answered."""
-
-
-class DiesAfterRelease(ReleaseBackend):
-    """The real Kea backend, and a death between its answer and the audit's completion."""
-
-    def __init__(self, inner: ReleaseBackend) -> None:
-        self.inner = inner
-
-    def release(self, lease: Lease) -> tuple[Outcome, str]:
-        self.inner.release(lease)
-        raise Killed
-
-    def close(self) -> None:
-        self.inner.close()
-
-
 def test_a_crash_after_lease4_del_leaves_an_unfinished_attempt(
     kea_lab: tuple[Path, KeaServer],
 ) -> None:
     """Killed after Kea deleted the lease: the audit shows the attempt, unfinished."""
     path, kea = kea_lab
-    config = config_module.load(path)
-
-    def dying(server: ServerConfig) -> ReleaseBackend | None:
-        real = reaper_kinds.build(server)
-        return None if real is None else DiesAfterRelease(real)
-
-    state = State.open(config.state.path)
-    try:
-        with pytest.raises(Killed):
-            Scanner(config, backend=dying).release_one(
-                state, mac=GONE, ip=None, server=None, force=False, dry_run=False
-            )
-    finally:
-        state.close()
+    release_and_die(path, GONE)
     assert not kea_has(kea, "198.18.1.11")
     (record,) = json.loads(run("-c", str(path), "audit", "--format", "json").out)
     assert (record["ip"], record["outcome"], record["detail"], record["reason_code"]) == (
