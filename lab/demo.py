@@ -102,6 +102,21 @@ class Story:
     exit_codes: dict[str, int] = field(default_factory=dict)
     kept_unchanged: bool = False  # the live VMs' dhclients still hold their first lease
 
+    def wrong(self) -> list[str]:
+        """What did not end as the story must (empty: it did), for the end-to-end tests."""
+        freed = {vm.ip for vm in self.destroyed}
+        checks = [
+            (len(self.first) == POOL, f"{len(self.first)} VMs booted, not {POOL}"),
+            (len(self.destroyed) == DESTROY, f"{len(self.destroyed)} destroyed, not {DESTROY}"),
+            (self.stranded is not None and self.stranded.ip is None, "the pool was not dry"),
+            (set(self.exit_codes.values()) == {0}, f"leasewatch's exit codes: {self.exit_codes}"),
+            (len(self.newcomers) == NEW, f"{len(self.newcomers)} new VMs, not {NEW}"),
+            ({vm.ip for vm in self.newcomers} <= freed, "a new VM got no released address"),
+            (self.kept_unchanged, "a live VM's lease changed"),
+            (len(self.kept) == POOL - DESTROY, f"{len(self.kept)} live VMs kept"),
+        ]
+        return [what for held, what in checks if not held]
+
 
 def leasewatch(console: Console, config: Path, *args: str, title: str, check: bool = True) -> int:
     """Run the real ``leasewatch`` CLI (a subprocess), its output straight to the terminal."""

@@ -7,6 +7,7 @@ from ipaddress import IPv4Address
 
 import pytest
 
+from lab.demo import Story
 from lab.isc import IscLab, Layout
 from lab.netns import NETNS_DIR
 
@@ -61,3 +62,10 @@ def test_close_removes_namespaces_processes_and_files() -> None:
     assert not any((NETNS_DIR / n).exists() for n in names)
     assert not workdir.exists()
     assert not lab.omapi_reachable()
+
+
+def test_a_story_that_did_not_happen_says_what_went_wrong() -> None:
+    """An empty story is wrong in every count the end-to-end tests check, each named."""
+    wrong = Story().wrong()
+    assert "0 VMs booted, not 21" in wrong and "the pool was not dry" in wrong
+    assert len(wrong) == 7  # all but "a new VM got no released address" (none, none freed)
