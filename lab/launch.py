@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import shlex
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -66,8 +67,6 @@ def tcp_port(port: int, ns: Namespace | None = None, host: str = "127.0.0.1") ->
     def check() -> bool:
         try:
             if ns is None:
-                import socket
-
                 socket.create_connection((host, port), timeout=1).close()
             else:
                 connect_in(ns, port, host, timeout=1).close()
