@@ -11,26 +11,24 @@ a delegated prefix carries ``prefix-len``. https://kea.readthedocs.io/en/kea-2.2
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from functools import partial
 from ipaddress import IPv6Address, IPv6Network
 from pathlib import Path
 from typing import Any
 
 from leasewatch.errors import LeasesError
-from leasewatch.leases import kea_ha
+from leasewatch.leases import kea_common
 from leasewatch.leases.duid import duid_bytes, mac_of_duid
-from leasewatch.leases.kea_api import RESULT_EMPTY, KeaClient, short_json
+from leasewatch.leases.kea_api import KeaClient, short_json
+from leasewatch.leases.kea_common import INFINITE, Memfile, maps, replay, utc
 from leasewatch.model import (
     BindingState,
     FixedHost,
     Lease,
-    LeaseList,
     MacSource,
     PoolKind,
     Range,
-    ServerSnapshot,
     normalize_mac,
 )
 
@@ -59,95 +57,20 @@ _HWADDR_SOURCE_DUID = 0x0002
 # link-local address only when its universal/local bit says universal (Pkt::getMACFromIPv6):
 # a clone's lease then carries its template's MAC.
 _DUID_SOURCES = frozenset({"any", "duid"})
-_INFINITE = 0xFFFFFFFF  # valid-lft: Kea's "infinite" lifetime
 
 
 # -- pools, pd-pools and reservations from config-get -----------------------------------
 
 
-def parse_pool6(text: str, subnet: IPv6Network) -> tuple[IPv6Address, IPv6Address]:
-    """``a-b`` (or ``a - b``) or ``prefix/len`` -> (first, last), inside ``subnet``."""
-    text = text.strip()
-    if "/" in text:
-        net = ipaddress.ip_network(text, strict=False)
-        if not isinstance(net, IPv6Network):
-            raise ValueError(f"expected an IPv6 prefix, got {text!r}")
-        if not net.subnet_of(subnet):
-            raise ValueError(f"pool {text!r} is not inside subnet {subnet}")
-        return net.network_address, net.broadcast_address
-    first_text, sep, last_text = text.partition("-")
-    if not sep:
-        raise ValueError(f"expected 'first - last' or a prefix, got {text!r}")
-    first, last = IPv6Address(first_text.strip()), IPv6Address(last_text.strip())
-    if last < first:
-        raise ValueError(f"pool {text!r} ends before it starts")
-    if first not in subnet or last not in subnet:
-        raise ValueError(f"pool {text!r} is not inside subnet {subnet}")
-    return first, last
-
-
-def pd_pool(item: Mapping[str, Any]) -> tuple[IPv6Network, int]:
-    """A ``pd-pools`` entry -> (its prefix, the delegated length); ValueError if malformed."""
-    try:
-        prefix = IPv6Network(f"{item['prefix']}/{int(item['prefix-len'])}")
-        delegated = int(item["delegated-len"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ValueError(
-            f"pd-pool {short_json(item)}: expected prefix, prefix-len, delegated-len ({exc})"
-        ) from None
-    if not prefix.prefixlen <= delegated <= 128:
-        raise ValueError(
-            f"pd-pool {prefix}: delegated-len {delegated} must lie from {prefix.prefixlen} to 128"
-        )
-    return prefix, delegated
-
-
 def ranges_from_dhcp6(server: str, dhcp6: Mapping[str, Any]) -> tuple[list[Range], list[FixedHost]]:
     """Pools, pd-pools and reservations out of ``config-get``'s ``Dhcp6`` map, named as the
-    v4 side names them (a shared network by its name, a lone subnet by its CIDR)."""
-    ranges: list[Range] = []
-    fixed: list[FixedHost] = []
-    groups: list[tuple[str | None, Any]] = [(None, dhcp6.get("subnet6", []))]
-    for shared in _list(dhcp6.get("shared-networks", [])):
-        groups.append((str(shared.get("name", "")), shared.get("subnet6", [])))
-    for network_name, subnets in groups:
-        for subnet_map in _list(subnets):
-            try:
-                subnet = IPv6Network(str(subnet_map["subnet"]), strict=False)
-            except (KeyError, ValueError) as exc:
-                raise LeasesError(
-                    f"kea server {server!r}: config-get: subnet6 entry without a valid "
-                    f"'subnet': {short_json(subnet_map)} ({exc})"
-                ) from None
-            name = network_name or str(subnet)
-            try:
-                for pool in _list(subnet_map.get("pools", [])):
-                    first, last = parse_pool6(str(pool.get("pool", "")), subnet)
-                    ranges.append(Range(first, last, subnet, name))
-                for item in _list(subnet_map.get("pd-pools", [])):
-                    prefix, delegated = pd_pool(item)
-                    ranges.append(
-                        Range(
-                            prefix.network_address,
-                            prefix.broadcast_address,
-                            subnet,
-                            name,
-                            PoolKind.PREFIX,
-                            delegated,
-                        )
-                    )
-            except ValueError as exc:
-                raise LeasesError(
-                    f"kea server {server!r}: config-get: subnet {subnet}: {exc}"
-                ) from None
-            fixed.extend(_reservations(subnet_map.get("reservations", [])))
-    fixed.extend(_reservations(dhcp6.get("reservations", [])))
-    return ranges, fixed
+    v4 side names them (``kea_common.ranges_from_config``)."""
+    return kea_common.ranges_from_config(server, dhcp6, 6, _reservations)
 
 
 def _reservations(items: Any) -> Iterable[FixedHost]:
     """A v6 reservation names addresses and prefixes (lists), by hw-address or DUID."""
-    for item in _list(items):
+    for item in maps(items):
         mac = normalize_mac(str(item["hw-address"])) if item.get("hw-address") else None
         name = str(item.get("hostname") or "") or mac or str(item.get("duid") or "")
         held = [*_strings(item.get("ip-addresses")), *_strings(item.get("prefixes"))]
@@ -165,10 +88,6 @@ def _reservations(items: Any) -> Iterable[FixedHost]:
 
 def _strings(value: Any) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list) else []
-
-
-def _list(value: Any) -> list[Mapping[str, Any]]:
-    return [v for v in value if isinstance(v, Mapping)] if isinstance(value, list) else []
 
 
 # -- leases from lease_cmds -------------------------------------------------------------
@@ -216,8 +135,8 @@ def lease6_from_api(server: str, item: Mapping[str, Any], *, duid_may_fill: bool
         ip=ip,
         state=state,
         mac=mac,
-        starts=_utc(cltt),
-        ends=None if valid == _INFINITE else _utc(cltt + valid),
+        starts=utc(cltt),
+        ends=None if valid == INFINITE else utc(cltt + valid),
         hostname=str(item.get("hostname") or "") or None,
         server=server,
         subnet_id=subnet_id,
@@ -240,51 +159,10 @@ def _state(code: int, where: str) -> BindingState:
     return state
 
 
-def _utc(epoch: int) -> datetime:
-    return datetime.fromtimestamp(epoch, tz=UTC)
-
-
 def read_leases6(client: KeaClient, page_size: int, *, duid_may_fill: bool = True) -> list[Lease]:
-    """Every v6 lease, ``page_size`` at a time with ``lease6-get-page`` (as the v4 paging:
-    from "start", then from the last address returned, until a short page or result 3)."""
-    leases: list[Lease] = []
-    start = "start"
-    last: int | None = None
-    while True:
-        answer = client.call("lease6-get-page", {"from": start, "limit": page_size})
-        if answer.result == RESULT_EMPTY:
-            break
-        args = answer.arguments if isinstance(answer.arguments, Mapping) else {}
-        page = [
-            lease6_from_api(client.server, item, duid_may_fill=duid_may_fill)
-            for item in _list(args.get("leases"))
-        ]
-        leases.extend(page)
-        if len(page) < page_size or not page:
-            break
-        if last is not None and int(page[-1].ip) <= last:
-            raise client.error(
-                f"kea server {client.server!r}: lease6-get-page: paging did not advance "
-                f"past {IPv6Address(last)}"
-            )
-        last = int(page[-1].ip)
-        start = str(page[-1].ip)
-    return leases
-
-
-def snapshot(client: KeaClient, dhcp6: Mapping[str, Any], page_size: int) -> ServerSnapshot:
-    """A kea-dhcp6 server read through its API, once ``config-get`` answered ``Dhcp6``."""
-    ranges, fixed = ranges_from_dhcp6(client.server, dhcp6)
-    pairing = kea_ha.pairing(client, dhcp6)
-    leases = read_leases6(client, page_size, duid_may_fill=duid_may_fill_mac(dhcp6))
-    return ServerSnapshot(
-        server=client.server,
-        kind="kea",
-        ranges=tuple(ranges),
-        leases=LeaseList(leases),
-        fixed=tuple(fixed),
-        pairing=pairing,
-    )
+    """Every v6 lease, ``page_size`` at a time with ``lease6-get-page`` (``kea_common``)."""
+    lease = partial(lease6_from_api, client.server, duid_may_fill=duid_may_fill)
+    return kea_common.read_pages(client, 6, page_size, lease)
 
 
 # -- the memfile CSV --------------------------------------------------------------------
@@ -304,6 +182,7 @@ _CSV6_REQUIRED = (
     "hwaddr",
     "state",
 )
+_CSV6_SAMPLE = "address,duid,valid_lifetime,expire,subnet_id,..."
 
 
 def is_v6_memfile(path: Path) -> bool:
@@ -318,100 +197,49 @@ def is_v6_memfile(path: Path) -> bool:
 
 
 def read_memfile6(files: Iterable[Path], server: str) -> tuple[list[Lease], list[str]]:
-    """Replay v6 memfile files (oldest first, as ``leasewatch.leases.kea.memfile_paths``
-    orders them): the last row for an (address, type) wins, valid_lifetime 0 deletes."""
-    current: dict[tuple[PoolKind, int], Lease] = {}
-    warnings: list[str] = []
-    for file in files:
-        _replay6(file, server, current, warnings)
-    return sorted(current.values(), key=lambda lease: int(lease.ip)), warnings
+    """Replay v6 memfile files (oldest first, as ``kea_common.memfile_paths`` orders them):
+    the last row for an (address, type) wins, valid_lifetime 0 deletes."""
+    memfile = Memfile(6, ("address", "duid"), _CSV6_SAMPLE, _CSV6_REQUIRED, partial(_row6, server))
+    return replay(files, memfile)
 
 
-def _replay6(
-    file: Path, server: str, current: dict[tuple[PoolKind, int], Lease], warnings: list[str]
-) -> None:
-    try:
-        text = file.read_text(encoding="utf-8", errors="replace")
-    except OSError as exc:
-        raise LeasesError(f"{file}: cannot read Kea lease file: {exc.strerror}") from None
-    lines = text.split("\n")
-    if not lines[0].strip():
-        return
-    header = [h.strip() for h in lines[0].split(",")]
-    missing = [c for c in _CSV6_REQUIRED if c not in header]
-    if header[:2] != ["address", "duid"] or missing:
-        raise LeasesError(
-            f"{file}:1: expected a Kea DHCPv6 lease file header "
-            f"'address,duid,valid_lifetime,expire,subnet_id,...', got {lines[0][:80]!r}"
-        )
-    col = {name: index for index, name in enumerate(header)}
+def _row6(
+    server: str, file: Path, number: int, col: Mapping[str, int], fields: list[str]
+) -> tuple[tuple[PoolKind, int], Lease | None]:
     source_col = col.get("hwaddr_source")
-    unterminated = not text.endswith("\n")
-    for number, line in enumerate(lines[1:], start=2):
-        if not line.strip():
-            continue
-        fields = line.split(",")
-        if len(fields) != len(header):
-            if number == len(lines) and unterminated:
-                warnings.append(f"{file}:{number}: incomplete last row ignored")
-                continue
-            raise LeasesError(
-                f"{file}:{number}: expected {len(header)} comma-separated fields "
-                f"({','.join(header)}), got {len(fields)}"
-            )
-        try:
-            ip = IPv6Address(fields[col["address"]])
-            valid = int(fields[col["valid_lifetime"]])
-            expire = int(fields[col["expire"]])
-            kind = _TYPE_CODES[int(fields[col["lease_type"]])]
-            prefix_len = int(fields[col["prefix_len"]] or 128)
-            iaid = int(fields[col["iaid"]] or 0)
-            subnet_id = int(fields[col["subnet_id"]])
-            state_code = int(fields[col["state"]] or 0)
-            source = int(fields[source_col] or 0) if source_col is not None else 0
-        except (KeyError, ValueError) as exc:
-            raise LeasesError(
-                f"{file}:{number}: expected numbers in valid_lifetime, expire, lease_type "
-                f"(0, 1 or 2), prefix_len, iaid, subnet_id, state: {exc}"
-            ) from None
-        key = (kind, int(ip))
-        if valid == 0:
-            current.pop(key, None)  # Kea writes a row with valid_lifetime 0 when it deletes
-            continue
-        hwaddr = fields[col["hwaddr"]]
-        mac = normalize_mac(hwaddr) if hwaddr else None
-        current[key] = Lease(
-            ip=ip,
-            state=_state(state_code, f"{file}:{number}"),
-            mac=mac,
-            starts=_utc(expire - valid) if valid != _INFINITE else None,
-            ends=None if valid == _INFINITE else _utc(expire),
-            hostname=fields[col["hostname"]].replace("&#x2c", ",") or None,
-            server=server,
-            subnet_id=subnet_id,
-            kind=kind,
-            prefix_len=prefix_len if kind is PoolKind.PREFIX else None,
-            duid=fields[col["duid"]] or None,
-            iaid=iaid,
-            mac_source=MacSource.DUID if source == _HWADDR_SOURCE_DUID else MacSource.HARDWARE,
-            mac_unreadable=mac is None and bool(hwaddr),
-        )
-
-
-def memfile_snapshot(server: str, files: Iterable[Path]) -> ServerSnapshot:
-    """kea-leases6.csv read offline: leases only (the pools live in the server's config), so
-    the snapshot is for reports, never for releases."""
-    files = list(files)
-    leases, warnings = read_memfile6(files, server)
-    warnings.append(
-        f"{files[-1]}: offline Kea lease file: no pools or reservations (they live in the "
-        "server's config; use control_socket or control_url for utilization and releases); "
-        "report only"
-    )
-    return ServerSnapshot(
+    try:
+        ip = IPv6Address(fields[col["address"]])
+        valid = int(fields[col["valid_lifetime"]])
+        expire = int(fields[col["expire"]])
+        kind = _TYPE_CODES[int(fields[col["lease_type"]])]
+        prefix_len = int(fields[col["prefix_len"]] or 128)
+        iaid = int(fields[col["iaid"]] or 0)
+        subnet_id = int(fields[col["subnet_id"]])
+        state_code = int(fields[col["state"]] or 0)
+        source = int(fields[source_col] or 0) if source_col is not None else 0
+    except (KeyError, ValueError) as exc:
+        raise LeasesError(
+            f"{file}:{number}: expected numbers in valid_lifetime, expire, lease_type "
+            f"(0, 1 or 2), prefix_len, iaid, subnet_id, state: {exc}"
+        ) from None
+    key = (kind, int(ip))
+    if valid == 0:
+        return key, None
+    hwaddr = fields[col["hwaddr"]]
+    mac = normalize_mac(hwaddr) if hwaddr else None
+    return key, Lease(
+        ip=ip,
+        state=_state(state_code, f"{file}:{number}"),
+        mac=mac,
+        starts=utc(expire - valid) if valid != INFINITE else None,
+        ends=None if valid == INFINITE else utc(expire),
+        hostname=fields[col["hostname"]].replace("&#x2c", ",") or None,
         server=server,
-        kind="kea",
-        leases=LeaseList(leases),
-        complete=False,
-        warnings=tuple(warnings),
+        subnet_id=subnet_id,
+        kind=kind,
+        prefix_len=prefix_len if kind is PoolKind.PREFIX else None,
+        duid=fields[col["duid"]] or None,
+        iaid=iaid,
+        mac_source=MacSource.DUID if source == _HWADDR_SOURCE_DUID else MacSource.HARDWARE,
+        mac_unreadable=mac is None and bool(hwaddr),
     )

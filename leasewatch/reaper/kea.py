@@ -1,9 +1,13 @@
-"""Release through Kea's own API: ``lease4-get`` to re-check, then ``lease4-del``.
+"""Release through Kea's own API: ``lease4-get`` (``lease6-get``) to re-check, then
+``lease4-del`` (``lease6-del``).
 
 Deleting a lease with lease_cmds' ``lease4-del`` removes it from Kea's lease database at
 once (the memfile gets a row with valid_lifetime 0); the address is free for the next
 DHCPDISCOVER, which the lab measures (tests/reaper/test_kea.py). This is what the ISC side
-cannot do: OMAPI has no lease removal, only a state write.
+cannot do: OMAPI has no lease removal, only a state write. DHCPv6 names a lease by address
+(a delegated prefix by its first address) and type (IA_NA, IA_TA or IA_PD); measured on Kea
+2.2, ``lease6-get`` and ``lease6-del`` of a lease that is not there answer result 3 ("IPv6
+lease not found."): the lease is gone, which is what the release wanted.
 https://kea.readthedocs.io/en/kea-2.2.0/arm/hooks.html#the-lease4-del-lease6-del-commands
 """
 
@@ -13,6 +17,7 @@ from collections.abc import Mapping
 
 from leasewatch.config import ServerConfig
 from leasewatch.errors import ReleaseError
+from leasewatch.leases.kea6 import TYPE_NAMES
 from leasewatch.leases.kea_api import RESULT_EMPTY, KeaClient
 from leasewatch.model import Lease, Outcome, normalize_mac
 from leasewatch.reaper.interface import ReleaseBackend
@@ -38,35 +43,41 @@ class KeaReleaseBackend(ReleaseBackend):
         return self._client
 
     def release(self, lease: Lease) -> tuple[Outcome, str]:
+        """Delete ``lease`` if Kea still holds it for the same client (MAC, and DUID for
+        DHCPv6): ``leaseN-get`` to re-check, then ``leaseN-del``."""
+        family = lease.ip.version
         # Over HTTP the lease's family names the daemon (kea-ctrl-agent forwards to it).
-        service = "dhcp6" if lease.ip.version == 6 else "dhcp4"
+        service = f"dhcp{family}"
         if self.config.service not in (None, service):
             return Outcome.REFUSED, (
-                f"{lease.label} is an IPv{lease.ip.version} lease, the server's service is "
+                f"{lease.label} is an IPv{family} lease, the server's service is "
                 f"{self.config.service}"
             )
         self.client.service = service
-        if lease.ip.version == 6:
-            from leasewatch.reaper.kea6 import release6  # DHCPv6: lease6-get, lease6-del
-
-            return release6(self.client, lease)
-        ip = str(lease.ip)
+        what = lease.label
         if lease.mac is None:
-            return Outcome.REFUSED, f"{ip} has no MAC to re-check against the server"
-        current = self.client.call("lease4-get", {"ip-address": ip})
+            return Outcome.REFUSED, f"{what} has no MAC to re-check against the server"
+        # DHCPv6 names a lease by address (a delegated prefix by its first address) and type
+        key = {"ip-address": str(lease.ip)}
+        if family == 6:
+            key["type"] = TYPE_NAMES[lease.kind]
+        current = self.client.call(f"lease{family}-get", key)
         if current.result == RESULT_EMPTY or not isinstance(current.arguments, Mapping):
-            return Outcome.NOT_FOUND, f"Kea has no lease for {ip}"
+            return Outcome.NOT_FOUND, f"Kea has no lease for {what}"
         raw_mac = current.arguments.get("hw-address")
         mac = normalize_mac(str(raw_mac)) if raw_mac else None
         if mac != lease.mac:
-            return Outcome.CHANGED, f"{ip} now belongs to {mac or 'a client without a MAC'}"
+            return Outcome.CHANGED, f"{what} now belongs to {mac or 'a client without a MAC'}"
+        duid = str(current.arguments.get("duid") or "") or None
+        if lease.duid is not None and duid != lease.duid:
+            return Outcome.CHANGED, f"{what} now belongs to DUID {duid or '(none)'}"
         # Kea 2.2 has no compare-and-delete: a window of milliseconds remains between the
-        # two commands. Only the same MAC could renew in it, and the plan releases only MACs
-        # missing from every healthy inventory for the whole grace period.
-        deleted = self.client.call("lease4-del", {"ip-address": ip})
+        # two commands. Only the same client could renew in it, and the plan releases only
+        # MACs missing from every healthy inventory for the whole grace period.
+        deleted = self.client.call(f"lease{family}-del", key)
         if deleted.result == RESULT_EMPTY:
-            return Outcome.NOT_FOUND, f"{ip} was gone before lease4-del"
-        return Outcome.RELEASED, f"lease4-del {ip} ({mac}): {deleted.text}"
+            return Outcome.NOT_FOUND, f"{what} was gone before lease{family}-del"
+        return Outcome.RELEASED, f"lease{family}-del {what} ({mac}): {deleted.text}"
 
     def close(self) -> None:
         if self._client is not None:
