@@ -4,8 +4,8 @@ Everything a Kea server writes goes under one temporary directory: the config, t
 lease file, the control socket, the log, and (through KEA_PIDFILE_DIR and KEA_LOCKFILE_DIR)
 its PID and lock files, so two labs never share a file and nothing in /run or /var/lib/kea is
 touched. With no interfaces Kea opens no DHCP socket at all (an API-only server); for DHCP
-traffic pass ``interfaces`` and a ``wrap`` that runs the command inside a network namespace
-(``lab.netns.Namespace.exec_argv``, or ``["ip", "netns", "exec", name, *argv]``).
+traffic pass ``interfaces`` and the network namespace ``ns`` to run it in. Every Kea process
+starts, waits and stops through ``lab.launch`` (``running_daemon``, ``running_agent``).
 
 Subnets come from 198.18.0.0/15 only. ``default_subnets`` gives one shared network with two
 subnets (one pool written "a - b", one written as a CIDR) and one lone subnet with a
@@ -23,15 +23,15 @@ import socket
 import ssl
 import subprocess
 import time
-import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from lab.isc import Layout
-from lab.netns import CLEANUP, Namespace, add_address, new_tag
+from lab.launch import Daemon, launch, probe, tail, unix_socket
+from lab.netns import CLEANUP, LabError, Namespace, add_address, new_tag, stop_process
 from lab.tls import TlsFiles
 from lab.toml import common_sections
 from lab.toml import toml_string as _toml
@@ -41,10 +41,8 @@ HOOKS_DIR = Path("/usr/lib/x86_64-linux-gnu/kea/hooks")
 LEASE_CMDS = HOOKS_DIR / "libdhcp_lease_cmds.so"
 STAT_CMDS = HOOKS_DIR / "libdhcp_stat_cmds.so"
 
-Wrap = Callable[[Sequence[str]], list[str]]
 
-
-class KeaLabError(RuntimeError):
+class KeaLabError(LabError):
     """Kea did not start, or did not answer, in the lab."""
 
 
@@ -81,31 +79,42 @@ def default_subnets() -> dict[str, Any]:
     }
 
 
+def kea_command(
+    socket_path: Path, command: str, arguments: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Send one command over a Kea control socket and return Kea's raw answer."""
+    request: dict[str, Any] = {"command": command}
+    if arguments is not None:
+        request["arguments"] = dict(arguments)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(10)
+        sock.connect(str(socket_path))
+        sock.sendall(json.dumps(request).encode())
+        data = b""
+        while chunk := sock.recv(65536):  # Kea 2.2 closes the connection after answering
+            data += chunk
+    answer: dict[str, Any] = json.loads(data)
+    return answer
+
+
 @dataclass
 class KeaServer:
-    """A running kea-dhcp4 with its files under ``root``."""
+    """A running kea-dhcp4 (or kea-dhcp6) with its files under ``root``."""
 
     root: Path
     socket_path: Path
     leases_file: Path
     config_path: Path
     log_path: Path
-    process: subprocess.Popen[bytes]
+    daemon: Daemon
+
+    @property
+    def process(self) -> subprocess.Popen[bytes]:
+        return self.daemon.proc
 
     def command(self, command: str, arguments: dict[str, Any] | None = None) -> dict[str, Any]:
         """Send one command over the control socket and return Kea's raw answer."""
-        request: dict[str, Any] = {"command": command}
-        if arguments is not None:
-            request["arguments"] = arguments
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            sock.settimeout(10)
-            sock.connect(str(self.socket_path))
-            sock.sendall(json.dumps(request).encode())
-            data = b""
-            while chunk := sock.recv(65536):
-                data += chunk
-        answer: dict[str, Any] = json.loads(data)
-        return answer
+        return kea_command(self.socket_path, command, arguments)
 
     def add_lease(self, ip: str, mac: str, **extra: Any) -> None:
         """``lease4-add`` one lease (Kea picks the subnet from the address)."""
@@ -114,29 +123,28 @@ class KeaServer:
             raise KeaLabError(f"lease4-add {ip} {mac}: {answer['text']}")
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
-        """Kill Kea hard (the socket file stays behind, as after a crash)."""
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-            self.process.wait(timeout=10)
+        """Kill Kea hard: its socket file stays behind, as after a crash (``Daemon.kill``
+        would remove it); the daemon's stop at the end of the lab removes it."""
+        stop_process(self.daemon.proc, sig, timeout=10)
 
     def log_tail(self, lines: int = 15) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
+        return tail(self.log_path, lines)
 
 
 @dataclass
 class KeaAgent:
-    """A running kea-ctrl-agent on 127.0.0.1 forwarding to one KeaServer."""
+    """A running kea-ctrl-agent on 127.0.0.1 forwarding to one KeaServer (or more)."""
 
     url: str
     username: str | None
     password: str | None
-    process: subprocess.Popen[bytes]
+    daemon: Daemon
     log_path: Path
-    extra: dict[str, Any] = field(default_factory=dict)
     tls: TlsFiles | None = None
+
+    @property
+    def process(self) -> subprocess.Popen[bytes]:
+        return self.daemon.proc
 
 
 def kea_config(
@@ -194,16 +202,6 @@ def kea_env(root: Path) -> dict[str, str]:
     }
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-
-
 @contextlib.contextmanager
 def running_kea(
     root: Path,
@@ -213,12 +211,12 @@ def running_kea(
     subnets: dict[str, Any] | None = None,
     valid_lifetime: int = 3600,
     lfc_interval: int = 0,
-    wrap: Wrap | None = None,
+    ns: Namespace | None = None,
     start_timeout: float = 15.0,
     dhcp4_extra: Mapping[str, Any] | None = None,
 ) -> Iterator[KeaServer]:
-    """Start kea-dhcp4 with its files in ``root``; stop it (and remove its socket) on exit."""
-    root.mkdir(parents=True, exist_ok=True)
+    """Start kea-dhcp4 with its files in ``root`` (inside ``ns`` when given); stop it (and
+    remove its socket) on exit."""
     config = kea_config(
         root,
         interfaces=interfaces,
@@ -228,49 +226,55 @@ def running_kea(
         lfc_interval=lfc_interval,
         dhcp4_extra=dhcp4_extra,
     )
-    config_path = root / "kea-dhcp4.json"
-    config_path.write_text(json.dumps(config, indent=2))
-    argv = ["kea-dhcp4", "-c", str(config_path)]
-    if wrap is not None:
-        argv = wrap(argv)
-    out = (root / "kea-dhcp4.stdout").open("wb")
-    process = subprocess.Popen(
-        argv, env=kea_env(root), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-    )
-    out.close()
-    token = CLEANUP.push(f"kea-dhcp4 in {root}", lambda: _stop(process))
-    server = KeaServer(
-        root=root,
-        socket_path=root / "kea4.sock",
-        leases_file=root / "kea-leases4.csv",
-        config_path=config_path,
-        log_path=root / "kea-dhcp4.log",
-        process=process,
-    )
-    try:
-        _wait_for_socket(server, start_timeout)
+    with running_daemon(
+        "kea-dhcp4",
+        root,
+        config,
+        "kea4.sock",
+        "kea-leases4.csv",
+        ns=ns,
+        start_timeout=start_timeout,
+    ) as server:
         yield server
-    finally:
-        _stop(process)
-        CLEANUP.discard(token)
-        with contextlib.suppress(FileNotFoundError):
-            server.socket_path.unlink()
 
 
-def _wait_for_socket(server: KeaServer, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            stdout = (server.root / "kea-dhcp4.stdout").read_text(errors="replace")[-2000:]
-            raise KeaLabError(
-                f"kea-dhcp4 exited with {server.process.returncode}:\n{stdout}\n{server.log_tail()}"
-            )
-        if server.socket_path.exists():
-            with contextlib.suppress(OSError, ValueError):
-                if server.command("version-get")["result"] == 0:
-                    return
-        time.sleep(0.05)
-    raise KeaLabError(f"kea-dhcp4 did not open {server.socket_path} in {timeout}s")
+@contextlib.contextmanager
+def running_daemon(
+    binary: str,
+    root: Path,
+    config: Mapping[str, Any],
+    socket_name: str,
+    leases_name: str,
+    *,
+    ns: Namespace | None = None,
+    start_timeout: float = 15.0,
+) -> Iterator[KeaServer]:
+    """Start ``binary`` (kea-dhcp4 or kea-dhcp6) on ``config`` with every file in ``root``
+    (``kea_env``), ready once its control socket answers ``version-get``; on exit it is
+    stopped and its socket removed (``lab.launch``)."""
+    root.mkdir(parents=True, exist_ok=True)
+    config_path = root / f"{binary}.json"
+    config_path.write_text(json.dumps(config, indent=2), encoding="utf-8")
+    socket_path = root / socket_name
+    log_path = root / f"{binary}.log"
+
+    def answers() -> bool:
+        return bool(kea_command(socket_path, "version-get")["result"] == 0)
+
+    daemon = launch(
+        f"{binary} in {root}",
+        [binary, "-c", str(config_path)],
+        log=root / f"{binary}.stdout",
+        ns=ns,
+        env=kea_env(root),
+        ready=[unix_socket(socket_path), probe(f"version-get on {socket_path}", answers)],
+        timeout=start_timeout,
+        files=[socket_path],
+        logs=[log_path],
+        stop_timeout=10,
+    )
+    with daemon:
+        yield KeaServer(root, socket_path, root / leases_name, config_path, log_path, daemon)
 
 
 def free_port() -> int:
@@ -303,6 +307,7 @@ def running_agent(
     """
     root = server.root
     port = free_port()
+    log_path = root / "kea-ctrl-agent.log"
     agent: dict[str, Any] = {
         "http-host": "127.0.0.1",
         "http-port": port,
@@ -313,7 +318,7 @@ def running_agent(
         "loggers": [
             {
                 "name": "kea-ctrl-agent",
-                "output_options": [{"output": str(root / "kea-ctrl-agent.log")}],
+                "output_options": [{"output": str(log_path)}],
                 "severity": "INFO",
             }
         ],
@@ -330,31 +335,41 @@ def running_agent(
             "clients": [{"user": username, "password": password or ""}],
         }
     config_path = root / "kea-ctrl-agent.json"
-    config_path.write_text(json.dumps({"Control-agent": agent}, indent=2))
-    out = (root / "kea-ctrl-agent.stdout").open("wb")
-    process = subprocess.Popen(
+    config_path.write_text(json.dumps({"Control-agent": agent}, indent=2), encoding="utf-8")
+    url = f"{'https' if tls else 'http'}://127.0.0.1:{port}/"
+    daemon = launch(
+        f"kea-ctrl-agent in {root}",
         ["kea-ctrl-agent", "-c", str(config_path)],
+        log=root / "kea-ctrl-agent.stdout",
         env=kea_env(root),
-        stdout=out,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
+        ready=[
+            probe(f"version-get on {url}", lambda: _agent_answers(url, username, password, tls))
+        ],
+        timeout=start_timeout,
+        logs=[log_path],
+        stop_timeout=10,
     )
-    out.close()
-    token = CLEANUP.push(f"kea-ctrl-agent in {root}", lambda: _stop(process))
-    handle = KeaAgent(
-        url=f"{'https' if tls else 'http'}://127.0.0.1:{port}/",
-        username=username,
-        password=password,
-        process=process,
-        log_path=root / "kea-ctrl-agent.log",
-        tls=tls,
-    )
-    try:
-        _wait_for_agent(handle, root, start_timeout)
-        yield handle
-    finally:
-        _stop(process)
-        CLEANUP.discard(token)
+    with daemon:
+        yield KeaAgent(url, username, password, daemon, log_path, tls=tls)
+
+
+def _agent_answers(
+    url: str, username: str | None, password: str | None, tls: TlsFiles | None
+) -> bool:
+    """Whether the agent answers ``version-get`` (with the lab's credentials and client
+    certificate): urllib, not leasewatch's client, so the lab does not test itself."""
+    headers = {"Content-Type": "application/json"}
+    if username is not None:
+        token = base64.b64encode(f"{username}:{password or ''}".encode()).decode()
+        headers["Authorization"] = f"Basic {token}"
+    context = None
+    if tls is not None:
+        context = ssl.create_default_context(cafile=str(tls.ca))
+        context.load_cert_chain(str(tls.client_cert), str(tls.client_key))
+    body = json.dumps({"command": "version-get"}).encode()
+    request = urllib.request.Request(url, data=body, headers=headers)
+    with urllib.request.urlopen(request, timeout=2, context=context) as response:
+        return bool(response.status == 200)
 
 
 def agent_toml(agent: KeaAgent, workdir: Path) -> list[str]:
@@ -368,32 +383,6 @@ def agent_toml(agent: KeaAgent, workdir: Path) -> list[str]:
         lines.append(f"username = {_toml(agent.username)}")
         lines.append(f"password_file = {_toml(str(password_file))}")
     return lines
-
-
-def _wait_for_agent(agent: KeaAgent, root: Path, timeout: float) -> None:
-    body = json.dumps({"command": "version-get"}).encode()
-    headers = {"Content-Type": "application/json"}
-    if agent.username is not None:
-        token = base64.b64encode(f"{agent.username}:{agent.password or ''}".encode()).decode()
-        headers["Authorization"] = f"Basic {token}"
-    context = None
-    if agent.tls is not None:
-        context = ssl.create_default_context(cafile=str(agent.tls.ca))
-        context.load_cert_chain(str(agent.tls.client_cert), str(agent.tls.client_key))
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if agent.process.poll() is not None:
-            stdout = (root / "kea-ctrl-agent.stdout").read_text(errors="replace")[-2000:]
-            raise KeaLabError(f"kea-ctrl-agent exited with {agent.process.returncode}:\n{stdout}")
-        request = urllib.request.Request(agent.url, data=body, headers=headers)
-        with (
-            contextlib.suppress(OSError, urllib.error.URLError),
-            urllib.request.urlopen(request, timeout=2, context=context) as response,
-        ):
-            if response.status == 200:
-                return
-        time.sleep(0.05)
-    raise KeaLabError(f"kea-ctrl-agent did not answer on {agent.url} in {timeout}s")
 
 
 def wait_for_lfc(server: KeaServer, timeout: float = 10.0) -> None:
@@ -528,20 +517,13 @@ class KeaLab:
                 interfaces=[iface],
                 subnets=subnets,
                 valid_lifetime=valid_lifetime,
-                wrap=self.server_ns.exec_argv,
+                ns=self.server_ns,
             )
         )
-        # The namespace's own cleanup kills Kea if the test process dies before close().
-        token = CLEANUP.push(f"kea-dhcp4 of {self.tag}", lambda: _stop(self._kea_process()))
-        self._stack.callback(CLEANUP.discard, token)
         if agent:
             self.agent = self._stack.enter_context(
                 running_agent(self.server, username=username, password=password)
             )
-
-    def _kea_process(self) -> subprocess.Popen[bytes]:
-        assert self.server is not None
-        return self.server.process
 
     @property
     def kea(self) -> KeaServer:

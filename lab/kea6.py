@@ -20,29 +20,17 @@ a /64 on the link with a small address pool, and a small PD pool) to a hyperviso
 from __future__ import annotations
 
 import contextlib
-import json
-import os
 import secrets
 import shutil
-import subprocess
 import tempfile
-import time
 from collections.abc import Iterator, Sequence
 from ipaddress import IPv6Network
 from pathlib import Path
 from typing import Any
 
 from lab.isc import Layout6
-from lab.kea import (
-    LEASE_CMDS,
-    KeaAgent,
-    KeaLabError,
-    KeaServer,
-    Wrap,
-    agent_toml,
-    running_agent,
-)
-from lab.netns import CLEANUP, LabError, Namespace, new_tag, stop_process
+from lab.kea import LEASE_CMDS, KeaAgent, KeaServer, agent_toml, running_agent, running_daemon
+from lab.netns import CLEANUP, LabError, Namespace, new_tag
 from lab.toml import common_sections
 from lab.toml import toml_string as _toml
 from lab.vm import Hypervisor, Vm
@@ -99,20 +87,6 @@ def kea6_config(
     }
 
 
-def _env(root: Path) -> dict[str, str]:
-    # Kea 2.2 reads the first two; the others are Kea 2.7+'s (allowed paths), set so that a
-    # newer Kea in the lab finds nothing outside ``root`` either
-    return {
-        **os.environ,
-        "KEA_PIDFILE_DIR": str(root),
-        "KEA_LOCKFILE_DIR": str(root),
-        "KEA_CONTROL_SOCKET_DIR": str(root),
-        "KEA_DHCP_DATA_DIR": str(root),
-        "KEA_LOG_FILE_DIR": str(root),
-        "KEA_LOGGER_DESTINATION": str(root / "kea-early.log"),
-    }
-
-
 @contextlib.contextmanager
 def running_kea6(
     root: Path,
@@ -121,56 +95,24 @@ def running_kea6(
     interfaces: Sequence[str] = (),
     valid_lifetime: int = 3600,
     mac_sources: Sequence[str] = ("ipv6-link-local",),
-    wrap: Wrap | None = None,
+    ns: Namespace | None = None,
     start_timeout: float = 15.0,
 ) -> Iterator[KeaServer]:
-    """Start kea-dhcp6 with its files in ``root``; stop it (and remove its socket) on exit."""
-    root.mkdir(parents=True, exist_ok=True)
+    """Start kea-dhcp6 with its files in ``root`` (inside ``ns`` when given); stop it (and
+    remove its socket) on exit."""
     config = kea6_config(
         root, subnets, interfaces=interfaces, valid_lifetime=valid_lifetime, mac_sources=mac_sources
     )
-    config_path = root / "kea-dhcp6.json"
-    config_path.write_text(json.dumps(config, indent=2), encoding="utf-8")
-    argv = ["kea-dhcp6", "-c", str(config_path)]
-    if wrap is not None:
-        argv = wrap(argv)
-    with (root / "kea-dhcp6.stdout").open("wb") as out:
-        process = subprocess.Popen(
-            argv, env=_env(root), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    token = CLEANUP.push(f"kea-dhcp6 in {root}", lambda: stop_process(process))
-    server = KeaServer(
-        root=root,
-        socket_path=root / "kea6.sock",
-        leases_file=root / "kea-leases6.csv",
-        config_path=config_path,
-        log_path=root / "kea-dhcp6.log",
-        process=process,
-    )
-    try:
-        _wait_for_socket(server, start_timeout)
+    with running_daemon(
+        "kea-dhcp6",
+        root,
+        config,
+        "kea6.sock",
+        "kea-leases6.csv",
+        ns=ns,
+        start_timeout=start_timeout,
+    ) as server:
         yield server
-    finally:
-        stop_process(process)
-        CLEANUP.discard(token)
-        with contextlib.suppress(FileNotFoundError):
-            server.socket_path.unlink()
-
-
-def _wait_for_socket(server: KeaServer, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            stdout = (server.root / "kea-dhcp6.stdout").read_text(errors="replace")[-2000:]
-            raise KeaLabError(
-                f"kea-dhcp6 exited with {server.process.returncode}:\n{stdout}\n{server.log_tail()}"
-            )
-        if server.socket_path.exists():
-            with contextlib.suppress(OSError, ValueError):
-                if server.command("version-get")["result"] == 0:
-                    return
-        time.sleep(0.05)
-    raise KeaLabError(f"kea-dhcp6 did not open {server.socket_path} in {timeout}s")
 
 
 class Kea6Lab:
@@ -256,7 +198,7 @@ class Kea6Lab:
                 interfaces=[hv.server_iface],
                 valid_lifetime=valid_lifetime,
                 mac_sources=mac_sources,
-                wrap=self.server_ns.exec_argv,
+                ns=self.server_ns,
             )
         )
 

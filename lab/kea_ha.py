@@ -175,7 +175,7 @@ class KeaHaLab:
                 interfaces=[self._ifaces[index]],
                 subnets=self._subnets(),
                 valid_lifetime=259200,
-                wrap=ns.exec_argv,
+                ns=ns,
                 dhcp4_extra=extra,
             )
         )

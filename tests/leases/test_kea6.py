@@ -3,6 +3,7 @@ kea-leases6.csv, and release with lease6-get/lease6-del."""
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from ipaddress import IPv6Address
@@ -13,6 +14,7 @@ import pytest
 
 from lab.kea import KeaServer
 from lab.kea6 import running_kea6
+from lab.netns import LabError
 from leasewatch.config import ServerConfig
 from leasewatch.core.analysis import analyse
 from leasewatch.errors import LeasesError
@@ -260,3 +262,18 @@ def test_a_hw_address_equal_to_the_duids_mac_is_weak(
     }
     lease = lease6_from_api("kea6", item, duid_may_fill=duid_may_fill_mac(dhcp6))
     assert lease.mac_source is source
+
+
+def test_a_kea_that_cannot_start_is_one_lab_error_and_leaves_nothing(short_tmp: Path) -> None:
+    """A config kea-dhcp6 refuses: the lab says which server and why (its log), and neither
+    the process nor its socket is left behind (lab.launch)."""
+    bad = [{"id": 1, "subnet": "2001:db8:1::/64", "pools": [{"pool": "2001:db8:2::/64"}]}]
+    root = short_tmp / "bad"
+    with pytest.raises(LabError) as caught, running_kea6(root, bad):
+        pass
+    assert f"kea-dhcp6 in {root} exited" in str(caught.value)
+    assert "to which it is being added" in str(caught.value)  # Kea's own words, its log
+    assert not (root / "kea6.sock").exists()
+    # no process runs on this config (its path is unique to this test)
+    found = subprocess.run(["pgrep", "-f", str(root)], check=False, capture_output=True)
+    assert found.stdout == b""
