@@ -29,13 +29,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lab.base import ServerLab
 from lab.isc import Layout
 from lab.launch import Daemon, launch, probe, tail, unix_socket
-from lab.netns import CLEANUP, LabError, Namespace, add_address, new_tag, stop_process
+from lab.netns import LabError, Namespace, add_address, stop_process
 from lab.tls import TlsFiles
 from lab.toml import common_sections
 from lab.toml import toml_string as _toml
-from lab.vm import Hypervisor, Vm
 
 HOOKS_DIR = Path("/usr/lib/x86_64-linux-gnu/kea/hooks")
 LEASE_CMDS = HOOKS_DIR / "libdhcp_lease_cmds.so"
@@ -440,7 +440,7 @@ def write_fixture(dest: Path, work: Path) -> None:
 # --------------------------------------------------------------------------- the VM lab
 
 
-class KeaLab:
+class KeaLab(ServerLab):
     """kea-dhcp4 in its own namespace serving the seed's network to a hypervisor of VMs.
 
     The same plan as ``lab.isc.IscLab`` (``Layout.seed``: a /27 with a 21-address pool,
@@ -451,16 +451,12 @@ class KeaLab:
     127.0.0.1:<free port>, in front of that socket. ``close()`` (or ``with``) removes it all.
     """
 
-    def __init__(self, tag: str, workdir: Path, layout: Layout) -> None:
-        self.tag = tag
-        self.workdir = workdir
+    def __init__(self, layout: Layout) -> None:
+        super().__init__()
         self.layout = layout
-        self.server_ns: Namespace | None = None
-        self.hv: Hypervisor | None = None
         self.server: KeaServer | None = None
         self.agent: KeaAgent | None = None
         self._stack = contextlib.ExitStack()
-        self._dir_token = 0
 
     @classmethod
     def start(
@@ -474,29 +470,16 @@ class KeaLab:
         valid_lifetime: int = 259200,
     ) -> KeaLab:
         """Build the namespaces, start Kea (and the agent); wait until it answers."""
-        import shutil
-        import tempfile
-
-        tag = new_tag()
-        workdir = Path(tempfile.mkdtemp(prefix=f"lw-{tag}-"))
-        token = CLEANUP.push(f"directory {workdir}", lambda: shutil.rmtree(workdir, True))
-        lab = cls(tag, workdir, Layout.seed(pool_size, base))
-        lab._dir_token = token
-        try:
-            lab._build(agent, username, password, valid_lifetime)
-        except BaseException:
-            lab.close()
-            raise
-        return lab
+        lab = cls(Layout.seed(pool_size, base))
+        return lab._built(lambda: lab._build(agent, username, password, valid_lifetime))
 
     def _build(
         self, agent: bool, username: str | None, password: str | None, valid_lifetime: int
     ) -> None:
         layout = self.layout
-        self.server_ns = Namespace.create(f"lw-{self.tag}-srv")
-        hv = self.hv = Hypervisor.create(self.server_ns, self.tag, self.workdir)
+        hv = self._network()
         iface = hv.server_iface
-        add_address(self.server_ns, iface, f"{layout.server_ip}/{layout.subnet.prefixlen}")
+        add_address(hv.server_ns, iface, f"{layout.server_ip}/{layout.subnet.prefixlen}")
         net = layout.subnet
         subnets = {
             "subnet4": [
@@ -517,7 +500,7 @@ class KeaLab:
                 interfaces=[iface],
                 subnets=subnets,
                 valid_lifetime=valid_lifetime,
-                ns=self.server_ns,
+                ns=hv.server_ns,
             )
         )
         if agent:
@@ -541,20 +524,6 @@ class KeaLab:
     @property
     def log_path(self) -> Path:
         return self.kea.log_path
-
-    @property
-    def hypervisor(self) -> Hypervisor:
-        assert self.hv is not None
-        return self.hv
-
-    def boot(self, n: int = 1, timeout: float = 20.0) -> list[Vm]:
-        return self.hypervisor.boot(n, timeout)
-
-    def destroy(self, vm: Vm) -> None:
-        self.hypervisor.destroy(vm)
-
-    def inventory_argv(self) -> list[str]:
-        return self.hypervisor.inventory_argv()
 
     # What Kea logs when it has no address for a client (dhcpd says "no free leases").
     NO_ADDRESS_LOG = "ALLOC_ENGINE_V4_ALLOC_FAIL_SUBNET"
@@ -589,22 +558,9 @@ class KeaLab:
             ]
         )
 
-    def close(self) -> None:
-        """Stop the agent and Kea, the VMs; delete namespaces and the temp dir."""
-        try:
-            self._stack.close()
-        finally:
-            if self.hv is not None:
-                self.hv.close()
-            if self.server_ns is not None:
-                self.server_ns.delete()
-            CLEANUP.run(self._dir_token)
-
-    def __enter__(self) -> KeaLab:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def _stop_servers(self) -> None:
+        """Stop the agent, then Kea (the VMs and namespaces go after, in ``ServerLab``)."""
+        self._stack.close()
 
 
 if __name__ == "__main__":

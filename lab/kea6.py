@@ -21,16 +21,15 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-import shutil
-import tempfile
 from collections.abc import Iterator, Sequence
 from ipaddress import IPv6Network
 from pathlib import Path
 from typing import Any
 
+from lab.base import ServerLab
 from lab.isc import Layout6
 from lab.kea import LEASE_CMDS, KeaAgent, KeaServer, agent_toml, running_agent, running_daemon
-from lab.netns import CLEANUP, LabError, Namespace, new_tag
+from lab.netns import LabError, Namespace
 from lab.toml import common_sections
 from lab.toml import toml_string as _toml
 from lab.vm import Hypervisor, Vm
@@ -115,7 +114,7 @@ def running_kea6(
         yield server
 
 
-class Kea6Lab:
+class Kea6Lab(ServerLab):
     """kea-dhcp6 in its own namespace serving ``layout`` to a hypervisor of DHCPv6 VMs.
 
     Duplicate address detection is off in both namespaces: Kea binds to the link's
@@ -123,16 +122,12 @@ class Kea6Lab:
     ``close()`` (or ``with``) stops Kea and the VMs and removes the namespaces and files.
     """
 
-    def __init__(self, tag: str, workdir: Path, layout: Layout6) -> None:
-        self.tag = tag
-        self.workdir = workdir
+    def __init__(self, layout: Layout6) -> None:
+        super().__init__()
         self.layout = layout
-        self.server_ns: Namespace | None = None
-        self.hv: Hypervisor | None = None
         self.server: KeaServer | None = None
         self.agent: KeaAgent | None = None
         self._stack = contextlib.ExitStack()
-        self._dir_token = 0
 
     @classmethod
     def start(
@@ -148,12 +143,9 @@ class Kea6Lab:
         """Build the namespaces and start Kea; wait until it answers. With ``agent``, a
         kea-ctrl-agent on 127.0.0.1:<free port> forwards to kea-dhcp6 as the dhcp6 service
         (with basic auth when a user is given), and ``leasewatch_toml`` names its URL."""
-        tag = new_tag()
-        workdir = Path(tempfile.mkdtemp(prefix=f"lw-{tag}-"))
-        token = CLEANUP.push(f"directory {workdir}", lambda: shutil.rmtree(workdir, True))
-        lab = cls(tag, workdir, layout or Layout6())
-        lab._dir_token = token
-        try:
+        lab = cls(layout or Layout6())
+
+        def build() -> None:
             lab._build(valid_lifetime, mac_sources)
             if agent:
                 lab.agent = lab._stack.enter_context(
@@ -164,13 +156,13 @@ class Kea6Lab:
                         sockets={"dhcp6": lab.kea.socket_path},
                     )
                 )
-        except BaseException:
-            lab.close()
-            raise
-        return lab
+
+        return lab._built(build)
 
     def _build(self, valid_lifetime: int, mac_sources: Sequence[str]) -> None:
         layout = self.layout
+        # not ServerLab._network(): DAD goes off before the veth is made, so that its
+        # link-local address is never tentative
         self.server_ns = Namespace.create(f"lw-{self.tag}-srv")
         for scope in ("all", "default"):
             self.server_ns.run("sysctl", "-q", "-w", f"net.ipv6.conf.{scope}.accept_dad=0")
@@ -207,11 +199,6 @@ class Kea6Lab:
         assert self.server is not None
         return self.server
 
-    @property
-    def hypervisor(self) -> Hypervisor:
-        assert self.hv is not None
-        return self.hv
-
     def boot6(
         self, n: int = 1, dhcp6: str = "na", timeout: float = 20.0, *, universal: bool = True
     ) -> list[Vm]:
@@ -219,9 +206,6 @@ class Kea6Lab:
         hv = self.hypervisor
         macs = [universal_mac() if universal else None for _ in range(n)]
         return hv.wait([hv.start(dhcp6=dhcp6, mac=mac) for mac in macs], timeout=timeout)
-
-    def destroy(self, vm: Vm) -> None:
-        self.hypervisor.destroy(vm)
 
     def leases(self) -> list[dict[str, Any]]:
         """Every lease Kea holds now (``lease6-get-all``)."""
@@ -237,23 +221,8 @@ class Kea6Lab:
             server.append(f"control_socket = {_toml(str(self.kea.socket_path))}")
         else:
             server += agent_toml(self.agent, self.workdir)
-        return "\n".join(
-            [*server, "", *common_sections(self.hypervisor.inventory_argv(), reaper, state)]
-        )
+        return "\n".join([*server, "", *common_sections(self.inventory_argv(), reaper, state)])
 
-    def close(self) -> None:
-        """Stop Kea and the VMs; delete the namespaces and the temporary directory."""
-        try:
-            self._stack.close()
-        finally:
-            if self.hv is not None:
-                self.hv.close()
-            if self.server_ns is not None:
-                self.server_ns.delete()
-            CLEANUP.run(self._dir_token)
-
-    def __enter__(self) -> Kea6Lab:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def _stop_servers(self) -> None:
+        """Stop the agent, then Kea (the VMs and namespaces go after, in ``ServerLab``)."""
+        self._stack.close()

@@ -17,16 +17,15 @@ the primary answers clients while both are healthy.
 from __future__ import annotations
 
 import contextlib
-import shutil
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from lab.base import LabBase
 from lab.isc import Layout
 from lab.kea import HOOKS_DIR, LEASE_CMDS, KeaLabError, KeaServer, running_kea
-from lab.netns import CLEANUP, Namespace, add_address, new_tag, veth
+from lab.netns import Namespace, add_address, veth
 from lab.toml import common_sections
 from lab.toml import toml_string as _toml
 from lab.vm import Hypervisor, Vm
@@ -73,7 +72,7 @@ def ha_hook(this: str, urls: Sequence[str], mode: str = "hot-standby") -> dict[s
     }
 
 
-class KeaHaLab:
+class KeaHaLab(LabBase):
     """Two kea-dhcp4 (server1 primary, server2 standby) and a hypervisor of dhclient VMs.
 
     The same address plan as ``lab.kea.KeaLab`` (``Layout.seed``); server1 is at the
@@ -81,31 +80,20 @@ class KeaHaLab:
     starts it again on the same files (its memfile survives); ``close()`` removes it all.
     """
 
-    def __init__(self, tag: str, workdir: Path, layout: Layout) -> None:
-        self.tag = tag
-        self.workdir = workdir
+    def __init__(self, layout: Layout) -> None:
+        super().__init__()
         self.layout = layout
         self.namespaces: list[Namespace] = []
         self.hv: Hypervisor | None = None
         self.servers: list[KeaServer | None] = [None, None]
         self._stacks = [contextlib.ExitStack(), contextlib.ExitStack()]
         self._ifaces: list[str] = []
-        self._dir_token = 0
 
     @classmethod
     def start(cls, pool_size: int = 21, base: str = "198.18.1.192") -> KeaHaLab:
         """Build the namespaces, start both servers, wait until both are in hot-standby."""
-        tag = new_tag()
-        workdir = Path(tempfile.mkdtemp(prefix=f"lw-{tag}-"))
-        token = CLEANUP.push(f"directory {workdir}", lambda: shutil.rmtree(workdir, True))
-        lab = cls(tag, workdir, Layout.seed(pool_size, base))
-        lab._dir_token = token
-        try:
-            lab._build()
-        except BaseException:
-            lab.close()
-            raise
-        return lab
+        lab = cls(Layout.seed(pool_size, base))
+        return lab._built(lab._build)
 
     @property
     def addresses(self) -> tuple[str, str]:
@@ -260,8 +248,9 @@ class KeaHaLab:
             ]
         return "\n".join([*lines, *common_sections(self.inventory_argv(), reaper, state)])
 
-    def close(self) -> None:
-        """Stop both servers and the VMs; delete the namespaces and the temp dir."""
+    def _teardown(self) -> None:
+        """Stop both servers, then the VMs; delete the namespaces (the temp dir goes last,
+        in ``LabBase``)."""
         try:
             for stack in self._stacks:
                 stack.close()
@@ -270,10 +259,3 @@ class KeaHaLab:
                 self.hv.close()
             for ns in self.namespaces:
                 ns.delete()
-            CLEANUP.run(self._dir_token)
-
-    def __enter__(self) -> KeaHaLab:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
