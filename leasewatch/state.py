@@ -11,14 +11,14 @@
 A scan's conclusions are recorded in one transaction (``record_scan``); the audit's
 write-ahead records are the only write before the releases.
 
-The schema carries a version and a list of migrations applied in order, so an upgrade never
-loses or misreads old state. Times are stored as ISO 8601 UTC text.
+The schema carries a version and a list of migrations applied in order
+(``leasewatch.state_schema``), so an upgrade never loses or misreads old state. Times are
+stored as ISO 8601 UTC text.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import sqlite3
 from array import array
@@ -44,71 +44,13 @@ from leasewatch.model import (
     usage_name,
 )
 from leasewatch.sightings import LeaseSighting, Observation, SightingMemory, VmSighting
+from leasewatch.state_schema import MIGRATIONS, expected_schema
 
 # The sighting memory's blobs (megabytes) go in and out a piece at a time: written or read
 # whole, SQLite and Python each held a copy, 12 MB of a cron scan's peak (bench/).
 _BLOB_CHUNK = 1 << 20
 
 UNFINISHED = "unfinished: no outcome was recorded after the attempt (the run stopped)"
-
-MIGRATIONS: tuple[str, ...] = (
-    # 1: the first schema
-    """
-    CREATE TABLE missing (mac TEXT PRIMARY KEY, since TEXT NOT NULL);
-    CREATE TABLE inventory_sizes (source TEXT PRIMARY KEY, count INTEGER NOT NULL,
-                                  at TEXT NOT NULL);
-    CREATE TABLE alert_memory (key TEXT PRIMARY KEY, data TEXT NOT NULL);
-    CREATE TABLE audit (id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL,
-                        server TEXT NOT NULL, ip TEXT NOT NULL, mac TEXT, hostname TEXT,
-                        reason TEXT NOT NULL, outcome TEXT NOT NULL, detail TEXT NOT NULL);
-    CREATE INDEX audit_at ON audit (at);
-    CREATE TABLE history (at TEXT NOT NULL, server TEXT NOT NULL, network TEXT NOT NULL,
-                          size INTEGER NOT NULL, active INTEGER NOT NULL,
-                          orphans INTEGER NOT NULL, releases INTEGER NOT NULL);
-    CREATE INDEX history_at ON history (at);
-    """,
-    # 2: sightings, for churn and lease-time advice (leasewatch.core.advice)
-    """
-    CREATE TABLE vm_sightings (mac TEXT PRIMARY KEY, first_seen TEXT NOT NULL,
-                               last_seen TEXT NOT NULL);
-    CREATE INDEX vm_sightings_last ON vm_sightings (last_seen);
-    CREATE TABLE lease_sightings (server TEXT NOT NULL, ip TEXT NOT NULL, mac TEXT NOT NULL,
-                                  network TEXT, starts TEXT, ends TEXT,
-                                  first_seen TEXT NOT NULL, last_seen TEXT NOT NULL,
-                                  orphaned_at TEXT, PRIMARY KEY (server, ip, mac));
-    CREATE INDEX lease_sightings_last ON lease_sightings (last_seen);
-    """,
-    # 3: the MAC pool (leasewatch.macpool.store): a row per taken MAC while taken, and
-    # when each MAC last came back (no VM of ours holds it since)
-    """
-    CREATE TABLE macpool_taken (mac TEXT PRIMARY KEY, vm TEXT, taken_at TEXT NOT NULL,
-                                seen_at TEXT, missing_since TEXT);
-    CREATE TABLE macpool_returned (mac TEXT PRIMARY KEY, at TEXT NOT NULL);
-    """,
-    # 4: reasons as data (the words stay in ``reason``, as written)
-    """
-    ALTER TABLE audit ADD COLUMN reason_code TEXT;
-    """,
-    # 5: free addresses per scan, as the table counts them (backup and abandoned are not
-    # free): the history's levels and forecasts agree with the table on failover pools
-    """
-    ALTER TABLE history ADD COLUMN free INTEGER;
-    """,
-    # 6: what the last scan saw, as digests (``leasewatch.sightings.SightingMemory``), so a
-    # cron run records only the sightings that changed: ``kind`` 'at' (the scan's time as
-    # ``name``), 'vms' or 'leases' (``name``: the server), ``data`` the numbers' bytes
-    """
-    CREATE TABLE sighting_memory (kind TEXT NOT NULL, name TEXT NOT NULL, data BLOB NOT NULL,
-                                  PRIMARY KEY (kind, name));
-    """,
-    # 7: counts beyond SQLite's 64-bit INTEGER (an IPv6 /64 holds 2**64 addresses, and
-    # SQLite turns a larger number into an inexact REAL): kept exact as decimal text, the
-    # INTEGER column then holding -1 (``_split``)
-    """
-    ALTER TABLE history ADD COLUMN size_text TEXT;
-    ALTER TABLE history ADD COLUMN free_text TEXT;
-    """,
-)
 
 
 def _split(count: int | None) -> tuple[int | None, str | None]:
@@ -146,24 +88,6 @@ def _reason(code: str | None) -> Reason | None:
         return None
 
 
-@functools.cache
-def _expected_schema() -> dict[str, frozenset[str]]:
-    """The tables and columns the migrations make, read from a fresh in-memory file."""
-    db = sqlite3.connect(":memory:")
-    for script in MIGRATIONS:
-        for statement in script.split(";"):
-            if statement.strip():
-                db.execute(statement)
-    names = db.execute("SELECT name FROM sqlite_master WHERE type='table'").fetchall()
-    schema = {
-        name: frozenset(row[1] for row in db.execute(f"PRAGMA table_info({name})"))
-        for (name,) in names
-        if not name.startswith("sqlite_")
-    }
-    db.close()
-    return schema
-
-
 @dataclass(frozen=True, slots=True)
 class HistoryRow:
     """One network's counts at one scan."""
@@ -178,6 +102,21 @@ class HistoryRow:
     free: int | None = None  # None: recorded before schema 5
 
 
+BUSY_TIMEOUT = 60.0  # seconds
+
+
+def _state_error(exc: sqlite3.Error, doing: str = "state file error") -> str:
+    """SQLite's error in a user's words; a busy file (by its error code, extended codes
+    included) says who to look for."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None and code & 0xFF == sqlite3.SQLITE_BUSY:
+        return (
+            f"state file busy: another leasewatch held it for over {BUSY_TIMEOUT:.0f} s "
+            "(a scan, the daemon or mac take); try again"
+        )
+    return f"{doing}: {exc}"
+
+
 class State:
     """An open state file. Use ``State.open(path)``; ``close()`` when done."""
 
@@ -187,16 +126,20 @@ class State:
         self._depth = 0  # open transactions: writes inside ``record_scan`` share its one
 
     @classmethod
-    def open(cls, path: Path) -> State:
+    def open(cls, path: Path, *, busy_timeout: float = BUSY_TIMEOUT) -> State:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(path, timeout=10)
+            # How long a writer waits for another process's transaction (SQLite's busy
+            # timeout). 10 s was too short once: twenty parallel `mac take` on a machine
+            # loaded by a test run, and one failed with "database is locked". A command that
+            # waits a minute for the state file is better than one that fails.
+            db = sqlite3.connect(path, timeout=busy_timeout)
             db.execute("PRAGMA journal_mode=WAL")
             state = cls(db, path)
             state._migrate()
             state._check_schema()
         except sqlite3.Error as exc:
-            raise StateError(f"{path}: cannot open state file: {exc}") from None
+            raise StateError(f"{path}: {_state_error(exc, 'cannot open state file')}") from None
         except OSError as exc:
             raise StateError(f"{path}: cannot create state directory: {exc.strerror}") from None
         return state
@@ -242,7 +185,7 @@ class State:
     def _check_schema(self) -> None:
         """Every table and column the migrations make is there (a hand-edited or damaged
         file otherwise fails later, mid-scan, with SQLite's words)."""
-        for table, columns in _expected_schema().items():
+        for table, columns in expected_schema().items():
             found = {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")}
             if not found:
                 raise StateError(
@@ -269,7 +212,7 @@ class State:
         except sqlite3.Error as exc:
             if self.db.in_transaction:
                 self.db.execute("ROLLBACK")
-            raise StateError(f"{self.path}: state file error: {exc}") from None
+            raise StateError(f"{self.path}: {_state_error(exc)}") from None
         except BaseException:
             if self.db.in_transaction:
                 self.db.execute("ROLLBACK")

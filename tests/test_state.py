@@ -11,7 +11,8 @@ import pytest
 
 from leasewatch.errors import StateError
 from leasewatch.model import Analysis, AuditRecord, Level, NetworkUsage, Outcome
-from leasewatch.state import MIGRATIONS, State
+from leasewatch.state import State
+from leasewatch.state_schema import MIGRATIONS
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
@@ -61,3 +62,22 @@ def test_audit_round_trip_and_retention() -> None:
     rows = state.history()
     assert [r.at for r in rows] == [NOW]
     assert state.audit(since=NOW - timedelta(days=1)) == [record]
+
+
+def test_a_state_file_held_by_another_process_is_one_clear_line(tmp_path: Path) -> None:
+    """A writer that cannot get the file within its busy timeout says the file is busy and
+    who may hold it, by SQLite's error code (the default wait is a minute)."""
+    path = tmp_path / "state.db"
+    State.open(path).close()
+    other = sqlite3.connect(path)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        state = State.open(path, busy_timeout=0.05)
+        with pytest.raises(StateError) as raised, state.transaction():
+            pass
+        state.close()
+    finally:
+        other.rollback()
+        other.close()
+    assert "state file busy: another leasewatch held it" in str(raised.value)
+    assert str(path) in str(raised.value)

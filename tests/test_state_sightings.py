@@ -9,7 +9,8 @@ from pathlib import Path
 
 from leasewatch.model import Outcome, Verdict
 from leasewatch.sightings import LeaseSighting, Observation
-from leasewatch.state import MIGRATIONS, State
+from leasewatch.state import State
+from leasewatch.state_schema import MIGRATIONS
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 MAC = "52:54:00:00:00:01"
