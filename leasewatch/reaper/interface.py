@@ -3,11 +3,21 @@ journal the executor writes ahead to."""
 
 from __future__ import annotations
 
+import enum
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Protocol
 
 from leasewatch.model import AuditRecord, Lease, Outcome
+
+
+class Held(enum.StrEnum):
+    """What a server holds at a lease's address when asked right before a pair's release
+    (its words in the audit record's detail)."""
+
+    SAME = "holds it"  # an active lease of the same client: it may be released
+    NONE = "no lease"  # nothing active there: nothing to free on this server
+    OTHER = "changed"  # another client's now: release on no member
 
 
 class ReleaseBackend(ABC):
@@ -25,6 +35,13 @@ class ReleaseBackend(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing
         """Drop any connection held."""
+
+    def lookup(self, lease: Lease) -> tuple[Held, str] | None:
+        """What the live server holds at ``lease``'s address now, with a short detail,
+        asked of every member of a pair before any is released on; None where the backend
+        cannot say ahead (its ``release`` re-checks by itself)."""
+        del lease
+        return None
 
     def pair_state(self, relationship: str) -> tuple[str, bool] | None:
         """The server's own live state in ``relationship`` (its name, and whether it is

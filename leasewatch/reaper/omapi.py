@@ -45,7 +45,7 @@ import pypureomapi
 from leasewatch.config import OmapiConfig
 from leasewatch.errors import ReleaseError
 from leasewatch.model import Lease, Outcome, normalize_mac
-from leasewatch.reaper.interface import ReleaseBackend
+from leasewatch.reaper.interface import Held, ReleaseBackend
 
 # Binding states as OMAPI reports them (FTS_* in includes/dhcpd.h).
 _STATES = {
@@ -127,12 +127,10 @@ class OmapiReleaseBackend(ReleaseBackend):
         # Look it up again right before the write: dhcpd may have given the address to
         # another client since the leases file was read.
         current = self._lookup(lease.ip)
-        if current is None:
-            return Outcome.NOT_FOUND, f"dhcpd has no lease for {lease.ip}"
-        if current.state != _ACTIVE:
-            return Outcome.CHANGED, f"{lease.ip} is already {current.state_name}"
-        if current.mac != lease.mac:
-            return Outcome.CHANGED, f"{lease.ip} now belongs to {current.mac or 'no MAC'}"
+        held, text = _held(lease, current)
+        if current is None or held is not Held.SAME:
+            # no lease there, already not active, or another client's: nothing to release
+            return (Outcome.NOT_FOUND if current is None else Outcome.CHANGED), text
 
         now = int(self._clock())
         values = {b"state": struct.pack("!I", _RELEASED), b"ends": struct.pack("!I", now)}
@@ -147,6 +145,13 @@ class OmapiReleaseBackend(ReleaseBackend):
             return Outcome.FAILED, f"{lease.ip} still active after setting ends to {ends_text}"
         detail = f"released, ends set to {ends_text}; dhcpd now says {after.state_name}"
         return Outcome.RELEASED, detail
+
+    def lookup(self, lease: Lease) -> tuple[Held, str] | None:
+        """What dhcpd holds at the address now (OMAPI open by ip-address), asked of both
+        members of a failover pair before the release goes to one of them."""
+        if not isinstance(lease.ip, IPv4Address):
+            return None  # ``release`` refuses it, with the reason
+        return _held(lease, self._lookup(lease.ip))
 
     def pair_state(self, relationship: str) -> tuple[str, bool] | None:
         """The failover state with peer ``relationship`` by its name (``failover_state``)."""
@@ -255,6 +260,17 @@ class OmapiReleaseBackend(ReleaseBackend):
         else:
             why = f"OMAPI error: {_omapi_reason(exc)}"
         return ReleaseError(f"{self._where}: {why}")
+
+
+def _held(lease: Lease, current: _Current | None) -> tuple[Held, str]:
+    """What dhcpd's ``current`` lease at the address means for ``lease`` (a v4 lease)."""
+    if current is None:
+        return Held.NONE, f"dhcpd has no lease for {lease.ip}"
+    if current.state != _ACTIVE:
+        return Held.NONE, f"{lease.ip} is already {current.state_name}"
+    if current.mac != lease.mac:
+        return Held.OTHER, f"{lease.ip} now belongs to {current.mac or 'no MAC'}"
+    return Held.SAME, f"{lease.ip} active for {current.mac}"
 
 
 # pypureomapi's fixed messages when dhcpd rejects our signature.

@@ -10,6 +10,7 @@ import subprocess
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from lab.failover import FailoverLab, Member
 from leasewatch.config import ServerConfig
@@ -102,7 +103,11 @@ def test_orphans_are_released_once_and_freed_in_both_journals(
     assert set(released) == {str(vm.ip) for vm in gone}, [p["why"] for p in doc["plan"]]
     for record in released.values():
         assert (record["server"], record["outcome"]) == ("dhcp1+dhcp2", "released"), record
-        assert record["detail"].startswith("on dhcp1: released, ends set to ")
+        assert record["detail"].startswith(
+            f"check: dhcp1: holds it ({record['ip']} active for {record['mac']}); "
+            f"dhcp2: holds it ({record['ip']} active for {record['mac']}); "
+            "release on dhcp1: released (released, ends set to "
+        ), record
         assert record["detail"].endswith("freed in the journals of dhcp1, dhcp2")
     for vm in gone:
         assert [state_of(m, vm.ip) for m in failover_lab.members] != ["active", "active"]
@@ -172,3 +177,49 @@ def test_release_server_takes_the_pair_or_a_member_and_frees_both_journals(
     unknown = lw("-c", path, "release", "--mac", vms[2].mac, "--server", "dhcp3")
     assert unknown.status == 2
     assert "no such server (servers: dhcp1+dhcp2; a pair's member names its pair)" in unknown.err
+
+
+def test_a_member_lost_after_the_read_releases_nothing_and_the_next_scan_does(
+    failover_lab: FailoverLab, tmp_path: Path
+) -> None:
+    """dhcp2 stops after the scan read both: the check asks both members before the release
+    goes to dhcp1, so nothing is released (failed, each member's answer recorded) and dhcp1
+    still holds the lease; with dhcp2 back and the pair normal, the next scan releases it."""
+    vms = failover_lab.boot(2)
+    failover_lab.wait_bound(vms)
+    gone = vms[0]
+    failover_lab.destroy(gone)
+    primary, secondary = failover_lab.members
+    path = config(failover_lab, tmp_path)
+    from leasewatch.config import load
+    from leasewatch.scan import Scanner
+    from leasewatch.state import State
+
+    scanner = Scanner(load(path))
+    real_read = scanner.read_servers
+
+    def read_then_lose_dhcp2(*args: Any, **kwargs: Any) -> Any:
+        """The real read of both members; then dhcp2 stops, before any release."""
+        snapshots = real_read(*args, **kwargs)
+        failover_lab.stop_member(secondary)
+        return snapshots
+
+    scanner.read_servers = read_then_lose_dhcp2  # type: ignore[method-assign]
+    scanner.clock = lambda: datetime.now(UTC)
+    state = State.open(tmp_path / "state.db")
+    try:
+        result = scanner.scan(state, apply=True, send_alerts=False)
+    finally:
+        state.close()
+    [record] = result.records
+    assert (record.ip, record.outcome.value) == (gone.ip, "failed"), record
+    assert record.detail.startswith("pair dhcp1+dhcp2: nothing released: check: dhcp1: "), record
+    assert "dhcp2: unreachable (dhcp2 (OMAPI " in record.detail, record
+    assert state_of(primary, gone.ip) == "active"
+
+    failover_lab.start_member(secondary)
+    failover_lab.wait_normal(30)
+    doc = json.loads(lw("-c", str(path), "scan", "--apply", "--format", "json").out)
+    [again] = doc["releases"]
+    assert (again["ip"], again["outcome"]) == (str(gone.ip), "released"), again
+    assert "active" not in [state_of(m, gone.ip) for m in failover_lab.members]

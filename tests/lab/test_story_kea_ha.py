@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from lab.kea_ha import NAMES, KeaHaLab
+from lab.vm import Vm
 from tests.cli_helpers import run
 
 pytestmark = pytest.mark.lab
@@ -38,6 +39,17 @@ def write_config(lab: KeaHaLab) -> Path:
     path = lab.workdir / "leasewatch.toml"
     path.write_text(lab.leasewatch_toml(lab.workdir / "state.db", reaper=""), encoding="utf-8")
     return path
+
+
+def one_gone(lab: KeaHaLab, n: int) -> tuple[Vm, Path, datetime]:
+    """``n`` VMs booted, the first destroyed, a first scan (it starts the grace): the gone
+    VM, the config and the scan's time."""
+    vms = lab.boot(n)
+    lab.destroy(vms[0])
+    config = write_config(lab)
+    now = datetime.now(UTC)
+    run("-c", str(config), "scan", now=now)
+    return vms[0], config, now
 
 
 def leases(lab: KeaHaLab, index: int) -> dict[str, str]:
@@ -99,19 +111,15 @@ def test_orphans_go_on_both_peers_and_nothing_comes_back(ha_lab: KeaHaLab) -> No
     assert {str(vm.ip) for vm in new} <= gone
 
 
-def test_a_peer_down_holds_the_pair_and_a_peer_lost_mid_release_is_partial(
+def test_a_peer_down_holds_the_pair_and_a_peer_lost_after_the_read_releases_on_none(
     ha_lab: KeaHaLab,
 ) -> None:
     """server2 stopped: scan --apply releases nothing and says why. server2 lost after the
-    read: the release is partial (not released), and the next scan finishes it on both."""
+    read: the check asks both peers first, so nothing is deleted on server1 either (failed,
+    each peer's answer recorded), and the next scan deletes it on both."""
     lab = ha_lab
-    vms = lab.boot(3)
-    dead = vms[0]
-    lab.destroy(dead)
+    dead, config, now = one_gone(lab, 3)
     ip = str(dead.ip)
-    config = write_config(lab)
-    now = datetime.now(UTC)
-    run("-c", str(config), "scan", now=now)  # starts the grace
     later = now + timedelta(hours=1)
 
     lab.stop(1)
@@ -142,20 +150,60 @@ def test_a_peer_down_holds_the_pair_and_a_peer_lost_mid_release_is_partial(
     finally:
         state.close()
     [record] = result.records
-    assert record.outcome.value == "partial"
-    assert "kea-server1: released" in record.detail and "kea-server2: failed" in record.detail
-    assert lab.lease(0, ip) is None
+    assert record.outcome.value == "failed", record
+    assert record.detail.startswith(f"pair {PAIR}: nothing released: check: kea-server1: "), record
+    assert "kea-server2: unreachable" in record.detail, record
+    assert lab.lease(0, ip) is not None  # not deleted on server1 alone
 
-    lab.restart(1)  # server2 still holds the lease (and would give it back to server1)
+    lab.restart(1)
     assert lab.lease(1, ip) is not None
     again = run(
         "-c", str(config), "scan", "--apply", "--format", "json", now=later + timedelta(hours=1)
     )
     [retry] = json.loads(again.out)["releases"]
-    assert retry["outcome"] == "released"
-    assert "kea-server1: not-found" in retry["detail"]
+    assert retry["outcome"] == "released", retry
+    assert "release: kea-server1: released" in retry["detail"]
     assert "kea-server2: released" in retry["detail"]
     assert lab.lease(0, ip) is None and lab.lease(1, ip) is None
+
+
+def test_a_peer_that_disagrees_releases_on_none(ha_lab: KeaHaLab) -> None:
+    """Right after the scan read both peers, the gone VM's address becomes another client's
+    on server2 only (``lease4-update`` there: lease_cmds changes are not passed on to the
+    partner, measured here): the check deletes it on neither peer, recording both peers'
+    answers; server1 still holds it for the VM."""
+    lab = ha_lab
+    dead, config, now = one_gone(lab, 2)
+    ip = str(dead.ip)
+    other = "52:54:00:fe:dc:ba"
+    from leasewatch.config import load
+    from leasewatch.scan import Scanner
+    from leasewatch.state import State
+
+    scanner = Scanner(load(config))
+    real_read = scanner.read_servers
+
+    def read_then_change_hands(*args: Any, **kwargs: Any) -> Any:
+        """The real read of both peers; then server2 gives the address to another client."""
+        snapshots = real_read(*args, **kwargs)
+        answer = lab.kea(1).command("lease4-update", {"ip-address": ip, "hw-address": other})
+        assert answer["result"] == 0, answer
+        return snapshots
+
+    scanner.read_servers = read_then_change_hands  # type: ignore[method-assign]
+    scanner.clock = lambda: now + timedelta(hours=1)
+    state = State.open(lab.workdir / "state.db")
+    try:
+        [record] = scanner.scan(state, apply=True, send_alerts=False).records
+    finally:
+        state.close()
+    assert (str(record.ip), record.mac, record.outcome.value) == (ip, dead.mac, "changed")
+    assert record.detail == (
+        f"nothing released: check: kea-server1: holds it ({ip} for {dead.mac}); "
+        f"kea-server2: changed ({ip} now belongs to {other})"
+    )
+    after = [lab.lease(0, ip), lab.lease(1, ip)]
+    assert [lease["hw-address"] if lease else None for lease in after] == [dead.mac, other]
 
 
 def test_a_lease_freed_on_both_peers_counts_once_against_max_per_run(ha_lab: KeaHaLab) -> None:
