@@ -1,10 +1,12 @@
 """``leasewatch init``: a starting config from what this machine runs.
 
 It looks where Debian and RHEL put dhcpd's files, reads Kea's own config for its control
-socket and lease file, and notes dnsmasq and libvirt. The config it writes is report-only
-and passes ``check-config`` (it is checked before it is shown or written): an OMAPI key
-found in dhcpd.conf is named, with its file and line, and never copied; releasing stays a
-deliberate step. ``--root DIR`` looks under DIR instead of ``/`` (tests, chroots, images).
+socket and lease file, and notes dnsmasq and libvirt; of a server in a pair (dhcpd
+failover, Kea HA) it names the partner and writes its entry (``init_pairs``). The config it
+writes is report-only and passes ``check-config`` (it is checked before it is shown or
+written): an OMAPI key found in dhcpd.conf is named, with its file and line, and never
+copied; releasing stays a deliberate step. ``--root DIR`` looks under DIR instead of ``/``
+(tests, chroots, images).
 """
 
 from __future__ import annotations
@@ -17,11 +19,13 @@ import shutil
 import stat
 import sys
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from leasewatch.app import init_pairs
+from leasewatch.app.init_pairs import HaPeer
 from leasewatch.config import DEFAULT_PATH, parse
 from leasewatch.config import paths as config_paths
 from leasewatch.errors import ConfigError, Error, UsageError
@@ -56,6 +60,8 @@ class Found:
     omapi: dict[str, OmapiFound] = field(default_factory=dict)  # by server name
     inventories: list[dict[str, object]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # commented-out entries written after a server's (its pair's partners), by server name
+    after: dict[str, list[list[str]]] = field(default_factory=dict)
 
 
 def _first(root: Path, candidates: tuple[str, ...]) -> Path | None:
@@ -106,8 +112,9 @@ def _under(root: Path, path: str) -> Path:
     return root / path.lstrip("/")
 
 
-def discover(root: Path) -> Found:
-    """Look at ``root`` (``/`` on a real machine) for DHCP servers and VM hosts."""
+def discover(root: Path, probe: Callable[[HaPeer], str | None] = init_pairs.probe) -> Found:
+    """Look at ``root`` (``/`` on a real machine) for DHCP servers and VM hosts; ``probe``
+    asks a Kea HA peer named in kea-dhcp4.conf whether it answers (None: it does)."""
     found = Found()
     conf = _first(root, DHCPD_CONFS)
     leases = _first(root, DHCPD_LEASES)
@@ -119,6 +126,9 @@ def discover(root: Path) -> Found:
         omapi = omapi_of(conf)
         if omapi is not None:
             found.omapi[name] = omapi
+        notes, partners = init_pairs.failover_lines(conf, name)
+        found.notes += notes
+        found.after[name] = partners
     elif conf is not None:
         found.notes.append(f"{conf} is there but no dhcpd.leases next to it: dhcpd not used?")
 
@@ -130,22 +140,7 @@ def discover(root: Path) -> Found:
             found.notes.append(f"{kea_conf}: cannot read it ({exc.strerror}): Kea not added")
             text = None
         if text is not None:
-            socket = _kea_value(text, "socket-name")
-            memfile = _kea_value(text, "name")
-            lease_file = _under(root, memfile) if memfile else root / KEA_LEASES
-            if socket is not None and _is_socket(_under(root, socket)):
-                found.servers.append(
-                    {"name": "kea", "kind": "kea", "control_socket": str(_under(root, socket))}
-                )
-            elif lease_file.is_file():
-                found.servers.append({"name": "kea", "kind": "kea", "leases": str(lease_file)})
-                why = f"no control socket at {socket}" if socket else "no control-socket"
-                found.notes.append(
-                    f"Kea: {why} (is kea-dhcp4 running, with libdhcp_lease_cmds.so?), so its"
-                    " lease file is read instead: report-only"
-                )
-            else:
-                found.notes.append(f"{kea_conf} is there but neither its socket nor its leases")
+            _kea(root, kea_conf, text, found, probe)
 
     _dnsmasq(root, found)
     networks = root / LIBVIRT_NETWORKS
@@ -175,6 +170,41 @@ def discover(root: Path) -> Found:
         if names:
             found.notes.append(f"libvirt networks (libvirt's own dnsmasq): {', '.join(names)}")
     return found
+
+
+def _kea(
+    root: Path, conf: Path, text: str, found: Found, probe: Callable[[HaPeer], str | None]
+) -> None:
+    """kea-dhcp4 by its control socket, else its memfile; its HA peers (init_pairs)."""
+    try:
+        ha = init_pairs.kea_ha(text, conf)
+    except Error as exc:
+        found.notes.append(f"{exc}: its HA peers were not looked for")
+        ha = None
+    name = init_pairs.entry_name("kea", ha.this) if ha is not None else "kea"
+    socket = _kea_value(text, "socket-name")
+    memfile = _kea_value(text, "name")
+    lease_file = _under(root, memfile) if memfile else root / KEA_LEASES
+    if socket is not None and _is_socket(_under(root, socket)):
+        found.servers.append(
+            {"name": name, "kind": "kea", "control_socket": str(_under(root, socket))}
+        )
+    elif lease_file.is_file():
+        found.servers.append({"name": name, "kind": "kea", "leases": str(lease_file)})
+        why = f"no control socket at {socket}" if socket else "no control-socket"
+        found.notes.append(
+            f"Kea: {why} (is kea-dhcp4 running, with libdhcp_lease_cmds.so?), so its"
+            " lease file is read instead: report-only"
+        )
+    else:
+        found.notes.append(f"{conf} is there but neither its socket nor its leases")
+        return
+    if ha is not None:
+        answers = {peer.name: probe(peer) for peer in ha.peers}
+        notes, entries, partners = init_pairs.ha_lines(ha, conf, answers)
+        found.notes += notes
+        found.servers += entries
+        found.after[name] = partners
 
 
 def _has_range(conf: Path) -> bool:
@@ -221,7 +251,8 @@ def render(found: Found, root: Path) -> str:
         "# nothing is released until [servers.omapi] (or Kea's socket) and an inventory are",
         "# set and [reaper] apply = true. Check it with `leasewatch check-config`.",
     ]
-    lines += [f"# - {note}" for note in found.notes]
+    # a note quotes names from servers' configs: one line each, whatever they hold
+    lines += ["# - " + " ".join(note.splitlines()) for note in found.notes]
     for server in found.servers:
         lines += ["", "[[servers]]"]
         lines += [f"{k} = {_toml(v)}" for k, v in server.items()]
@@ -239,6 +270,8 @@ def render(found: Found, root: Path) -> str:
                 f'#key_name = "{omapi.key_name or "omapi_key"}"',
                 f'#key_file = "{CREDENTIAL}"',
             ]
+        for block in found.after.get(str(server["name"]), []):
+            lines += ["", *block]
     for inventory in found.inventories:
         prefix = "#" if inventory.get("#") else ""
         lines += ["", f"{prefix}[[inventory]]"]
