@@ -15,6 +15,8 @@ import re
 from array import array
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Set
+from itertools import islice
+from operator import eq
 
 from leasewatch.model import normalize_mac
 
@@ -124,9 +126,13 @@ class MacSet(Set[str]):
 
 
 def _sorted_unique(keys: Iterable[int]) -> array[int]:
+    # the sort and the check for repeats run in C; only a list with repeats walks them
+    ordered = sorted(keys)
+    if not any(map(eq, ordered, islice(ordered, 1, None))):
+        return array("Q", ordered)
     out = array("Q")
     previous = -1
-    for key in sorted(keys):
+    for key in ordered:
         if key != previous:
             out.append(key)
             previous = key

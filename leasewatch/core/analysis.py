@@ -24,6 +24,8 @@ from leasewatch.model import (
     Verdict,
 )
 
+_WINDOW = 64  # numbers of an inventory tried before a bisection of the rest (_not_listed)
+
 
 def analyse(
     servers: Sequence[ServerSnapshot],
@@ -130,17 +132,27 @@ def analyse(
 
 
 def _not_listed(leases: Leases, ips: Sequence[int], listed: MacSet) -> list[int]:
-    """The addresses whose lease has no MAC or one ``listed`` does not hold."""
+    """The addresses whose lease has no MAC or one ``listed`` does not hold.
+
+    Hand-written for speed: the leases' MAC numbers are looked up in ascending order, each
+    from where the one before was found and first within the next ``_WINDOW`` numbers (a
+    network's leases are spread over the whole inventory: about 20 apart in it at 27,000
+    leases beside 550,000 VMs), so a lookup takes about 6 comparisons instead of 20; 440,000
+    leases in 0.17 s instead of 0.29 s (bench/).
+    """
     keys = listed.keys()
     n = len(keys)
-    out = []
-    for ip, key in zip(ips, leases.mac_keys(ips), strict=True):
-        if key is not None:
-            i = bisect_left(keys, key)
-            if i < n and keys[i] == key:
-                continue
-        out.append(ip)
-    return out
+    macs = list(leases.mac_keys(ips))
+    missing = set()
+    j = 0
+    for key in sorted([key for key in macs if key is not None]):
+        hi = j + _WINDOW
+        j = bisect_left(keys, key, j, hi if hi < n else n)
+        if j == hi:  # beyond the window
+            j = bisect_left(keys, key, j)
+        if j == n or keys[j] != key:
+            missing.add(key)
+    return [ip for ip, key in zip(ips, macs, strict=True) if key is None or key in missing]
 
 
 def _named(leases: Leases, ip: int, server: str) -> Lease:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from itertools import islice
 from typing import Any, TextIO
 
 from leasewatch.app import results
@@ -177,8 +178,19 @@ def record(r: AuditRecord) -> dict[str, Any]:
 
 
 def dump(doc: object, out: TextIO) -> None:
-    json.dump(doc, out, indent=2, default=str)
+    # Written in pieces of many chunks: ``json.dump`` writes each of the ~700,000 chunks of
+    # a 10,000-orphan report to the stream on its own (0.65 s, bench/), ``json.dumps`` joins
+    # them all at once (0.09 s, but 10 MB more at the report's peak); this takes 0.09 s and
+    # holds one piece. orjson (0.02 s) writes floats and non-ASCII text otherwise than
+    # ``json`` and refuses integers above 2**64 (an IPv6 pool's size): not worth the rest.
+    chunks = _ENCODER.iterencode(doc)
+    while piece := "".join(islice(chunks, _PIECE)):
+        out.write(piece)
     out.write("\n")
+
+
+_ENCODER = json.JSONEncoder(indent=2, default=str)
+_PIECE = 1 << 14  # chunks of the encoder per write
 
 
 def render(analysis: Analysis, out: TextIO, forecasts: Forecasts | None = None) -> None:
