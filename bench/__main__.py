@@ -1,4 +1,4 @@
-"""``python -m bench [--quick] [--runs N] [--sizes 10000,...] [--usage-blocks N] [--no-kea]``.
+"""``python -m bench [--quick] [--runs N] [--sizes N,...] [--usage-blocks N] [--v6-ias N]``.
 
 Generates journals (bench/generate.py) under a temporary directory, then runs on the same
 files: leasewatch (parse + pool counts + analysis, in a fresh process), dhcpd-pools
@@ -8,7 +8,8 @@ range, prints a table (median of the runs, min-max, peak RSS from /usr/bin/time,
 dhcpd-pools and isc-dhcp-leases) and writes a JSON file. Then measures an incremental
 re-scan after 1,000 appended blocks on the biggest file, the paths a user runs beside
 dhcpd-pools (report and cron scan with a 550,000-MAC inventory, the daemon's first scan:
-bench/usage.py), orphan matching (bench/orphans.py), paging through 100,000 leases of a
+bench/usage.py), a dhcpd -6 journal of 100,000 IAs beside ``dhcpd-pools --ip-version=6``
+(bench/isc6.py), orphan matching (bench/orphans.py), paging through 100,000 leases of a
 real kea-dhcp4 (bench/kea.py), and fifty slow inventories with twenty slow servers read in
 one scan (bench/sources.py).
 """
@@ -28,22 +29,31 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from bench import kea, orphans, sources, usage
+from bench import isc6, kea, orphans, sources, usage
 from bench.generate import generate
 
 DHCPD_POOLS = "/usr/bin/dhcpd-pools"
 ISC_MANY = 100_000  # above this, isc-dhcp-leases runs once (about 30 s and 3 GB at 1M)
 
 
-def timed(argv: list[str], ok: tuple[int, ...] = (0,)) -> tuple[float, float, str]:
-    """Run ``argv`` under /usr/bin/time: (wall seconds, peak RSS in MB, stdout); an exit
-    status outside ``ok`` stops the bench."""
+class Timed(NamedTuple):
+    """One run measured from outside: wall and CPU seconds (user + system, the process and
+    its children: a big journal is read by two), peak RSS in MB, what it printed."""
+
+    wall: float
+    cpu: float
+    rss_mb: float
+    stdout: str
+
+
+def timed(argv: list[str], ok: tuple[int, ...] = (0,)) -> Timed:
+    """Run ``argv`` under /usr/bin/time; an exit status outside ``ok`` stops the bench."""
     with tempfile.NamedTemporaryFile("r") as report:
         start = time.perf_counter()
         done = subprocess.run(
-            ["/usr/bin/time", "-f", "%M", "-o", report.name, *argv],
+            ["/usr/bin/time", "-f", "%U %S %M", "-o", report.name, *argv],
             capture_output=True,
             text=True,
             check=False,
@@ -51,8 +61,8 @@ def timed(argv: list[str], ok: tuple[int, ...] = (0,)) -> tuple[float, float, st
         wall = time.perf_counter() - start
         if done.returncode not in ok:
             raise SystemExit(f"{argv[0]} failed ({done.returncode}): {done.stderr.strip()}")
-        rss_kb = int(report.read().split()[-1])
-    return wall, rss_kb / 1024, done.stdout
+        user, system, rss_kb = report.read().split()[-3:]
+    return Timed(wall, float(user) + float(system), int(rss_kb) / 1024, done.stdout)
 
 
 def dhcpd_pools_counts(conf: Path, leases: Path) -> dict[str, list[int]]:
@@ -75,7 +85,7 @@ def dhcpd_pools_counts(conf: Path, leases: Path) -> dict[str, list[int]]:
 
 def measure(tool: str, conf: Path, leases: Path, runs: int) -> dict[str, Any]:
     print(f"#   {tool} x{runs}", file=sys.stderr, flush=True)
-    walls, rsss, counts, loads = [], [], None, []
+    walls, cpus, rsss, counts, loads = [], [], [], None, []
     splits: dict[str, list[float]] = {}
     for _ in range(runs):
         loads.append(os.getloadavg()[0])
@@ -83,11 +93,12 @@ def measure(tool: str, conf: Path, leases: Path, runs: int) -> dict[str, Any]:
             argv = [DHCPD_POOLS, "-c", str(conf), "-l", str(leases), "-f", "j"]
         else:
             argv = [sys.executable, "-m", "bench.worker", tool, str(conf), str(leases)]
-        wall, rss, out = timed(argv)
-        walls.append(wall)
-        rsss.append(rss)
+        run = timed(argv)
+        walls.append(run.wall)
+        cpus.append(run.cpu)
+        rsss.append(run.rss_mb)
         if tool != "dhcpd-pools":
-            data = json.loads(out)
+            data = json.loads(run.stdout)
             counts = data["counts"]
             for key in ("parse_s", "analyse_s"):
                 if key in data:
@@ -97,6 +108,7 @@ def measure(tool: str, conf: Path, leases: Path, runs: int) -> dict[str, Any]:
     return {
         "tool": tool,
         "median_s": statistics.median(walls),
+        "median_cpu_s": statistics.median(cpus),
         "min_s": min(walls),
         "max_s": max(walls),
         "peak_rss_mb": max(rsss),
@@ -148,6 +160,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("bench/results/results.json"))
     parser.add_argument("--dir", type=Path, help="where to write the files (default: a temp dir)")
     parser.add_argument("--no-kea", action="store_true", help="skip the kea-dhcp4 paging bench")
+    parser.add_argument(
+        "--v6-ias", type=int, default=100_000, help="IAs in the dhcpd -6 journal (0 skips it)"
+    )
     parser.add_argument(
         "--usage-blocks",
         type=int,
@@ -207,6 +222,9 @@ def main(argv: list[str] | None = None) -> int:
         if usage_blocks:
             print(f"# user paths on {usage_blocks} blocks", file=sys.stderr, flush=True)
             results["usage"] = usage.measure(directory, usage_blocks, args.runs)
+        if args.v6_ias:
+            print(f"# dhcpd -6 journal of {args.v6_ias} IAs", file=sys.stderr, flush=True)
+            results["isc6"] = isc6.measure(directory, args.v6_ias, args.runs)
     print("# orphan matching", file=sys.stderr, flush=True)
     results["orphans"] = orphans.measure()
     if not args.no_kea:
@@ -217,6 +235,8 @@ def main(argv: list[str] | None = None) -> int:
     print_table(rows, results.get("incremental"))
     if "usage" in results:
         usage.print_result(results["usage"])
+    if "isc6" in results:
+        isc6.print_result(results["isc6"])
     orphans.print_result(results["orphans"])
     if "kea" in results:
         kea.print_result(results["kea"])
@@ -225,6 +245,8 @@ def main(argv: list[str] | None = None) -> int:
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nresults: {args.out}")
     disagree = [f"{s} {t}" for s, _, t, m in rows if not m["agrees"]]
+    if "isc6" in results and not results["isc6"]["agrees"]:
+        disagree.append("dhcpd -6 journal")
     if disagree:
         print(f"COUNTS DISAGREE: {', '.join(disagree)}", file=sys.stderr)
         return 1
@@ -252,6 +274,7 @@ def print_table(
             print(
                 f"{'':>32}(inside: parse {m['median_parse_s']:.2f} s, "
                 f"analyse {m['median_analyse_s']:.2f} s, rest is interpreter start-up; "
+                f"cpu {m['median_cpu_s']:.2f} s; "
                 f"load {m['load_1m']:.1f} on {os.cpu_count()} cores)"
             )
     if inc:

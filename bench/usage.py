@@ -124,14 +124,16 @@ def measure(directory: Path, blocks: int, runs: int) -> dict[str, Any]:
     out: dict[str, Any] = {"blocks": blocks, "active": active, "live_macs": LIVE, "cases": {}}
     for name, argv in cases.items():
         print(f"#   {name} x{runs}", file=sys.stderr, flush=True)
-        walls, rsss, loads = [], [], []
+        walls, cpus, rsss, loads = [], [], [], []
         for _ in range(runs):
             loads.append(os.getloadavg()[0])  # a journal is read by two processes on a spare core
-            wall, rss, _stdout = timed(argv, ok=(0, 1, 2))
-            walls.append(wall)
-            rsss.append(rss)
+            run = timed(argv, ok=(0, 1, 2))
+            walls.append(run.wall)
+            cpus.append(run.cpu)
+            rsss.append(run.rss_mb)
         out["cases"][name] = {
             "median_s": statistics.median(walls),
+            "median_cpu_s": statistics.median(cpus),
             "peak_rss_mb": max(rsss),
             "load_1m": statistics.median(loads),
         }
@@ -155,14 +157,17 @@ def measure(directory: Path, blocks: int, runs: int) -> dict[str, Any]:
 def print_result(r: dict[str, Any]) -> None:
     print(
         f"\n(load: the one-minute load average as each case began, on {os.cpu_count()} cores; "
-        "leasewatch reads a big journal with two processes only while it leaves a core free)"
+        "leasewatch reads a big journal with two processes only while it leaves a core free; "
+        "cpu s: user + system seconds of the process and its children, so above the wall "
+        "time when both cores worked)"
     )
     print(
         f"user paths, {r['blocks']} blocks ({r['active']} active leases), command inventory "
         f"of {r['live_macs']} live MACs:"
     )
     head = (
-        f"{'case':<36} {'median s':>9} {'peak MB':>8} {'t/dp':>6} {'mem/dp':>7} {'load':>5} target"
+        f"{'case':<36} {'median s':>9} {'cpu s':>6} {'peak MB':>8} {'t/dp':>6} {'mem/dp':>7} "
+        f"{'load':>5} target"
     )
     print(head)
     print("-" * len(head))
@@ -177,9 +182,10 @@ def print_result(r: dict[str, Any]) -> None:
             if limit is not None and got is not None
         )
         seconds = "-" if c["median_s"] is None else f"{c['median_s']:.2f}"
+        cpu = "-" if c.get("median_cpu_s") is None else f"{c['median_cpu_s']:.2f}"
         ratio = c.get("time_vs_dhcpd_pools")
         print(
-            f"{name:<36} {seconds:>9} {c['peak_rss_mb']:>8.0f} "
+            f"{name:<36} {seconds:>9} {cpu:>6} {c['peak_rss_mb']:>8.0f} "
             f"{'-' if ratio is None else f'{ratio:.2f}':>6} {c['rss_vs_dhcpd_pools']:>7.2f} "
             f"{c['load_1m']:>5.1f} {target}"
         )
