@@ -31,6 +31,7 @@ same result (tests/leases/test_isc6.py). Measured on a generated journal of 100,
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import stat
@@ -316,14 +317,16 @@ class _Reader:
     def commit(self, ia_key: bytes, found: list[IaLease]) -> None:
         """A later block of an IA replaces all it said before; a later block naming an
         address takes it over from the IA that held it."""
-        for old in self.held.pop(ia_key, []):
-            if self.owner.get(old) == ia_key:
-                del self.owner[old]
-                self.journal.leases.pop(old, None)
-        self.held[ia_key] = [lease.key for lease in found]
-        for lease in found:
-            self.owner[lease.key] = ia_key
-            self.journal.leases[lease.key] = lease
+        owner, leases = self.owner, self.journal.leases
+        for old in self.held.pop(ia_key, ()):
+            if owner.get(old) == ia_key:
+                del owner[old]
+                leases.pop(old, None)
+        # one key tuple a lease, shared by the three maps (100,000 IAs: 20 MB less)
+        keys = self.held[ia_key] = [lease.key for lease in found]
+        for key, lease in zip(keys, found, strict=True):
+            owner[key] = ia_key
+            leases[key] = lease
 
     def identifier(self, words: list[_Tok]) -> bytes:
         """A DUID or IA key: a string (lease-id-format octal) or colon hex (format hex)."""
@@ -410,4 +413,14 @@ class _Reader:
 
 def parse(path: Path) -> Journal6:
     """Replay a dhcpd6.leases file. Raises ``LeasesError("FILE:LINE: expected X, got Y")``."""
-    return _Reader(path).run()
+    # Nothing made here is cyclic, yet the cyclic GC rescans every object made so far again
+    # and again as they pile up: 100,000 IAs (bench/) took 1.8 s with it and 1.4 s without,
+    # and peaked 10 MB lower. (Pausing it while the snapshot's leases are built too saves
+    # 0.4 s more but, measured, peaks 40 MB higher: it is left running there.)
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _Reader(path).run()
+    finally:
+        if gc_was_enabled:
+            gc.enable()

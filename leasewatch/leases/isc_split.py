@@ -19,6 +19,7 @@ the same result, in one process.
 
 from __future__ import annotations
 
+import gc
 import os
 import pickle
 import subprocess
@@ -70,7 +71,16 @@ def parse(
         LeasesParser(path, name, journal).run(f, cut, _of_whole(progress, size))
         assert child.stdout is not None  # stdout=PIPE
         if journal.offset == cut and journal.complete:
-            taken = _merge(child.stdout, journal)
+            # as the parse (LeasesParser.run): the rows hold no cycles, and with the
+            # collector on it ran 339 times over the half million rows the merge loads
+            # (0.45 s against 0.33 s, bench/)
+            gc_was_enabled = gc.isenabled()
+            gc.disable()
+            try:
+                taken = _merge(child.stdout, journal)
+            finally:
+                if gc_was_enabled:
+                    gc.enable()
     finally:
         if child.poll() is None:
             child.kill()
