@@ -65,6 +65,35 @@ def timed(argv: list[str], ok: tuple[int, ...] = (0,)) -> Timed:
     return Timed(wall, float(user) + float(system), int(rss_kb) / 1024, done.stdout)
 
 
+def runs_of(argv: list[str], runs: int, ok: tuple[int, ...] = (0,)) -> tuple[dict[str, float], str]:
+    """``argv`` run ``runs`` times: median wall and CPU seconds, peak RSS, median load as
+    each run began; and what the last run printed."""
+    walls, cpus, rsss, loads = [], [], [], []
+    out = ""
+    for _ in range(runs):
+        loads.append(os.getloadavg()[0])  # a journal is read by two processes on a spare core
+        run = timed(argv, ok)
+        walls.append(run.wall)
+        cpus.append(run.cpu)
+        rsss.append(run.rss_mb)
+        out = run.stdout
+    summary = {
+        "median_s": statistics.median(walls),
+        "median_cpu_s": statistics.median(cpus),
+        "peak_rss_mb": max(rsss),
+        "load_1m": statistics.median(loads),
+    }
+    return summary, out
+
+
+def versus(cases: dict[str, dict[str, Any]], base: dict[str, Any]) -> None:
+    """Each case's time and memory as ratios to ``base`` (dhcpd-pools')."""
+    for case in cases.values():
+        if case["median_s"] is not None:
+            case["time_vs_dhcpd_pools"] = case["median_s"] / base["median_s"]
+        case["rss_vs_dhcpd_pools"] = case["peak_rss_mb"] / base["peak_rss_mb"]
+
+
 def dhcpd_pools_counts(conf: Path, leases: Path) -> dict[str, list[int]]:
     """dhcpd-pools' active (cur) and backup (bu) per range; its JSON has no backup column."""
     out = subprocess.run(

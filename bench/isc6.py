@@ -8,8 +8,6 @@ dhcpd-pools with ``-f j``. They must agree on the active addresses of every rang
 from __future__ import annotations
 
 import json
-import os
-import statistics
 import sys
 from pathlib import Path
 from typing import Any
@@ -24,7 +22,7 @@ def _dhcpd_pools_used(out: str) -> dict[str, int]:
 
 def measure(directory: Path, ias: int, runs: int) -> dict[str, Any]:
     """Both tools ``runs`` times on one journal of ``ias`` IAs: medians, peaks, agreement."""
-    from bench.__main__ import DHCPD_POOLS, timed
+    from bench.__main__ import DHCPD_POOLS, runs_of, versus
 
     gen = generate6(directory, ias)
     argv = {
@@ -55,50 +53,26 @@ def measure(directory: Path, ias: int, runs: int) -> dict[str, Any]:
     counts: dict[str, dict[str, int]] = {}
     for tool, command in argv.items():
         print(f"#   {tool} x{runs}", file=sys.stderr, flush=True)
-        walls, cpus, rsss, loads = [], [], [], []
-        for _ in range(runs):
-            loads.append(os.getloadavg()[0])
-            run = timed(command)
-            walls.append(run.wall)
-            cpus.append(run.cpu)
-            rsss.append(run.rss_mb)
-            if tool == "leasewatch":
-                theirs = json.loads(run.stdout)["counts"]
-                counts[tool] = {k: v[0] for k, v in theirs.items()}
-            else:
-                counts[tool] = _dhcpd_pools_used(run.stdout)
-        out["tools"][tool] = {
-            "median_s": statistics.median(walls),
-            "median_cpu_s": statistics.median(cpus),
-            "peak_rss_mb": max(rsss),
-            "load_1m": statistics.median(loads),
-        }
+        out["tools"][tool], printed = runs_of(command, runs)
+        if tool == "leasewatch":
+            counts[tool] = {k: v[0] for k, v in json.loads(printed)["counts"].items()}
+        else:
+            counts[tool] = _dhcpd_pools_used(printed)
     reference = counts["dhcpd-pools -6"]
     ours = counts["leasewatch"]
     out["agrees"] = bool(reference) and {k: ours.get(k) for k in reference} == reference
-    base = out["tools"]["dhcpd-pools -6"]
-    for tool in out["tools"].values():
-        tool["time_vs_dhcpd_pools"] = tool["median_s"] / base["median_s"]
-        tool["rss_vs_dhcpd_pools"] = tool["peak_rss_mb"] / base["peak_rss_mb"]
+    versus(out["tools"], out["tools"]["dhcpd-pools -6"])
     gen.leases.unlink()
     return out
 
 
 def print_result(r: dict[str, Any]) -> None:
+    from bench.usage import print_cases
+
     print(
         f"\ndhcpd -6 journal, {r['ias']} IAs ({r['blocks']} blocks, {r['file_mb']:.0f} MB), "
         "active addresses per range6 "
         + ("agree" if r["agrees"] else "DISAGREE")
         + " (leasewatch: snapshot + analysis in a fresh process):"
     )
-    head = (
-        f"{'tool':<16} {'median s':>9} {'cpu s':>6} {'peak MB':>8} {'t/dp':>6} {'mem/dp':>7} "
-        f"{'load':>5}"
-    )
-    print(head)
-    print("-" * len(head))
-    for tool, t in r["tools"].items():
-        print(
-            f"{tool:<16} {t['median_s']:>9.2f} {t['median_cpu_s']:>6.2f} {t['peak_rss_mb']:>8.0f} "
-            f"{t['time_vs_dhcpd_pools']:>6.2f} {t['rss_vs_dhcpd_pools']:>7.2f} {t['load_1m']:>5.1f}"
-        )
+    print_cases(r["tools"], {})

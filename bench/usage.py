@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import os
 import signal
-import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -104,7 +104,7 @@ def daemon_first_scan(config: Path, timeout: float = 600) -> dict[str, float]:
 
 def measure(directory: Path, blocks: int, runs: int) -> dict[str, Any]:
     """Every case on one journal of ``blocks`` blocks; the result for the JSON and table."""
-    from bench.__main__ import DHCPD_POOLS, timed
+    from bench.__main__ import DHCPD_POOLS, runs_of, versus
 
     now = datetime.now(UTC)
     gen = generate(directory, blocks, seed=2, now=now)
@@ -124,19 +124,7 @@ def measure(directory: Path, blocks: int, runs: int) -> dict[str, Any]:
     out: dict[str, Any] = {"blocks": blocks, "active": active, "live_macs": LIVE, "cases": {}}
     for name, argv in cases.items():
         print(f"#   {name} x{runs}", file=sys.stderr, flush=True)
-        walls, cpus, rsss, loads = [], [], [], []
-        for _ in range(runs):
-            loads.append(os.getloadavg()[0])  # a journal is read by two processes on a spare core
-            run = timed(argv, ok=(0, 1, 2))
-            walls.append(run.wall)
-            cpus.append(run.cpu)
-            rsss.append(run.rss_mb)
-        out["cases"][name] = {
-            "median_s": statistics.median(walls),
-            "median_cpu_s": statistics.median(cpus),
-            "peak_rss_mb": max(rsss),
-            "load_1m": statistics.median(loads),
-        }
+        out["cases"][name] = runs_of(argv, runs, ok=(0, 1, 2))[0]
     print("#   daemon first scan", file=sys.stderr, flush=True)
     state.unlink(missing_ok=True)
     load = os.getloadavg()[0]
@@ -145,11 +133,7 @@ def measure(directory: Path, blocks: int, runs: int) -> dict[str, Any]:
         "median_s": None,
         "load_1m": load,
     }
-    base = out["cases"]["dhcpd-pools -f j"]
-    for case in out["cases"].values():
-        if case["median_s"] is not None:
-            case["time_vs_dhcpd_pools"] = case["median_s"] / base["median_s"]
-        case["rss_vs_dhcpd_pools"] = case["peak_rss_mb"] / base["peak_rss_mb"]
+    versus(out["cases"], out["cases"]["dhcpd-pools -f j"])
     gen.leases.unlink()
     return out
 
@@ -165,14 +149,21 @@ def print_result(r: dict[str, Any]) -> None:
         f"user paths, {r['blocks']} blocks ({r['active']} active leases), command inventory "
         f"of {r['live_macs']} live MACs:"
     )
+    print_cases(r["cases"], TARGETS)
+
+
+def print_cases(
+    cases: dict[str, dict[str, Any]], targets: Mapping[str, tuple[float | None, float | None]]
+) -> None:
+    """One line a case: times, memory, ratios to dhcpd-pools, load, and its target if any."""
     head = (
         f"{'case':<36} {'median s':>9} {'cpu s':>6} {'peak MB':>8} {'t/dp':>6} {'mem/dp':>7} "
         f"{'load':>5} target"
     )
     print(head)
     print("-" * len(head))
-    for name, c in r["cases"].items():
-        t, m = TARGETS.get(name, (None, None))
+    for name, c in cases.items():
+        t, m = targets.get(name, (None, None))
         target = " ".join(
             f"{what}<={limit}x {'met' if got <= limit else 'NOT met'}"
             for what, limit, got in (
