@@ -143,7 +143,8 @@ def print_result(r: dict[str, Any]) -> None:
         f"\n(load: the one-minute load average as each case began, on {os.cpu_count()} cores; "
         "leasewatch reads a big journal with two processes only while it leaves a core free; "
         "cpu s: user + system seconds of the process and its children, so above the wall "
-        "time when both cores worked)"
+        "time when both cores worked; PYTHONUNBUFFERED "
+        f"{'set: stdout unbuffered' if os.environ.get('PYTHONUNBUFFERED') else 'unset'})"
     )
     print(
         f"user paths, {r['blocks']} blocks ({r['active']} active leases), command inventory "
