@@ -8,10 +8,11 @@ range, prints a table (median of the runs, min-max, peak RSS from /usr/bin/time,
 dhcpd-pools and isc-dhcp-leases) and writes a JSON file. Then measures an incremental
 re-scan after 1,000 appended blocks on the biggest file, the paths a user runs beside
 dhcpd-pools (report and cron scan with a 550,000-MAC inventory, the daemon's first scan:
-bench/usage.py), a dhcpd -6 journal of 100,000 IAs beside ``dhcpd-pools --ip-version=6``
-(bench/isc6.py), orphan matching (bench/orphans.py), paging through 100,000 leases of a
-real kea-dhcp4 (bench/kea.py), and fifty slow inventories with twenty slow servers read in
-one scan (bench/sources.py).
+bench/usage.py), one event's scan on the same journal and inventory (bench/events.py), a
+dhcpd -6 journal of 100,000 IAs beside ``dhcpd-pools --ip-version=6`` (bench/isc6.py),
+orphan matching (bench/orphans.py), paging through 100,000 leases of a real kea-dhcp4
+(bench/kea.py), and fifty slow inventories with twenty slow servers read in one scan
+(bench/sources.py).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import time
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from bench import isc6, kea, orphans, sources, usage
+from bench import events, isc6, kea, orphans, sources, usage
 from bench.generate import generate
 
 DHCPD_POOLS = "/usr/bin/dhcpd-pools"
@@ -251,6 +252,8 @@ def main(argv: list[str] | None = None) -> int:
         if usage_blocks:
             print(f"# user paths on {usage_blocks} blocks", file=sys.stderr, flush=True)
             results["usage"] = usage.measure(directory, usage_blocks, args.runs)
+            print(f"# one event's scan on {usage_blocks} blocks", file=sys.stderr, flush=True)
+            results["events"] = events.measure(directory, usage_blocks, args.runs)
         if args.v6_ias:
             print(f"# dhcpd -6 journal of {args.v6_ias} IAs", file=sys.stderr, flush=True)
             results["isc6"] = isc6.measure(directory, args.v6_ias, args.runs)
@@ -264,6 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     print_table(rows, results.get("incremental"))
     if "usage" in results:
         usage.print_result(results["usage"])
+        events.print_result(results["events"])
     if "isc6" in results:
         isc6.print_result(results["isc6"])
     orphans.print_result(results["orphans"])

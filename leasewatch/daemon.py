@@ -265,14 +265,17 @@ class Daemon:
             if not vanished:
                 return
             log.info("inventory %s: %d MAC(s) gone since its last read", inventory, len(vanished))
-            self._targeted(vanished, inventory, "event scan")
+            # the scan takes this re-read as it is: one read of the inventory per event
+            self._targeted(vanished, inventory, "event scan", reuse=inventory)
 
-    def _targeted(self, macs: Set[str], inventory: str, what: str) -> None:
+    def _targeted(
+        self, macs: Set[str], inventory: str, what: str, reuse: str | None = None
+    ) -> None:
         """A scan planning ``macs``' leases only (the scan lock held). Those kept only for
         ``grace`` are looked at again the moment it ends, not at the next scheduled scan,
         which may be an hour away."""
         try:
-            result = self._scan_locked(only_macs=macs, trigger=f"{what} ({inventory})")
+            result = self._scan_locked(only_macs=macs, trigger=f"{what} ({inventory})", reuse=reuse)
         finally:
             with self._lock:
                 self._releasing = False
@@ -379,7 +382,7 @@ class Daemon:
                     self._releasing = False
 
     def _scan_locked(
-        self, *, only_macs: Set[str] | None = None, trigger: str = "scan"
+        self, *, only_macs: Set[str] | None = None, trigger: str = "scan", reuse: str | None = None
     ) -> ScanResult | None:
         with self._lock:
             config, scanner = self.config, self._scanner
@@ -387,7 +390,9 @@ class Daemon:
         try:
             state = State.open(config.state.path)
             try:
-                result = scanner.scan(state, should_stop=self._may_release, only_macs=only_macs)
+                result = scanner.scan(
+                    state, should_stop=self._may_release, only_macs=only_macs, reuse=reuse
+                )
             finally:
                 state.close()
         except ScanStopped:

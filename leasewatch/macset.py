@@ -17,6 +17,7 @@ from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Set
 from itertools import islice
 from operator import eq
+from typing import Any
 
 from leasewatch.model import normalize_mac
 
@@ -109,6 +110,13 @@ class MacSet(Set[str]):
             else:
                 keys.extend(MacSet(other)._keys)
         return MacSet.from_keys(keys)
+
+    def __sub__(self, other: Set[Any]) -> MacSet:
+        """The MACs not in ``other``; between MacSets by number, without a string per MAC
+        (an event compares a 550,000-MAC inventory with its last read: 0.7 s by strings)."""
+        if isinstance(other, MacSet):
+            return MacSet.from_keys(set(self._keys).difference(other._keys))
+        return MacSet(mac for mac in self if mac not in other)
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, MacSet):

@@ -137,6 +137,9 @@ class Scanner:
         # each inventory entry's MACs at its last healthy read: what an event's re-read
         # compares with to find the MACs that vanished (``vanished``)
         self._known: dict[str, Set[str]] = {}
+        # the healthy snapshot ``vanished`` just took, which the scan it calls for may use
+        # instead of reading that inventory again (``scan(reuse=...)``); any read drops it
+        self._reread: InventorySnapshot | None = None
         self._backend = backend
 
     def read_servers(self, progress: Progress | None = None) -> list[ServerSnapshot]:
@@ -173,9 +176,19 @@ class Scanner:
             out.append(result)
         return out
 
-    def read_inventories(self) -> list[InventorySnapshot]:
-        """Read every inventory at once, each within its timeout (``inventory.fleet``)."""
-        snapshots = read_all(self.inventory_sources)
+    def read_inventories(self, reuse: str | None = None) -> list[InventorySnapshot]:
+        """Read every inventory at once, each within its timeout (``inventory.fleet``);
+        ``reuse`` names the entry ``vanished`` has just re-read, whose snapshot is taken as
+        it is (the others are read: see ``scan``)."""
+        reread, self._reread = self._reread, None
+        if reread is None or reread.source != reuse:
+            reread = None
+        sources = [s for s in self.inventory_sources if reread is None or s.name != reuse]
+        snapshots = read_all(sources)
+        if reread is not None:
+            order = {s.name: i for i, s in enumerate(self.inventory_sources)}
+            snapshots.append(reread)
+            snapshots.sort(key=lambda s: order.get(s.source.split("[", 1)[0], len(order)))
         for snap in snapshots:
             if not snap.healthy:
                 log.info("inventory %s unhealthy: %s", snap.source, snap.reason)
@@ -183,7 +196,7 @@ class Scanner:
         return snapshots
 
     def read_sources(
-        self, progress: Progress | None = None
+        self, progress: Progress | None = None, reuse: str | None = None
     ) -> tuple[list[ServerSnapshot], list[InventorySnapshot]]:
         """Servers and inventories at once: a scan waits for its slowest source, not for
         the slowest server and then the slowest inventory. Both sides end by their
@@ -193,7 +206,7 @@ class Scanner:
 
         def read() -> None:
             try:
-                inventories.extend(self.read_inventories())
+                inventories.extend(self.read_inventories(reuse))
             except BaseException as exc:  # a bug: raised in the scan's thread below
                 failed.append(exc)
 
@@ -240,14 +253,18 @@ class Scanner:
             return None
         now = snapshots[0].macs
         before = self._known.get(name)
-        gone = frozenset() if before is None else frozenset(m for m in before if m not in now)
+        # by number when both are MacSets (``MacSet.__sub__``)
+        gone = frozenset() if before is None else frozenset(before - now)
         if not gone:
             self._known[name] = now
+        self._reread = snapshots[0]
         return gone
 
-    def analyse(self, state: State, progress: Progress | None = None) -> Analysis:
+    def analyse(
+        self, state: State, progress: Progress | None = None, reuse: str | None = None
+    ) -> Analysis:
         """Read everything and conclude, changing nothing (``report`` and ``check``)."""
-        servers, inventories = self.read_sources(progress)
+        servers, inventories = self.read_sources(progress, reuse)
         with gc_paused():
             return self._analyse(servers, inventories, state)
 
@@ -281,15 +298,23 @@ class Scanner:
         progress: Progress | None = None,
         should_stop: Callable[[], bool] | None = None,
         only_macs: Set[str] | None = None,
+        reuse: str | None = None,
     ) -> ScanResult:
         """One full scan: analyse, plan, release (when applying), record, alert.
 
         ``should_stop`` (the daemon's) is asked once, after planning and before any release
         or state write: True raises ``ScanStopped``; False commits the scan to finish.
         ``only_macs`` (an event's vanished MACs) limits the plan to those MACs' leases; the
-        rest of the scan is a scan like any other.
+        rest of the scan is a scan like any other. ``reuse``: the inventory entry whose
+        snapshot ``vanished`` took just before, used instead of a second read of it.
+
+        Every other source is read again, never taken from the last scan: the servers (an
+        ISC journal incrementally) so the plan sees each lease as it is now, and the other
+        inventories because a MAC gone from one may have moved to another since (a VM
+        migrated between pools): only a fresh listing of every inventory covering its
+        network proves it gone.
         """
-        analysis = self.analyse(state, progress)
+        analysis = self.analyse(state, progress, reuse)
         return self.act(
             analysis,
             state,

@@ -56,3 +56,18 @@ def test_keys_and_texts_round_trip() -> None:
     assert line_key(b"  52:54:00:0a:0b:0c \r\n") == 0x5254000A0B0C
     assert line_key(b"52:54:00:0a:0b:0c # web01\n") is None  # the slow path reads comments
     assert line_key(b"52-54-00-0a-0b-0c\n") is None
+
+
+def test_difference_is_the_frozenset_difference() -> None:
+    """``-`` gives what a frozenset of the same strings gives, between MacSets (by number)
+    and against any other set."""
+    rng = random.Random(5)
+    before = [rng.randrange(1 << 48) for _ in range(3000)]
+    now = before[100:] + [rng.randrange(1 << 48) for _ in range(50)]
+    texts_before = frozenset(map(mac_text, before))
+    texts_now = frozenset(map(mac_text, now))
+    gone = MacSet.from_keys(before) - MacSet.from_keys(now)
+    assert isinstance(gone, MacSet)
+    assert gone == texts_before - texts_now and len(gone) == 100
+    assert MacSet.from_keys(before) - texts_now == texts_before - texts_now
+    assert texts_before - MacSet.from_keys(now) == texts_before - texts_now

@@ -101,3 +101,37 @@ def test_a_reload_keeps_the_last_reads_of_inventories_configured_alike(tmp_path:
     new.remember_from(old)
     (tmp_path / "macs").write_text(f"{A}\n{B}\n")
     assert new.vanished("hv") == frozenset({C})
+
+
+def test_an_event_scan_reads_the_event_inventory_once(tmp_path: Path) -> None:
+    """``scan(reuse=...)`` takes the snapshot ``vanished`` just read instead of running the
+    inventory's command again (each run is logged by the command itself); another scan, or
+    a scan naming no entry, reads it as usual."""
+    _setup(tmp_path, [A, B, C])
+    runs = tmp_path / "runs"
+    config = tmp_path / "leasewatch.toml"
+    config.write_text(
+        config.read_text().replace(
+            'kind = "file"\npath = "' + f'{tmp_path}/macs"',
+            f'kind = "command"\ncommand = ["sh", "-c", "echo run >> {runs}; cat {tmp_path}/macs"]',
+        )
+    )
+    scanner = Scanner(load(config, {}))
+    state = State.open(tmp_path / "state.db")
+
+    def reads() -> int:
+        return len(runs.read_text().splitlines())
+
+    try:
+        scanner.scan(state)
+        (tmp_path / "macs").write_text(f"{A}\n{B}\n")
+        gone = scanner.vanished("hv")
+        assert gone == frozenset({C}) and reads() == 2
+        result = scanner.scan(state, only_macs=gone, reuse="hv")
+        assert reads() == 2  # the event's re-read, taken as it was
+        assert [r.finding.lease.mac for r in result.plan] == [C]
+        assert [i.source for i in result.analysis.inventories] == ["hv"]
+        scanner.scan(state, reuse="hv")  # nothing re-read since: read as usual
+        assert reads() == 3
+    finally:
+        state.close()
