@@ -5,7 +5,8 @@ made; ``_built(build)`` runs the lab's start-up and, when any step fails, closes
 built (nothing is left: processes, namespaces, files) before the error goes on; ``close()``
 runs the lab's ``_teardown`` and removes the directory last, even when the teardown fails.
 
-``ServerLab`` adds the seed's shape of a lab: a DHCP server's namespace ``lw-<tag>-srv``
+``VmLab`` adds a hypervisor of VMs (``boot``, ``destroy``, ``inventory_argv``); ``ServerLab``
+adds the seed's shape of a lab: a DHCP server's namespace ``lw-<tag>-srv``
 joined to a hypervisor of VMs (``lw-<tag>-hv``), torn down after the lab's servers stop.
 """
 
@@ -57,24 +58,12 @@ class LabBase:
         self.close()
 
 
-class ServerLab(LabBase):
-    """A DHCP server's namespace and a hypervisor of VMs joined to it."""
+class VmLab(LabBase):
+    """A lab with a hypervisor of VMs (``hv``, made by the lab's start-up)."""
 
     def __init__(self, prefix: str = "lw") -> None:
         super().__init__(prefix)
-        self.server_ns: Namespace | None = None
         self.hv: Hypervisor | None = None
-
-    def _network(self) -> Hypervisor:
-        """Create the server's namespace and the hypervisor (veth: ``hv.server_iface``)."""
-        self.server_ns = Namespace.create(f"lw-{self.tag}-srv")
-        self.hv = Hypervisor.create(self.server_ns, self.tag, self.workdir)
-        return self.hv
-
-    @property
-    def netns(self) -> str:
-        assert self.server_ns is not None
-        return self.server_ns.name
 
     @property
     def hypervisor(self) -> Hypervisor:
@@ -89,6 +78,25 @@ class ServerLab(LabBase):
 
     def inventory_argv(self) -> list[str]:
         return self.hypervisor.inventory_argv()
+
+
+class ServerLab(VmLab):
+    """A DHCP server's namespace and a hypervisor of VMs joined to it."""
+
+    def __init__(self, prefix: str = "lw") -> None:
+        super().__init__(prefix)
+        self.server_ns: Namespace | None = None
+
+    def _network(self) -> Hypervisor:
+        """Create the server's namespace and the hypervisor (veth: ``hv.server_iface``)."""
+        self.server_ns = Namespace.create(f"lw-{self.tag}-srv")
+        self.hv = Hypervisor.create(self.server_ns, self.tag, self.workdir)
+        return self.hv
+
+    @property
+    def netns(self) -> str:
+        assert self.server_ns is not None
+        return self.server_ns.name
 
     def _stop_servers(self) -> None:
         """Stop the lab's servers (before the VMs and the namespaces go)."""

@@ -22,13 +22,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from lab.base import LabBase
+from lab.base import VmLab
 from lab.isc import Layout
 from lab.kea import HOOKS_DIR, LEASE_CMDS, KeaLabError, KeaServer, running_kea
 from lab.netns import Namespace, add_address, veth
 from lab.toml import common_sections
 from lab.toml import toml_string as _toml
-from lab.vm import Hypervisor, Vm
+from lab.vm import Hypervisor
 
 HA_HOOK = HOOKS_DIR / "libdhcp_ha.so"
 HA_PORT = 8001  # the ARM's suggestion: not the agent's 8000
@@ -72,7 +72,7 @@ def ha_hook(this: str, urls: Sequence[str], mode: str = "hot-standby") -> dict[s
     }
 
 
-class KeaHaLab(LabBase):
+class KeaHaLab(VmLab):
     """Two kea-dhcp4 (server1 primary, server2 standby) and a hypervisor of dhclient VMs.
 
     The same address plan as ``lab.kea.KeaLab`` (``Layout.seed``); server1 is at the
@@ -84,7 +84,6 @@ class KeaHaLab(LabBase):
         super().__init__()
         self.layout = layout
         self.namespaces: list[Namespace] = []
-        self.hv: Hypervisor | None = None
         self.servers: list[KeaServer | None] = [None, None]
         self._stacks = [contextlib.ExitStack(), contextlib.ExitStack()]
         self._ifaces: list[str] = []
@@ -219,20 +218,6 @@ class KeaHaLab(LabBase):
             raise KeaLabError(f"lease4-get {ip} on {NAMES[index]}: {answer.get('text')}")
         lease: dict[str, Any] = answer["arguments"]
         return lease
-
-    @property
-    def hypervisor(self) -> Hypervisor:
-        assert self.hv is not None
-        return self.hv
-
-    def boot(self, n: int = 1, timeout: float = 20.0) -> list[Vm]:
-        return self.hypervisor.boot(n, timeout)
-
-    def destroy(self, vm: Vm) -> None:
-        self.hypervisor.destroy(vm)
-
-    def inventory_argv(self) -> list[str]:
-        return self.hypervisor.inventory_argv()
 
     def leasewatch_toml(self, state: Path, reaper: str = 'grace = "0s"') -> str:
         """A leasewatch config naming both servers by their control sockets."""
